@@ -1,0 +1,58 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "DurableIO",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "DurableIO", targets: ["DurableIO"]),
+        .library(name: "DurableIOTesting", targets: ["DurableIOTesting"]),
+        .executable(name: "durable-demo", targets: ["durable-demo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // Core
+        .target(
+            name: "DurableIO",
+            dependencies: [
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Test support (a library product users import to test their own code)
+        .target(
+            name: "DurableIOTesting",
+            dependencies: [
+                "DurableIO",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+
+        // Examples and benchmarks
+        .executableTarget(name: "durable-demo", dependencies: ["DurableIO"], path: "Examples/durable-demo"),
+        .executableTarget(
+            name: "durable-benchmark",
+            dependencies: ["DurableIO", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+
+        // Tests
+        .testTarget(
+            name: "DurableIOTests",
+            dependencies: [
+                "DurableIO", "DurableIOTesting",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+for target in package.targets {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,121 @@
+import SystemPackage
+
+/// The end of a staged job, in the one safe order: write the final output with an atomic replace (durable),
+/// verify the accounting by reading the new output back, and only then remove the staging file and fsync the
+/// directory. If the accounting fails, the staging file is kept for forensics.
+///
+/// The new output holds the existing output's rows followed by the staging rows, each key once: when both hold
+/// a key, the staging row (the newer) wins, and the duplicate is counted. Memory is bounded by the key set.
+///
+/// ```swift
+/// try staging.close()
+/// let report = try Finalizer(output: "features.jsonl", staging: "features.jsonl.rows.jsonl")
+///     .finalize(ledger: done.keys, recoveredRows: recovered, completedThisRun: completed)
+/// print("\(report.rowsWritten) rows verified")
+/// ```
+public struct Finalizer: Sendable {
+    /// The final output (JSONL of keyed rows).
+    public var output: FilePath
+    /// The staging file.
+    public var staging: FilePath
+    /// The seam.
+    public var fileSystem: any FileSystem
+    /// Recovery options for reading output and staging.
+    public var options: RecoveryOptions
+
+    /// Creates a finalizer.
+    public init(
+        output: FilePath, staging: FilePath, options: RecoveryOptions = RecoveryOptions(),
+        fileSystem: any FileSystem = RealFileSystem()
+    ) {
+        self.output = output
+        self.staging = staging
+        self.options = options
+        self.fileSystem = fileSystem
+    }
+
+    /// What a finalize did.
+    public struct Report: Sendable, Equatable {
+        /// Rows in the new output, verified by reading it back.
+        public var rowsWritten: Int
+        /// Of them, rows from the existing output.
+        public var rowsFromOutput: Int
+        /// Of them, rows from staging.
+        public var rowsFromStaging: Int
+        /// Output rows replaced by a staging row with the same key.
+        public var replacedByStaging: Int
+        /// Extra rows for one key within staging, or within the output, that were dropped.
+        public var duplicatesDropped: Int
+        /// Temporary files of crashed replaces removed beside the output.
+        public var leftoversRemoved: Int
+    }
+
+    /// Composes output and staging into the new output, verifies, then removes staging.
+    ///
+    /// - Parameters:
+    ///   - ledger: the keys the ledger lists; every one must be in the new output.
+    ///   - recoveredRows: distinct rows output ∪ staging held when the run started (`nil` skips that check).
+    ///   - completedThisRun: rows this run completed.
+    /// - Throws: ``DurableIOError/Code/accountingMismatch`` (staging kept), or the failing step's error.
+    @discardableResult
+    public func finalize(ledger: Set<RecordKey>, recoveredRows: Int? = nil, completedThisRun: Int = 0) throws -> Report {
+        let leftovers = try AtomicFile.removeLeftovers(beside: output, fileSystem: fileSystem)
+        // Which staging line wins for each key: the last.
+        var lastStaged: [RecordKey: Int] = [:]
+        var stagingRows = 0
+        try KeyCensus.forEachRow(at: staging, fileSystem: fileSystem) { row, index in
+            lastStaged[row.key] = index
+            stagingRows += 1
+        }
+
+        var written = Set<RecordKey>()
+        var fromOutput = 0
+        var replaced = 0
+        var duplicates = 0
+        try AtomicFile.write(to: output, fileSystem: fileSystem) { writer in
+            try KeyCensus.forEachRow(at: output, fileSystem: fileSystem) { row, _ in
+                if lastStaged[row.key] != nil {
+                    replaced += 1
+                } else if written.insert(row.key).inserted {
+                    try writer.write(row.line)
+                    try writer.write(CollectionOfOne(0x0A))
+                    fromOutput += 1
+                } else {
+                    duplicates += 1
+                }
+            }
+            try KeyCensus.forEachRow(at: staging, fileSystem: fileSystem) { row, index in
+                guard lastStaged[row.key] == index else { return }
+                written.insert(row.key)
+                try writer.write(row.line)
+                try writer.write(CollectionOfOne(0x0A))
+            }
+        }
+        duplicates += stagingRows - lastStaged.count
+
+        // Verify what is on disk, not what we meant to write.
+        let final = try KeyCensus.scan(rowsAt: output, options: options, fileSystem: fileSystem)
+        try RowAccounting.checkRestart(
+            ledger: ledger, output: final,
+            hint: "The staging file \(staging) was kept; nothing was deleted. Inspect it before removing anything.")
+        if let recoveredRows {
+            try RowAccounting.checkEndOfRun(final: final, recoveredRows: recoveredRows, completedThisRun: completedThisRun)
+        } else if final.duplicateCount > 0 || final.report.malformedLineCount > 0 {
+            throw DurableIOError(
+                .accountingMismatch, operation: "finalize", path: output,
+                message: "the new output has \(final.duplicateCount) duplicate keys and \(final.report.malformedLineCount) malformed lines",
+                hint: "The staging file \(staging) was kept.")
+        }
+
+        // Only now is staging redundant.
+        if fileSystem.exists(staging) {
+            do { try fileSystem.unlink(staging) } catch { throw DurableIOError.syscall("unlink", path: staging, error) }
+            do { try fileSystem.syncDirectory(staging.parentDirectory) } catch {
+                throw DurableIOError.syscall("directory fsync", path: staging.parentDirectory, error)
+            }
+        }
+        return Report(
+            rowsWritten: final.rowCount, rowsFromOutput: fromOutput, rowsFromStaging: lastStaged.count,
+            replacedByStaging: replaced, duplicatesDropped: duplicates, leftoversRemoved: leftovers.count)
+    }
+}

@@ -1,0 +1,105 @@
+/// Assertions that make silent row loss impossible: they reconcile by key (a count can hide a loss behind
+/// duplicates) and fail closed with an error an operator can act on.
+///
+/// ```swift
+/// let done = try KeyLedger.recover(at: "features.jsonl.done").keys
+/// let present = try KeyCensus.scan(rowsAt: "features.jsonl")
+/// let staged = try StagingFile.recover(at: "features.jsonl.rows.jsonl")
+/// // Before ever saying "nothing to do":
+/// try RowAccounting.checkRestart(ledger: done, output: present, staging: staged.census,
+///                                hint: "To re-extract them: durable-extract repair --output features.jsonl")
+/// ```
+public enum RowAccounting {
+    /// Compares the keys the ledger says are done with the keys present in output and staging.
+    public static func reconcile(ledger: Set<RecordKey>, present: Set<RecordKey>, duplicateCount: Int = 0) -> Reconciliation {
+        var missing: [RecordKey] = []
+        for key in ledger where !present.contains(key) { missing.append(key) }
+        var unexpected: [RecordKey] = []
+        for key in present where !ledger.contains(key) { unexpected.append(key) }
+        return Reconciliation(
+            ledgerCount: ledger.count, presentCount: present.count, missingCount: missing.count,
+            sampleMissing: smallest(missing, 5), duplicateCount: duplicateCount,
+            unexpectedCount: unexpected.count, sampleUnexpected: smallest(unexpected, 5))
+    }
+
+    /// The restart check: every key the ledger lists must be in output ∪ staging. Run it before any "nothing to
+    /// do" result.
+    ///
+    /// - Parameter hint: the recovery command to print (e.g. the repair command for this output).
+    /// - Throws: ``DurableIOError/Code/accountingMismatch`` naming expected, actual, missing and sample keys.
+    @discardableResult
+    public static func checkRestart(
+        ledger: Set<RecordKey>, output: KeyCensus, staging: KeyCensus? = nil, hint: String? = nil
+    ) throws(DurableIOError) -> Reconciliation {
+        var present = output.keys
+        if let staging { present.formUnion(staging.keys) }
+        let result = reconcile(
+            ledger: ledger, present: present, duplicateCount: output.duplicateCount + (staging?.duplicateCount ?? 0))
+        guard result.missingCount == 0 else {
+            let sample = result.sampleMissing.map(\.description).joined(separator: ", ")
+            throw DurableIOError(
+                .accountingMismatch, operation: "restart check", path: output.report.path,
+                message:
+                    "ledger lists \(result.ledgerCount.formatted) keys but output and staging hold \(result.presentCount.formatted): \(result.missingCount.formatted) missing (first: \(sample)\(result.missingCount > result.sampleMissing.count ? ", …" : ""))",
+                hint: "Nothing was changed. " + (hint ?? "Remove the missing keys from the ledger and run again to re-create them."),
+                accounting: AccountingFailure(
+                    expected: result.ledgerCount, actual: result.presentCount, missingCount: result.missingCount,
+                    sampleMissingKeys: result.sampleMissing, duplicateCount: result.duplicateCount))
+        }
+        return result
+    }
+
+    /// End-of-run accounting: the final output holds exactly the rows recovered at start plus the rows completed
+    /// in this run, each key once.
+    ///
+    /// - Throws: ``DurableIOError/Code/accountingMismatch`` with expected and actual counts.
+    public static func checkEndOfRun(final: KeyCensus, recoveredRows: Int, completedThisRun: Int) throws(DurableIOError) {
+        let expected = recoveredRows + completedThisRun
+        guard final.duplicateCount == 0, final.rowCount == expected else {
+            throw DurableIOError(
+                .accountingMismatch, operation: "end-of-run accounting", path: final.report.path,
+                message:
+                    "expected \(expected.formatted) rows (\(recoveredRows.formatted) recovered + \(completedThisRun.formatted) completed in this run), the output holds \(final.rowCount.formatted) with \(final.duplicateCount.formatted) duplicate keys",
+                hint: "The staging file was kept for forensics; nothing was deleted.",
+                accounting: AccountingFailure(
+                    expected: expected, actual: final.rowCount, missingCount: max(0, expected - final.keys.count),
+                    sampleMissingKeys: [], duplicateCount: final.duplicateCount))
+        }
+    }
+
+    /// The `k` smallest keys, in byte order (readable, deterministic samples).
+    static func smallest(_ keys: [RecordKey], _ k: Int) -> [RecordKey] {
+        var best: [RecordKey] = []
+        for key in keys {
+            if best.count < k {
+                best.append(key)
+                best.sort()
+            } else if key < best[k - 1] {
+                best[k - 1] = key
+                best.sort()
+            }
+        }
+        return best
+    }
+}
+
+/// The result of comparing a ledger's keys with the keys present.
+public struct Reconciliation: Sendable, Equatable {
+    /// Keys the ledger lists.
+    public var ledgerCount: Int
+    /// Distinct keys present in output ∪ staging.
+    public var presentCount: Int
+    /// Ledger keys not present.
+    public var missingCount: Int
+    /// The first missing keys in byte order.
+    public var sampleMissing: [RecordKey]
+    /// Rows whose key appeared before.
+    public var duplicateCount: Int
+    /// Keys present but not in the ledger (durable rows whose key did not reach the ledger: add them).
+    public var unexpectedCount: Int
+    /// The first of those in byte order.
+    public var sampleUnexpected: [RecordKey]
+
+    /// No key is missing.
+    public var isConsistent: Bool { missingCount == 0 }
+}

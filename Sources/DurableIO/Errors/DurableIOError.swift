@@ -1,0 +1,146 @@
+import SystemPackage
+
+/// The one error type of the `DurableIO` module: what failed, where, why, and what to do next.
+///
+/// Every error carries a ``code`` (stable, for programs), the ``operation`` that failed (the step: `write`,
+/// `fsync`, `rename`, `directory fsync`, …), the ``path`` involved, the ``errno`` when a system call failed, a
+/// one-line ``message`` and, where there is one, a ``hint`` telling an operator how to recover. Row contents are
+/// never put in error text.
+///
+/// ```swift
+/// do {
+///     try AtomicFile.write(bytes, to: "out.jsonl")
+/// } catch let error as DurableIOError where error.code == .syncFailed {
+///     print(error.detailedDescription)   // step, path, errno and what it means
+/// }
+/// ```
+public struct DurableIOError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// A stable identifier of the kind of failure. New codes may be added in minor versions.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// A system call failed (see ``DurableIOError/errno``).
+        public static let systemCall = Code("systemCall")
+        /// `fsync` / `fdatasync` failed: the data it covered may be lost. Never retried into a success.
+        public static let syncFailed = Code("syncFailed")
+        /// The directory cannot be fsync'd on this file system (`EINVAL`): a rename or create may not be durable.
+        public static let directorySyncUnsupported = Code("directorySyncUnsupported")
+        /// Another process has the ledger open for writing.
+        public static let ledgerLocked = Code("ledgerLocked")
+        /// An earlier append failed; the ledger handle refuses further work until it is reopened.
+        public static let ledgerPoisoned = Code("ledgerPoisoned")
+        /// A complete line of a ledger or staging file is not a valid entry (strict mode).
+        public static let malformedLine = Code("malformedLine")
+        /// Keys that should be present are missing, or counts disagree: the job refuses to go on (fail closed).
+        public static let accountingMismatch = Code("accountingMismatch")
+        /// The caller passed something unusable (a row that is not a JSON object, a key clash, …).
+        public static let invalidInput = Code("invalidInput")
+        /// The ledger handle was closed.
+        public static let closed = Code("closed")
+    }
+
+    /// What kind of failure this is.
+    public var code: Code
+    /// The step that failed, e.g. `fsync`, `rename`, `directory fsync`, `append`.
+    public var operation: String
+    /// The file or directory involved, if any.
+    public var path: FilePath?
+    /// The system error, if a system call failed.
+    public var errno: Errno?
+    /// One line saying what happened (and how much).
+    public var message: String
+    /// What to do next, if there is something to do.
+    public var hint: String?
+    /// The figures of an accounting failure, when ``code`` is ``Code/accountingMismatch``.
+    public var accounting: AccountingFailure?
+
+    /// Creates an error.
+    public init(
+        _ code: Code, operation: String, path: FilePath? = nil, errno: Errno? = nil, message: String,
+        hint: String? = nil, accounting: AccountingFailure? = nil
+    ) {
+        self.code = code
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+        self.message = message
+        self.hint = hint
+        self.accounting = accounting
+    }
+
+    /// One line: the operation, the path, the message and the errno.
+    public var description: String {
+        var text = "\(operation) failed"
+        if let path { text += " for \(path)" }
+        text += ": \(message)"
+        if let errno { text += " (\(Self.errnoName(errno)): \(errno))" }
+        return text
+    }
+
+    /// The one-line description, then the recovery hint.
+    public var detailedDescription: String {
+        guard let hint else { return description }
+        return description + "\n" + hint
+    }
+
+    /// `ENOSPC`, `EIO`, …: the symbolic name of an errno, for messages an operator can search for.
+    static func errnoName(_ errno: Errno) -> String {
+        switch errno {
+        case .noSpace: return "ENOSPC"
+        case .ioError: return "EIO"
+        case .invalidArgument: return "EINVAL"
+        case .permissionDenied: return "EACCES"
+        case .noSuchFileOrDirectory: return "ENOENT"
+        case .fileExists: return "EEXIST"
+        case .wouldBlock: return "EWOULDBLOCK"
+        case .interrupted: return "EINTR"
+        case .readOnlyFileSystem: return "EROFS"
+        case .resourceBusy: return "EBUSY"
+        case .notSupported: return "ENOTSUP"
+        case .badFileDescriptor: return "EBADF"
+        case .diskQuotaExceeded: return "EDQUOT"
+        default: return "errno \(errno.rawValue)"
+        }
+    }
+
+    /// An error for a failed system call, with `fsync` failures given their own code.
+    static func syscall(_ operation: String, path: FilePath?, _ errno: Errno, hint: String? = nil) -> DurableIOError {
+        let isSync = operation.contains("sync")
+        var message = errno == .noSpace ? "the disk is full" : "the system call failed"
+        if isSync {
+            message = "data written since the last successful sync may not be on disk; it was not retried"
+        }
+        return DurableIOError(
+            isSync ? .syncFailed : .systemCall, operation: operation, path: path, errno: errno, message: message,
+            hint: hint)
+    }
+}
+
+/// The figures of a failed accounting check.
+///
+/// ```swift
+/// if let figures = error.accounting { print(figures.missingCount, figures.sampleMissingKeys) }
+/// ```
+public struct AccountingFailure: Sendable, Equatable {
+    /// How many rows (or keys) there should be.
+    public var expected: Int
+    /// How many there are.
+    public var actual: Int
+    /// Keys that should be present and are not.
+    public var missingCount: Int
+    /// The first few missing keys, in the ledger's order.
+    public var sampleMissingKeys: [RecordKey]
+    /// Keys found more than once.
+    public var duplicateCount: Int
+
+    /// Creates the figures.
+    public init(expected: Int, actual: Int, missingCount: Int, sampleMissingKeys: [RecordKey], duplicateCount: Int) {
+        self.expected = expected
+        self.actual = actual
+        self.missingCount = missingCount
+        self.sampleMissingKeys = sampleMissingKeys
+        self.duplicateCount = duplicateCount
+    }
+}

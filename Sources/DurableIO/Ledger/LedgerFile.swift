@@ -1,0 +1,302 @@
+import Foundation
+import Logging
+import SystemPackage
+
+/// The byte level of every JSONL ledger: single-writer open with recovery, torn-tail quarantine, and durable
+/// appends with group commit.
+///
+/// Appends from many threads or tasks share `fdatasync` calls: the first caller to find no sync in progress
+/// becomes the leader, writes every queued line in one `write` and syncs once; the others wait for the sync
+/// that covers their line. Async callers wait on a continuation and, when no thread leads, a dedicated
+/// committer thread leads for them, so blocking I/O never occupies the cooperative pool.
+///
+/// After a failed write or sync the handle is poisoned: every waiter of that batch gets the error, and every
+/// later call throws ``DurableIOError/Code/ledgerPoisoned`` until the file is reopened (reopening recovers the
+/// partial line as a torn tail). An append is never reported durable when its sync failed.
+///
+/// Thread-safe: all state is guarded by one condition lock.
+final class LedgerFile: @unchecked Sendable {
+    let path: FilePath
+    let fileSystem: any FileSystem
+    private let fd: FileDescriptor
+
+    private let condition = NSCondition()
+    private var queue: [UInt8] = []
+    private var waiters: [Waiter] = []
+    private var leaderActive = false
+    private var poison: DurableIOError?
+    private var closed = false
+    private var committerStarted = false
+    private var asyncWaiting = 0
+
+    private final class Waiter {
+        var result: Result<Void, DurableIOError>?
+        let continuation: CheckedContinuation<Void, any Error>?
+        init(continuation: CheckedContinuation<Void, any Error>? = nil) { self.continuation = continuation }
+    }
+
+    private init(path: FilePath, fileSystem: any FileSystem, fd: FileDescriptor) {
+        self.path = path
+        self.fileSystem = fileSystem
+        self.fd = fd
+    }
+
+    deinit {
+        if !closed { try? fileSystem.close(fd) }
+    }
+
+    /// Opens (creating if needed) `path` for appending: takes the exclusive `flock`, recovers the content through
+    /// `recover`, and quarantines a torn tail before anything can be appended.
+    ///
+    /// - Returns: the open file and what `recover` returned.
+    static func open<R>(
+        at path: FilePath, fileSystem: any FileSystem, options: RecoveryOptions,
+        recover: (LineFile, FileLayout) throws(DurableIOError) -> (R, RecoveryReport)
+    ) throws(DurableIOError) -> (LedgerFile, R, RecoveryReport) {
+        let fd = try openCreatingDurably(path, fileSystem: fileSystem)
+        let file = LedgerFile(path: path, fileSystem: fileSystem, fd: fd)
+        do {
+            try fileSystem.flock(fd, FileLockOperation(.exclusive, nonBlocking: true))
+        } catch .wouldBlock {
+            try? fileSystem.close(fd)
+            file.closed = true
+            let holder = LockHolders.flockHolder(of: path, fileSystem: fileSystem).map { "pid \($0)" } ?? "another process"
+            throw DurableIOError(
+                .ledgerLocked, operation: "open ledger", path: path, errno: .wouldBlock,
+                message: "it is open for writing by \(holder)",
+                hint: "Only one writer at a time. Wait for it to finish, or stop it, then run again.")
+        } catch {
+            throw DurableIOError.syscall("flock", path: path, error)
+        }
+        let lines = LineFile(fileSystem: fileSystem, fd: fd, path: path)
+        let layout = try lines.layout()
+        let (recovered, report) = try recover(lines, layout)
+        report.logWarnings(to: options.logger)
+        if let torn = layout.tornTail {
+            try file.quarantine(torn, lines: lines, validLength: layout.validLength)
+        }
+        return (file, recovered, report)
+    }
+
+    /// Reads `path` without locking or changing it.
+    static func read<R>(
+        at path: FilePath, fileSystem: any FileSystem, options: RecoveryOptions,
+        recover: (LineFile, FileLayout) throws(DurableIOError) -> (R, RecoveryReport)
+    ) throws(DurableIOError) -> (R, RecoveryReport) {
+        let fd: FileDescriptor
+        do { fd = try fileSystem.open(path, .readOnly, options: [], permissions: nil) } catch {
+            throw DurableIOError.syscall("open", path: path, error)
+        }
+        defer { try? fileSystem.close(fd) }
+        let lines = LineFile(fileSystem: fileSystem, fd: fd, path: path)
+        let result = try recover(lines, try lines.layout())
+        result.1.logWarnings(to: options.logger)
+        return result
+    }
+
+    /// Opens for appending; a file that did not exist is created and its directory fsync'd.
+    private static func openCreatingDurably(_ path: FilePath, fileSystem: any FileSystem) throws(DurableIOError)
+        -> FileDescriptor
+    {
+        do {
+            return try fileSystem.open(path, .readWrite, options: [.append, .noFollow], permissions: nil)
+        } catch .noSuchFileOrDirectory {
+            // Create it below.
+        } catch {
+            throw DurableIOError.syscall("open", path: path, error)
+        }
+        let fd: FileDescriptor
+        do {
+            fd = try fileSystem.open(
+                path, .readWrite, options: [.append, .create, .noFollow], permissions: FilePermissions(rawValue: 0o644))
+        } catch {
+            throw DurableIOError.syscall("create", path: path, error)
+        }
+        do { try fileSystem.syncDirectory(path.parentDirectory) } catch {
+            try? fileSystem.close(fd)
+            throw DurableIOError.syscall("directory fsync", path: path.parentDirectory, error)
+        }
+        return fd
+    }
+
+    /// Preserves a torn tail in `<file>.torn-<UTC time>` (durably), then truncates the ledger to its last
+    /// complete line and fsyncs it, so no new line is ever glued onto a partial one.
+    private func quarantine(_ torn: TornTail, lines: LineFile, validLength: Int64) throws(DurableIOError) {
+        let bytes = try lines.read(at: torn.byteOffset, count: torn.byteCount)
+        let stamp = Self.timestamp()
+        var aside = path.appendingToName(".torn-\(stamp)")
+        var n = 1
+        while fileSystem.exists(aside) {
+            n += 1
+            aside = path.appendingToName(".torn-\(stamp)-\(n)")
+        }
+        do { try AtomicFile.write(bytes, to: aside, fileSystem: fileSystem) } catch let error as DurableIOError {
+            throw error
+        } catch {
+            throw DurableIOError(.systemCall, operation: "quarantine torn tail", path: aside, message: "\(error)")
+        }
+        do { try fileSystem.truncate(fd, to: validLength) } catch {
+            throw DurableIOError.syscall("truncate torn tail", path: path, error)
+        }
+        do { try fileSystem.fsync(fd) } catch {
+            poison = DurableIOError.syscall("fsync", path: path, error)
+            throw poison!
+        }
+    }
+
+    static func timestamp(_ date: Date = Date()) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.string(from: date)
+    }
+
+    // MARK: Appending
+
+    /// Appends `bytes` (one or more complete lines) and returns once they are durable.
+    func append(_ bytes: [UInt8]) throws(DurableIOError) {
+        let waiter = Waiter()
+        condition.lock()
+        if let error = refusal() {
+            condition.unlock()
+            throw error
+        }
+        queue.append(contentsOf: bytes)
+        waiters.append(waiter)
+        while waiter.result == nil {
+            if !leaderActive {
+                leaderActive = true
+                condition.unlock()
+                leadOneBatch()
+                condition.lock()
+            } else {
+                condition.wait()
+            }
+        }
+        condition.unlock()
+        try waiter.result!.get()
+    }
+
+    /// Appends `bytes` and resumes once they are durable; the waiting happens off the cooperative pool.
+    func appendAsync(_ bytes: [UInt8]) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            condition.lock()
+            if let error = refusal() {
+                condition.unlock()
+                continuation.resume(throwing: error)
+                return
+            }
+            queue.append(contentsOf: bytes)
+            waiters.append(Waiter(continuation: continuation))
+            asyncWaiting += 1
+            startCommitterIfNeeded()
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    private func refusal() -> DurableIOError? {
+        if closed {
+            return DurableIOError(.closed, operation: "append", path: path, message: "the ledger is closed")
+        }
+        if let poison {
+            return DurableIOError(
+                .ledgerPoisoned, operation: "append", path: path, errno: poison.errno,
+                message: "an earlier append failed (\(poison.operation): \(poison.message)); nothing more is accepted",
+                hint: "Reopen the ledger: recovery treats the partial line as a torn tail.")
+        }
+        return nil
+    }
+
+    /// Takes the queued bytes, writes and syncs them, and resolves their waiters. Called without the lock, by
+    /// the one caller that set `leaderActive`.
+    private func leadOneBatch() {
+        condition.lock()
+        let batch = queue
+        let batchWaiters = waiters
+        queue.removeAll(keepingCapacity: true)
+        waiters.removeAll(keepingCapacity: true)
+        let failedAlready = poison
+        condition.unlock()
+
+        var outcome: Result<Void, DurableIOError> = .success(())
+        if let failedAlready {
+            outcome = .failure(failedAlready)
+        } else if !batch.isEmpty {
+            do { try fileSystem.writeAll(fd, batch) } catch {
+                outcome = .failure(DurableIOError.syscall("append", path: path, error))
+            }
+            if case .success = outcome {
+                do { try fileSystem.fdatasync(fd) } catch {
+                    outcome = .failure(DurableIOError.syscall("fdatasync", path: path, error))
+                }
+            }
+        }
+
+        var continuations: [(CheckedContinuation<Void, any Error>, Result<Void, DurableIOError>)] = []
+        condition.lock()
+        if case .failure(let error) = outcome, poison == nil { poison = error }
+        for waiter in batchWaiters {
+            waiter.result = outcome
+            if let continuation = waiter.continuation {
+                continuations.append((continuation, outcome))
+                asyncWaiting -= 1
+            }
+        }
+        leaderActive = false
+        condition.broadcast()
+        condition.unlock()
+        for (continuation, result) in continuations {
+            continuation.resume(with: result.mapError { $0 as any Error })
+        }
+    }
+
+    /// The committer thread leads batches that hold async waiters when no thread is leading.
+    private func startCommitterIfNeeded() {
+        guard !committerStarted else { return }
+        committerStarted = true
+        let thread = Thread { [weak self] in self?.committerLoop() }
+        thread.name = "DurableIO ledger committer"
+        thread.start()
+    }
+
+    private func committerLoop() {
+        condition.lock()
+        while true {
+            if closed && asyncWaiting == 0 { break }
+            if asyncWaiting > 0 && !leaderActive && !waiters.isEmpty {
+                leaderActive = true
+                condition.unlock()
+                leadOneBatch()
+                condition.lock()
+            } else {
+                condition.wait()
+            }
+        }
+        condition.unlock()
+    }
+
+    /// Waits for appends in flight, then closes the descriptor (which releases the flock).
+    func close() throws(DurableIOError) {
+        condition.lock()
+        while leaderActive || !waiters.isEmpty {
+            if !leaderActive {
+                leaderActive = true
+                condition.unlock()
+                leadOneBatch()
+                condition.lock()
+            } else {
+                condition.wait()
+            }
+        }
+        guard !closed else {
+            condition.unlock()
+            return
+        }
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+        do { try fileSystem.close(fd) } catch { throw DurableIOError.syscall("close", path: path, error) }
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+import SystemPackage
+
+/// Who holds a kernel lock: `flock` does not say, but Linux lists every lock in `/proc/locks`.
+enum LockHolders {
+    /// The pid holding a `flock` on the file at `path`, from `/proc/locks` (Linux); `nil` when unknown.
+    static func flockHolder(of path: FilePath, fileSystem: any FileSystem) -> Int32? {
+        #if os(Linux)
+        guard let status = try? fileSystem.stat(path, followSymlinks: true),
+            let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8)
+        else { return nil }
+        let major = (status.device >> 8) & 0xfff | (status.device >> 32) & ~0xfff
+        let minor = (status.device & 0xff) | ((status.device >> 12) & ~0xff)
+        let wanted = String(format: "%02x:%02x:%llu", major, minor, status.inode)
+        for line in table.split(separator: "\n") {
+            // "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234567 0 EOF"
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[1] == "FLOCK" else { continue }
+            let id = fields[5].split(separator: ":")
+            guard id.count == 3, let ino = UInt64(id[2]), ino == status.inode,
+                String(format: "%02x:%02x:%llu", UInt64(id[0], radix: 16) ?? 0, UInt64(id[1], radix: 16) ?? 0, ino) == wanted,
+                let pid = Int32(fields[4])
+            else { continue }
+            return pid
+        }
+        return nil
+        #else
+        return nil
+        #endif
+    }
+}

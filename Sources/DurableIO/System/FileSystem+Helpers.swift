@@ -1,0 +1,82 @@
+import SystemPackage
+
+extension FileSystem {
+    /// Writes every byte of `bytes`, completing short writes with further calls.
+    ///
+    /// - Returns: the number of bytes written, always `bytes.count`.
+    /// - Throws: the `Errno` of the first failing call. Bytes written before it stay written.
+    @discardableResult
+    public func writeAll(_ fd: FileDescriptor, _ bytes: UnsafeRawBufferPointer) throws(Errno) -> Int {
+        var offset = 0
+        while offset < bytes.count {
+            let n = try write(fd, UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+            if n <= 0 { throw Errno.ioError }
+            offset += n
+        }
+        return offset
+    }
+
+    /// Writes every byte of `bytes`, completing short writes with further calls.
+    @discardableResult
+    public func writeAll(_ fd: FileDescriptor, _ bytes: [UInt8]) throws(Errno) -> Int {
+        try bytes.withUnsafeBytes { buffer in Result { () throws(Errno) in try writeAll(fd, buffer) } }.get()
+    }
+
+    /// Opens `directory` and fsyncs it, making the names created, renamed or removed in it durable.
+    public func syncDirectory(_ directory: FilePath) throws(Errno) {
+        let fd = try open(directory, .readOnly, options: [.directory], permissions: nil)
+        do {
+            try fsync(fd)
+        } catch {
+            try? close(fd)
+            throw error
+        }
+        try close(fd)
+    }
+
+    /// Whether something exists at `path` (without following a final symbolic link).
+    public func exists(_ path: FilePath) -> Bool {
+        (try? stat(path, followSymlinks: false)) != nil
+    }
+}
+
+extension FilePath {
+    /// The directory holding this path: its parent, or `.` for a bare name.
+    var parentDirectory: FilePath {
+        let parent = removingLastComponent()
+        return parent.isEmpty ? "." : parent
+    }
+
+    /// This path with `suffix` appended to its last component (`out.jsonl` → `out.jsonl.lock`).
+    public func appendingToName(_ suffix: String) -> FilePath {
+        var copy = self
+        guard let last = copy.lastComponent else { return FilePath(suffix) }
+        copy.removeLastComponent()
+        var raw = last.platformBytes
+        raw.append(contentsOf: Array(suffix.utf8))
+        let name = FilePath.Component(platformBytes: raw)
+        copy.append(name)
+        return copy
+    }
+}
+
+extension FilePath.Component {
+    /// A component from raw bytes (no NUL, no `/`).
+    init(platformBytes bytes: [UInt8]) {
+        let chars = bytes.map { CInterop.PlatformChar(bitPattern: $0) } + [0]
+        self = chars.withUnsafeBufferPointer { FilePath.Component(platformString: $0.baseAddress!)! }
+    }
+
+    /// The raw bytes of this component.
+    var platformBytes: [UInt8] {
+        withPlatformString { p in
+            var bytes: [UInt8] = []
+            var i = 0
+            while p[i] != 0 {
+                bytes.append(UInt8(bitPattern: p[i]))
+                i += 1
+            }
+            return bytes
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import DurableIO
+import Foundation
+import SystemPackage
+
+/// A fresh temporary directory, removed when the value is released.
+final class TemporaryDirectory: @unchecked Sendable {
+    let path: FilePath
+
+    init() {
+        let base = FileManager.default.temporaryDirectory.path
+        let dir = "\(base)/durableio-test-\(UUID().uuidString)"
+        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        path = FilePath(dir)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path.string) }
+
+    func file(_ name: String) -> FilePath { path.appending(name) }
+
+    var names: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path.string)) ?? []).sorted() }
+}
+
+func readFile(_ path: FilePath) -> [UInt8] {
+    Array((try? Data(contentsOf: URL(fileURLWithPath: path.string))) ?? Data())
+}
+
+func readText(_ path: FilePath) -> String { String(decoding: readFile(path), as: UTF8.self) }
+
+func writeRaw(_ bytes: [UInt8], to path: FilePath) {
+    try! Data(bytes).write(to: URL(fileURLWithPath: path.string))
+}
+
+func writeRaw(_ text: String, to path: FilePath) { writeRaw(Array(text.utf8), to: path) }
+
+func permissions(of path: FilePath) -> UInt16 {
+    let attributes = try! FileManager.default.attributesOfItem(atPath: path.string)
+    return UInt16((attributes[.posixPermissions] as! NSNumber).intValue)
+}
+
+struct Clip: Codable, Sendable, Equatable {
+    var clip: String
+    var frames: Int
+}
