@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // Core
@@ -33,10 +34,18 @@ let package = Package(
         ),
 
         // Examples and benchmarks
-        .executableTarget(name: "durable-demo", dependencies: ["DurableIO"], path: "Examples/durable-demo"),
+        .executableTarget(
+            name: "durable-demo",
+            dependencies: ["DurableIO", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/durable-demo"
+        ),
         .executableTarget(
             name: "durable-benchmark",
-            dependencies: ["DurableIO", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: [
+                "DurableIO",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         // Tests

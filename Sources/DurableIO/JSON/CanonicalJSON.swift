@@ -36,7 +36,22 @@ enum CanonicalJSON {
     static func parseString(_ buf: UnsafeRawBufferPointer, from start: Int, end: Int) -> (bytes: [UInt8], next: Int)? {
         guard start < end, buf[start] == UInt8(ascii: "\"") else { return nil }
         var i = start + 1
-        // Fast scan: a run without escapes.
+        // The common case: no escape before the closing quote, one allocation.
+        var j = i
+        var plainNonASCII = false
+        while j < end {
+            let b = buf[j]
+            if b == UInt8(ascii: "\"") {
+                let bytes = [UInt8](UnsafeRawBufferPointer(rebasing: buf[i..<j]))
+                if plainNonASCII && !isValidUTF8(bytes) { return nil }
+                return (bytes, j + 1)
+            }
+            if b == UInt8(ascii: "\\") { break }
+            if b < 0x20 { return nil }
+            if b >= 0x80 { plainNonASCII = true }
+            j += 1
+        }
+        if j >= end { return nil }
         var runStart = i
         var out: [UInt8] = []
         var sawNonASCII = false

@@ -63,6 +63,14 @@ public struct MalformedLine: Sendable, Equatable {
     public var length: Int
     /// Why it was rejected (never the line's content).
     public var reason: String
+
+    /// Creates a record.
+    public init(lineNumber: Int, byteOffset: Int64, length: Int, reason: String) {
+        self.lineNumber = lineNumber
+        self.byteOffset = byteOffset
+        self.length = length
+        self.reason = reason
+    }
 }
 
 /// The end of a file that is not a complete line: a write cut short by a crash, or a run of NUL bytes where the
@@ -74,6 +82,13 @@ public struct TornTail: Sendable, Equatable, CustomStringConvertible {
     public var byteCount: Int
     /// Whether the torn bytes are all NUL.
     public var isZeroFilled: Bool
+
+    /// Creates a record.
+    public init(byteOffset: Int64, byteCount: Int, isZeroFilled: Bool) {
+        self.byteOffset = byteOffset
+        self.byteCount = byteCount
+        self.isZeroFilled = isZeroFilled
+    }
 
     public var description: String {
         "torn tail of \(byteCount.formatted) bytes at offset \(byteOffset)\(isZeroFilled ? " (all NUL)" : "")"

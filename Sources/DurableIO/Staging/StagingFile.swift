@@ -85,5 +85,8 @@ public struct StagingRecovery: Sendable {
     public var sampleDuplicateKeys: [RecordKey] { census.sampleDuplicates }
     /// Malformed lines and torn tail.
     public var report: RecoveryReport { census.report }
-    let census: KeyCensus
+    /// The keys as a ``KeyCensus``, for ``RowAccounting``.
+    public let census: KeyCensus
+
+    init(census: KeyCensus) { self.census = census }
 }

@@ -1,0 +1,44 @@
+import DurableIO
+import Foundation
+import Testing
+
+@Suite("Keys are bytes")
+struct KeyTests {
+    @Test func canonicallyEquivalentStringsAreDistinctKeys() throws {
+        let composed: RecordKey = "caf\u{E9}"
+        let decomposed: RecordKey = "cafe\u{301}"
+        #expect("caf\u{E9}" == "cafe\u{301}")  // what String would do
+        #expect(composed != decomposed)
+        let dir = TemporaryDirectory()
+        let path = dir.file("k.done")
+        let ledger = try KeyLedger.open(at: path)
+        #expect(try ledger.insert(composed))
+        #expect(try ledger.insert(decomposed))
+        try ledger.close()
+        #expect(try KeyLedger.recover(at: path).keys == [composed, decomposed])
+    }
+
+    @Test func aKeyThatIsNotUTF8RoundTripsAsBase64() throws {
+        let raw = RecordKey(bytes: [0x66, 0xFF, 0x0A, 0x00])
+        #expect(raw.string == nil)
+        #expect(raw.description == "base64:Zv8KAA==")
+        let dir = TemporaryDirectory()
+        let path = dir.file("k.done")
+        let ledger = try KeyLedger.open(at: path)
+        try ledger.insert(raw)
+        try ledger.close()
+        #expect(readText(path) == #"{"key":{"base64":"Zv8KAA=="}}"# + "\n")
+        #expect(try KeyLedger.recover(at: path).keys == [raw])
+    }
+
+    @Test func escapesRoundTrip() throws {
+        let tricky: [RecordKey] = ["a\"b", "back\\slash", "tab\there", "nl\nx", "ctl\u{1}", "emoji 🎬", "slash/ok", "\u{7F}"]
+        let dir = TemporaryDirectory()
+        let path = dir.file("k.done")
+        let ledger = try KeyLedger.open(at: path)
+        try ledger.insert(contentsOf: tricky)
+        try ledger.close()
+        #expect(readText(path).split(separator: "\n").count == tricky.count)
+        #expect(try KeyLedger.recover(at: path).keys == Set(tricky))
+    }
+}

@@ -1,0 +1,178 @@
+import DurableIO
+import DurableIOTesting
+import Foundation
+import SystemPackage
+import Testing
+
+@Suite("JSONL ledger")
+struct LedgerTests {
+    @Test func appendsAreRecoveredInOrder() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("clips.done")
+        do {
+            let ledger = try Ledger<Clip>.open(at: path)
+            #expect(ledger.recovery.isClean && ledger.recovered.isEmpty)
+            try ledger.append(Clip(clip: "a", frames: 1))
+            try ledger.append(contentsOf: [Clip(clip: "b", frames: 2), Clip(clip: "c", frames: 3)])
+            try ledger.close()
+        }
+        let ledger = try Ledger<Clip>.open(at: path)
+        #expect(ledger.recovered.map(\.clip) == ["a", "b", "c"])
+        #expect(readText(path).split(separator: "\n").first == #"{"clip":"a","frames":1}"#)
+    }
+
+    @Test func tornTailIsQuarantinedAndTheNextAppendIsACleanLine() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("clips.done")
+        writeRaw(#"{"clip":"a","frames":1}"# + "\n" + #"{"clip":"b","fra"#, to: path)
+        let ledger = try Ledger<Clip>.open(at: path)
+        #expect(ledger.recovered.map(\.clip) == ["a"])
+        #expect(ledger.recovery.tornTail == TornTail(byteOffset: 24, byteCount: 16, isZeroFilled: false))
+        try ledger.append(Clip(clip: "c", frames: 3))
+        try ledger.close()
+        #expect(readText(path) == #"{"clip":"a","frames":1}"# + "\n" + #"{"clip":"c","frames":3}"# + "\n")
+        let aside = dir.names.filter { $0.hasPrefix("clips.done.torn-") }
+        #expect(aside.count == 1)
+        #expect(readText(dir.file(aside[0])) == #"{"clip":"b","fra"#)
+        let reread = try Ledger<Clip>.recover(at: path)
+        #expect(reread.entries.map(\.clip) == ["a", "c"] && reread.report.isClean)
+    }
+
+    @Test func aTailOfNULBytesIsATornTailNotMalformedLines() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("keys.done")
+        var bytes = Array((#"{"key":"a"}"# + "\n" + #"{"key":"b"}"# + "\n").utf8)
+        bytes += [UInt8](repeating: 0, count: 40) + [0x0A] + [UInt8](repeating: 0, count: 4000)
+        writeRaw(bytes, to: path)
+        let ledger = try KeyLedger.open(at: path, options: .init(strict: true))
+        #expect(ledger.count == 2)
+        #expect(ledger.recovery.malformedLineCount == 0)
+        #expect(ledger.recovery.tornTail?.byteCount == 4041)
+        #expect(ledger.recovery.tornTail?.isZeroFilled == false)  // it holds one newline
+        try ledger.insert("c")
+        try ledger.close()
+        #expect(readText(path) == #"{"key":"a"}"# + "\n" + #"{"key":"b"}"# + "\n" + #"{"key":"c"}"# + "\n")
+    }
+
+    @Test func malformedMidFileLinesAreCountedWithLineNumbersAndOffsets() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("clips.done")
+        let lines = [
+            #"{"clip":"a","frames":1}"#, "garbage", #"{"clip":"b","frames":2}"#, #"{"clip":"c"}"#,
+            #"{"clip":"d","frames":4}"#,
+        ]
+        writeRaw(lines.joined(separator: "\n") + "\n", to: path)
+        let (entries, report) = try Ledger<Clip>.recover(at: path)
+        #expect(entries.map(\.clip) == ["a", "b", "d"])
+        #expect(report.validEntries == 3)
+        #expect(report.malformedLineCount == 2)
+        #expect(report.malformedLines.map(\.lineNumber) == [2, 4])
+        #expect(report.malformedLines.map(\.byteOffset) == [24, 56])
+        #expect(report.malformedLines[1].reason.contains("frames"))
+        #expect(report.description.contains("2 malformed lines skipped (lines 2, 4)"))
+    }
+
+    @Test func strictModeThrowsOnAMalformedLine() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("clips.done")
+        writeRaw(#"{"clip":"a","frames":1}"# + "\nnot json\n", to: path)
+        let error = #expect(throws: DurableIOError.self) {
+            _ = try Ledger<Clip>.open(at: path, options: .init(strict: true))
+        }
+        #expect(error?.code == .malformedLine)
+        #expect(error?.message == "1 malformed line(s), first at line 2 (byte 24): not a valid Clip (invalid JSON)")
+        #expect(readText(path) == #"{"clip":"a","frames":1}"# + "\nnot json\n", "nothing was changed")
+    }
+
+    @Test func aSecondWriterIsRefusedWithTheHoldersPID() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("keys.done")
+        let first = try KeyLedger.open(at: path)
+        let error = #expect(throws: DurableIOError.self) { _ = try KeyLedger.open(at: path) }
+        #expect(error?.code == .ledgerLocked)
+        #expect(error?.message == "it is open for writing by pid \(ProcessInfo.processInfo.processIdentifier)")
+        try first.close()
+        _ = try KeyLedger.open(at: path)
+    }
+
+    @Test func aFailedAppendPoisonsTheLedgerAndReopeningRecovers() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("keys.done")
+        let fs = FaultInjectingFileSystem()
+        let ledger = try KeyLedger.open(at: path, fileSystem: fs)
+        try ledger.insert("a")
+        fs.inject(Fault(.write, action: .shortWrite(5), times: 1))
+        fs.inject(Fault(.write, error: .noSpace, times: 1))
+        let first = #expect(throws: DurableIOError.self) { try ledger.insert("b") }
+        #expect(first?.errno == .noSpace)
+        #expect(!ledger.contains("b"))
+        let second = #expect(throws: DurableIOError.self) { try ledger.insert("c") }
+        #expect(second?.code == .ledgerPoisoned)
+        try ledger.close()
+
+        let reopened = try KeyLedger.open(at: path)
+        #expect(reopened.keys == ["a"])
+        #expect(reopened.recovery.tornTail?.byteCount == 5)
+        try reopened.insert("c")
+        #expect(try KeyLedger.recover(at: path).keys == ["a", "c"])
+    }
+
+    @Test func eioOnFdatasyncIsNeverReportedDurable() throws {
+        let dir = TemporaryDirectory()
+        let fs = FaultInjectingFileSystem()
+        let ledger = try Ledger<Clip>.open(at: dir.file("c.done"), fileSystem: fs)
+        fs.inject(Fault(.fdatasync, error: .ioError))
+        let error = #expect(throws: DurableIOError.self) { try ledger.append(Clip(clip: "x", frames: 0)) }
+        #expect(error?.code == .syncFailed)
+        #expect(fs.calls.filter { $0.operation == .fdatasync }.count == 1)
+        #expect((try? ledger.append(Clip(clip: "y", frames: 0))) == nil)
+    }
+
+    @Test func concurrentAsyncAppendersShareSyncsAndAllArrive() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("keys.done")
+        let fs = FaultInjectingFileSystem()
+        let ledger = try KeyLedger.open(at: path, fileSystem: fs)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    for i in 0..<50 { try await ledger.insert(RecordKey("w\(worker)-\(i)")) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(ledger.count == 400)
+        let syncs = fs.calls.filter { $0.operation == .fdatasync }.count
+        #expect(syncs < 400, "group commit shares syncs: \(syncs) syncs for 400 appends")
+        try ledger.close()
+        #expect(try KeyLedger.recover(at: path).keys.count == 400)
+    }
+
+    @Test func concurrentThreadAppendersAllArrive() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("keys.done")
+        let ledger = try KeyLedger.open(at: path)
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for i in 0..<50 { try! ledger.insert(RecordKey("t\(worker)-\(i)")) }
+        }
+        try ledger.close()
+        let (keys, report) = try KeyLedger.recover(at: path)
+        #expect(keys.count == 400 && report.isClean)
+    }
+
+    @Test func theLedgerIsNotInheritedByAChildProcess() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("keys.done")
+        let ledger = try KeyLedger.open(at: path)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "ls -l /proc/self/fd"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(!output.contains("keys.done"))
+        try ledger.close()
+    }
+}
