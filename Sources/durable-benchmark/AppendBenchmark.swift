@@ -28,7 +28,8 @@ enum AppendBenchmark {
         } / Double(count)
     }
 
-    static func latency(in dir: FilePath, rounds: Int, perRound: Int) throws -> (raw: Double, ledger: Double) {
+    /// Median latencies, and the median of the per-round ratios (each round's pair ran back to back).
+    static func latency(in dir: FilePath, rounds: Int, perRound: Int) throws -> (raw: Double, ledger: Double, ratio: Double) {
         var raw: [Double] = []
         var durable: [Double] = []
         for round in 0..<rounds {
@@ -43,7 +44,8 @@ enum AppendBenchmark {
                 raw.append(rawLoop(rawPath, count: perRound))
             }
         }
-        return (raw.median, durable.median)
+        let ratios = zip(durable, raw).map { $0 / $1 }
+        return (raw.median, durable.median, ratios.median)
     }
 
     /// Appends per second with `writers` concurrent async tasks, each appending `each` keys.

@@ -17,7 +17,7 @@ enum RecoveryBenchmark {
 
     /// Time to have the key set in hand (its deallocation, which a job pays at exit if ever, is not counted).
     static func fastPath(_ path: FilePath) throws -> (seconds: Double, keys: Int) {
-        var keys = Set<RecordKey>()
+        var keys = RecordKeySet()
         let seconds = try time { keys = try KeyLedger.recover(at: path).keys }
         return (seconds, keys.count)
     }

@@ -39,6 +39,23 @@ struct KeyTests {
         try ledger.insert(contentsOf: tricky)
         try ledger.close()
         #expect(readText(path).split(separator: "\n").count == tricky.count)
-        #expect(try KeyLedger.recover(at: path).keys == Set(tricky))
+        #expect(try KeyLedger.recover(at: path).keys == RecordKeySet(tricky))
+    }
+}
+
+@Suite("RecordKeySet")
+struct RecordKeySetTests {
+    @Test func behavesAsASet() {
+        var a = RecordKeySet((0..<1000).map { RecordKey("k\($0)") })
+        let b = RecordKeySet((500..<1500).map { RecordKey("k\($0)") })
+        #expect(a.count == 1000 && !a.isEmpty && RecordKeySet().isEmpty)
+        #expect(a.union(b).count == 1500)
+        #expect(a.subtracting(b).count == 500)
+        #expect(a.intersection(b).count == 500)
+        #expect(a.intersection(b).isSubset(of: a) && !a.isSubset(of: b))
+        #expect(Array(a).count == 1000 && Set(a.map(\.bytes)).count == 1000)
+        #expect(a.insert("k1") == false && a.insert("new") == true && a.count == 1001)
+        #expect(a.remove("new") && !a.contains("new"))
+        #expect(a == RecordKeySet((0..<1000).reversed().map { RecordKey("k\($0)") }))
     }
 }

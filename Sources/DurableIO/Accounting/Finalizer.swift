@@ -58,7 +58,7 @@ public struct Finalizer: Sendable {
     ///   - completedThisRun: rows this run completed.
     /// - Throws: ``DurableIOError/Code/accountingMismatch`` (staging kept), or the failing step's error.
     @discardableResult
-    public func finalize(ledger: Set<RecordKey>, recoveredRows: Int? = nil, completedThisRun: Int = 0) throws -> Report {
+    public func finalize(ledger: RecordKeySet, recoveredRows: Int? = nil, completedThisRun: Int = 0) throws -> Report {
         let leftovers = try AtomicFile.removeLeftovers(beside: output, fileSystem: fileSystem)
         // Which staging line wins for each key: the last.
         var lastStaged: [RecordKey: Int] = [:]
@@ -68,7 +68,7 @@ public struct Finalizer: Sendable {
             stagingRows += 1
         }
 
-        var written = Set<RecordKey>()
+        var written = RecordKeySet()
         var fromOutput = 0
         var replaced = 0
         var duplicates = 0
@@ -76,7 +76,7 @@ public struct Finalizer: Sendable {
             try KeyCensus.forEachRow(at: output, fileSystem: fileSystem) { row, _ in
                 if lastStaged[row.key] != nil {
                     replaced += 1
-                } else if written.insert(row.key).inserted {
+                } else if written.insert(row.key) {
                     try writer.write(row.line)
                     try writer.write(CollectionOfOne(0x0A))
                     fromOutput += 1

@@ -11,7 +11,7 @@ import SystemPackage
 /// ```
 public struct KeyCensus: Sendable {
     /// Every key present, once.
-    public var keys: Set<RecordKey>
+    public var keys: RecordKeySet
     /// Valid rows read (duplicates included).
     public var rowCount: Int
     /// Rows whose key had been seen before in the same file.
@@ -23,13 +23,13 @@ public struct KeyCensus: Sendable {
 
     /// A census of rows held in memory (for tests and for callers with their own output format).
     public init(keys: some Sequence<RecordKey>, path: FilePath = "") {
-        var set = Set<RecordKey>()
+        var set = RecordKeySet()
         var rows = 0
         var duplicates: [RecordKey] = []
         var duplicateCount = 0
         for key in keys {
             rows += 1
-            if !set.insert(key).inserted {
+            if !set.insert(key) {
                 duplicateCount += 1
                 if duplicates.count < 10 { duplicates.append(key) }
             }
@@ -59,7 +59,7 @@ public struct KeyCensus: Sendable {
     static func scan(_ lines: LineFile, layout: FileLayout, options: RecoveryOptions) throws(DurableIOError) -> KeyCensus {
         var keys: [RecordKey] = []
         let tally = try ChunkParser.recover(
-            lines, layout: layout, parts: recoveryParallelism, maxListed: options.maxListedMalformedLines,
+            lines, layout: layout, maxListed: options.maxListedMalformedLines,
             makeParser: { { KeyedRow.key(of: $0) } }, sink: { keys.append($0) })
         try tally.checkStrict(options, path: lines.path)
         var census = KeyCensus(keys: keys, path: lines.path)

@@ -11,7 +11,7 @@
 /// ```
 public enum RowAccounting {
     /// Compares the keys the ledger says are done with the keys present in output and staging.
-    public static func reconcile(ledger: Set<RecordKey>, present: Set<RecordKey>, duplicateCount: Int = 0) -> Reconciliation {
+    public static func reconcile(ledger: RecordKeySet, present: RecordKeySet, duplicateCount: Int = 0) -> Reconciliation {
         var missing: [RecordKey] = []
         for key in ledger where !present.contains(key) { missing.append(key) }
         var unexpected: [RecordKey] = []
@@ -29,7 +29,7 @@ public enum RowAccounting {
     /// - Throws: ``DurableIOError/Code/accountingMismatch`` naming expected, actual, missing and sample keys.
     @discardableResult
     public static func checkRestart(
-        ledger: Set<RecordKey>, output: KeyCensus, staging: KeyCensus? = nil, hint: String? = nil
+        ledger: RecordKeySet, output: KeyCensus, staging: KeyCensus? = nil, hint: String? = nil
     ) throws(DurableIOError) -> Reconciliation {
         var present = output.keys
         if let staging { present.formUnion(staging.keys) }

@@ -21,12 +21,21 @@ public struct RecordKey: Hashable, Sendable, Comparable, Codable, CustomStringCo
 {
     /// The key's bytes.
     public let bytes: [UInt8]
+    /// The bytes' hash (Swift's seeded `Hasher`, this process's seed), computed once when the key is made, on
+    /// the thread that made it while the bytes are in cache. Set operations then touch the byte buffer only when
+    /// two hashes match. Never persisted.
+    let fingerprint: Int
 
     /// A key from raw bytes.
-    public init(bytes: [UInt8]) { self.bytes = bytes }
+    public init(bytes: [UInt8]) {
+        self.bytes = bytes
+        var hasher = Hasher()
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        self.fingerprint = hasher.finalize()
+    }
 
     /// A key from the UTF-8 bytes of `string`, exactly as stored (no normalisation).
-    public init(_ string: String) { self.bytes = Array(string.utf8) }
+    public init(_ string: String) { self.init(bytes: Array(string.utf8)) }
 
     /// A key from a string literal.
     public init(stringLiteral value: String) { self.init(value) }
@@ -44,10 +53,12 @@ public struct RecordKey: Hashable, Sendable, Comparable, Codable, CustomStringCo
     }
 
     public func hash(into hasher: inout Hasher) {
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        hasher.combine(fingerprint)
     }
 
-    public static func == (lhs: RecordKey, rhs: RecordKey) -> Bool { lhs.bytes == rhs.bytes }
+    public static func == (lhs: RecordKey, rhs: RecordKey) -> Bool {
+        lhs.fingerprint == rhs.fingerprint && lhs.bytes == rhs.bytes
+    }
 
     private struct Base64Form: Codable { var base64: String }
 

@@ -5,87 +5,108 @@ struct LineRejection: Error {
     var reason: String
 }
 
-/// Parses the lines of a chunk on several cores, in order.
+/// Parses the lines of a file on several cores.
+///
+/// Each chunk of complete lines is cut at newlines into one piece per lane; lane `k` parses piece `k` of every
+/// chunk on its own thread and feeds what it parses to its own accumulator, so lanes never share state. Callers
+/// that need file order accumulate per chunk and concatenate lanes in order; callers that do not (key sets)
+/// keep their accumulators across chunks.
 enum ChunkParser {
-    struct Part<T> {
-        var values: [T] = []
+    /// The lines a lane saw in one piece: how many, and which were rejected.
+    struct PieceStats {
         var rejected: [(lineIndex: Int, offset: Int, length: Int, reason: String)] = []
         var lineCount = 0
     }
 
-    /// Splits `chunk` (complete lines) into `parts` pieces at newlines and parses each on its own thread.
-    ///
-    /// - Parameters:
-    ///   - makeParser: called once per piece (so each thread has its own decoder).
-    /// - Returns: the pieces in file order.
-    static func parse<T>(
-        _ chunk: UnsafeRawBufferPointer, parts wanted: Int,
-        makeParser: () -> (UnsafeRawBufferPointer) -> Result<T, LineRejection>
-    ) -> [Part<T>] {
-        // Cut points at newlines.
-        var bounds = [0]
-        let parts = chunk.count < 256 * 1024 ? 1 : max(1, wanted)
-        for k in 1..<max(parts, 1) {
-            var cut = chunk.count * k / parts
+    /// Parses `chunk` into `lanes` (one accumulator per lane) and returns each piece's statistics, in order.
+    static func parse<T, A>(
+        _ chunk: UnsafeRawBufferPointer, lanes: inout [A],
+        parsers: [(UnsafeRawBufferPointer) -> Result<T, LineRejection>], accumulate: @escaping (inout A, T) -> Void
+    ) -> [PieceStats] {
+        let wanted = chunk.count < 256 * 1024 ? 1 : lanes.count
+        var cuts = [0]
+        for k in 1..<max(wanted, 1) {
+            var cut = chunk.count * k / wanted
             while cut < chunk.count && chunk[cut - 1] != 0x0A { cut += 1 }
-            if cut > bounds.last! && cut < chunk.count { bounds.append(cut) }
+            if cut > cuts.last! && cut < chunk.count { cuts.append(cut) }
         }
-        bounds.append(chunk.count)
+        cuts.append(chunk.count)
+        let bounds = cuts
         let pieces = bounds.count - 1
-        let parsers = (0..<pieces).map { _ in makeParser() }
-        var results = [Part<T>](repeating: Part(), count: pieces)
-        results.withUnsafeMutableBufferPointer { out in
-            let out = UnsafeSendable(out)
-            let parsers = UnsafeSendable(parsers)
-            let whole = UnsafeSendable(chunk)
-            let bounds = bounds
-            let work: @Sendable (Int) -> Void = { k in
-                let piece = UnsafeRawBufferPointer(rebasing: whole.value[bounds[k]..<bounds[k + 1]])
-                var part = Part<T>()
-                let parse = parsers.value[k]
-                try? piece.forEachLine { line, offset in
-                    switch parse(line) {
-                    case .success(let value): part.values.append(value)
-                    case .failure(let rejection):
-                        part.rejected.append((part.lineCount, bounds[k] + offset, line.count, rejection.reason))
+        var stats = [PieceStats](repeating: PieceStats(), count: pieces)
+        lanes.withUnsafeMutableBufferPointer { laneBuffer in
+            stats.withUnsafeMutableBufferPointer { statBuffer in
+                let lanes = UnsafeSendable(laneBuffer)
+                let stats = UnsafeSendable(statBuffer)
+                let input = UnsafeSendable(chunk)
+                let parsers = UnsafeSendable(parsers)
+                let accumulate = UnsafeSendable(accumulate)
+                let work: @Sendable (Int) -> Void = { k in
+                    let piece = UnsafeRawBufferPointer(rebasing: input.value[bounds[k]..<bounds[k + 1]])
+                    let parse = parsers.value[k]
+                    var pieceStats = PieceStats()
+                    try? piece.forEachLine { line, offset in
+                        switch parse(line) {
+                        case .success(let value): accumulate.value(&lanes.value[k], value)
+                        case .failure(let rejection):
+                            pieceStats.rejected.append((pieceStats.lineCount, bounds[k] + offset, line.count, rejection.reason))
+                        }
+                        pieceStats.lineCount += 1
                     }
-                    part.lineCount += 1
+                    stats.value[k] = pieceStats
                 }
-                out.value[k] = part
+                if pieces == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: pieces, execute: work) }
             }
-            if pieces == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: pieces, execute: work) }
         }
-        return results
+        return stats
     }
 
-    /// Feeds parsed pieces to a tally and a sink, numbering lines across the whole file.
-    static func merge<T>(
-        _ parts: [Part<T>], chunkOffset: Int64, lineBase: inout Int, tally: inout RecoveryTally, sink: (T) -> Void
-    ) {
-        for part in parts {
-            for value in part.values { sink(value) }
-            tally.valid += part.values.count
-            for r in part.rejected {
+    /// Numbers lines across the whole file and records the rejected ones in `tally`.
+    static func count(_ stats: [PieceStats], chunkOffset: Int64, lineBase: inout Int, tally: inout RecoveryTally) {
+        for piece in stats {
+            tally.valid += piece.lineCount - piece.rejected.count
+            for r in piece.rejected {
                 tally.recordMalformed(
                     lineNumber: lineBase + r.lineIndex + 1, offset: chunkOffset + Int64(r.offset), length: r.length,
                     reason: r.reason)
             }
-            lineBase += part.lineCount
+            lineBase += piece.lineCount
         }
     }
 
-    /// Reads every complete line of a file through `makeParser`, on `parts` threads.
+    /// Reads every complete line of a file, keeping file order: `sink` receives the values in order.
     static func recover<T>(
-        _ lines: LineFile, layout: FileLayout, parts: Int, maxListed: Int,
+        _ lines: LineFile, layout: FileLayout, maxListed: Int,
         makeParser: () -> (UnsafeRawBufferPointer) -> Result<T, LineRejection>, sink: (T) -> Void
     ) throws(DurableIOError) -> RecoveryTally {
         var tally = RecoveryTally(maxListed: maxListed)
         var lineBase = 0
+        let parsers = (0..<recoveryParallelism).map { _ in makeParser() }
         try lines.forEachChunk(upTo: layout.validLength) { chunk, offset in
-            let parsed = parse(chunk, parts: parts, makeParser: makeParser)
-            merge(parsed, chunkOffset: offset, lineBase: &lineBase, tally: &tally, sink: sink)
+            var lanes = [[T]](repeating: [], count: recoveryParallelism)
+            let stats = parse(chunk, lanes: &lanes, parsers: parsers) { $0.append($1) }
+            for lane in lanes { for value in lane { sink(value) } }
+            count(stats, chunkOffset: offset, lineBase: &lineBase, tally: &tally)
         }
         return tally
+    }
+
+    /// Reads every complete line of a file into a ``RecordKeySet``, order not kept: each lane splits its keys
+    /// by shard as it parses, then the shards are built on all cores.
+    static func recoverKeys(
+        _ lines: LineFile, layout: FileLayout, maxListed: Int,
+        makeParser: () -> (UnsafeRawBufferPointer) -> Result<RecordKey, LineRejection>
+    ) throws(DurableIOError) -> (RecordKeySet, RecoveryTally) {
+        var tally = RecoveryTally(maxListed: maxListed)
+        var lineBase = 0
+        let parsers = (0..<recoveryParallelism).map { _ in makeParser() }
+        var lanes = [[[RecordKey]]](
+            repeating: [[RecordKey]](repeating: [], count: RecordKeySet.shardCount), count: recoveryParallelism)
+        try lines.forEachChunk(upTo: layout.validLength) { chunk, offset in
+            let stats = parse(chunk, lanes: &lanes, parsers: parsers) { $0[RecordKeySet.shard(of: $1)].append($1) }
+            count(stats, chunkOffset: offset, lineBase: &lineBase, tally: &tally)
+        }
+        return (RecordKeySet.build(fromLanes: lanes), tally)
     }
 }
 

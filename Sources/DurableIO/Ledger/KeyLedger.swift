@@ -25,9 +25,9 @@ public final class KeyLedger: Sendable {
     /// What opening found.
     public let recovery: RecoveryReport
     private let file: LedgerFile
-    private let state: Mutex<Set<RecordKey>>
+    private let state: Mutex<RecordKeySet>
 
-    private init(file: LedgerFile, keys: Set<RecordKey>, recovery: RecoveryReport) {
+    private init(file: LedgerFile, keys: RecordKeySet, recovery: RecoveryReport) {
         self.path = file.path
         self.file = file
         self.recovery = recovery
@@ -51,7 +51,7 @@ public final class KeyLedger: Sendable {
     /// Reads the keys of the ledger at `path` without locking or changing it.
     public static func recover(
         at path: FilePath, options: RecoveryOptions = RecoveryOptions(), fileSystem: any FileSystem = RealFileSystem()
-    ) throws(DurableIOError) -> (keys: Set<RecordKey>, report: RecoveryReport) {
+    ) throws(DurableIOError) -> (keys: RecordKeySet, report: RecoveryReport) {
         let (keys, report) = try LedgerFile.read(at: path, fileSystem: fileSystem, options: options) {
             (lines, layout) throws(DurableIOError) in try load(lines, layout, options)
         }
@@ -59,15 +59,14 @@ public final class KeyLedger: Sendable {
     }
 
     private static func load(_ lines: LineFile, _ layout: FileLayout, _ options: RecoveryOptions) throws(DurableIOError)
-        -> (Set<RecordKey>, RecoveryReport)
+        -> (RecordKeySet, RecoveryReport)
     {
-        var keys = Set<RecordKey>(minimumCapacity: Int(layout.validLength / 24))
-        let tally = try ChunkParser.recover(
-            lines, layout: layout, parts: recoveryParallelism, maxListed: options.maxListedMalformedLines,
+        let (keys, tally) = try ChunkParser.recoverKeys(
+            lines, layout: layout, maxListed: options.maxListedMalformedLines,
             makeParser: {
                 let decoder = JSONDecoder()
                 return { line in parseLine(line, decoder: decoder) }
-            }, sink: { keys.insert($0) })
+            })
         try tally.checkStrict(options, path: lines.path)
         return (keys, tally.report(path: lines.path, layout: layout))
     }
@@ -125,7 +124,7 @@ public final class KeyLedger: Sendable {
     public func contains(_ key: RecordKey) -> Bool { state.withLock { $0.contains(key) } }
 
     /// A copy of the keys.
-    public var keys: Set<RecordKey> { state.withLock { $0 } }
+    public var keys: RecordKeySet { state.withLock { $0 } }
 
     /// Makes `key` durable in the ledger.
     ///
@@ -154,9 +153,9 @@ public final class KeyLedger: Sendable {
     @discardableResult
     public func insert(contentsOf keys: some Sequence<RecordKey>) throws -> Int {
         var fresh: [RecordKey] = []
-        var seen = Set<RecordKey>()
+        var seen = RecordKeySet()
         state.withLock { set in
-            for key in keys where !set.contains(key) && seen.insert(key).inserted { fresh.append(key) }
+            for key in keys where !set.contains(key) && seen.insert(key) { fresh.append(key) }
         }
         guard !fresh.isEmpty else { return 0 }
         try file.append(fresh.flatMap { Self.line(for: $0) })

@@ -65,7 +65,7 @@ public final class Ledger<Entry: Codable & Sendable>: Sendable {
     {
         var entries: [Entry] = []
         let tally = try ChunkParser.recover(
-            lines, layout: layout, parts: recoveryParallelism, maxListed: options.maxListedMalformedLines,
+            lines, layout: layout, maxListed: options.maxListedMalformedLines,
             makeParser: {
                 let decoder = JSONDecoder()
                 return { line in

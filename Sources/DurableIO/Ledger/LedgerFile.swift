@@ -252,6 +252,9 @@ final class LedgerFile: @unchecked Sendable {
         }
     }
 
+    /// The longest the committer waits to gather a batch.
+    static let gatherLimit: TimeInterval = 0.0001
+
     /// The committer thread leads batches that hold async waiters when no thread is leading.
     private func startCommitterIfNeeded() {
         guard !committerStarted else { return }
@@ -261,11 +264,23 @@ final class LedgerFile: @unchecked Sendable {
         thread.start()
     }
 
+    ///
+    /// When the last batch it led held several appends (concurrent appenders), it gathers for at most
+    /// ``gatherLimit`` until as many are queued again before it syncs — PostgreSQL's `commit_delay` idea: the
+    /// appenders just woken by the last sync are about to append again, and one sync can cover them all. A lone
+    /// appender never waits.
     private func committerLoop() {
         condition.lock()
+        var lastBatch = 0
         while true {
             if closed && asyncWaiting == 0 { break }
             if asyncWaiting > 0 && !leaderActive && !waiters.isEmpty {
+                if lastBatch > 1 && waiters.count < lastBatch {
+                    let deadline = Date(timeIntervalSinceNow: Self.gatherLimit)
+                    while waiters.count < lastBatch && !closed && condition.wait(until: deadline) {}
+                    if leaderActive || waiters.isEmpty { continue }
+                }
+                lastBatch = waiters.count
                 leaderActive = true
                 condition.unlock()
                 leadOneBatch()

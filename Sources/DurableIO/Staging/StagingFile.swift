@@ -78,7 +78,7 @@ public final class StagingFile: Sendable {
 /// ```
 public struct StagingRecovery: Sendable {
     /// Every key with a valid row, once.
-    public var keys: Set<RecordKey> { census.keys }
+    public var keys: RecordKeySet { census.keys }
     /// Rows beyond the first for a key (kept once; the last one staged wins).
     public var duplicateCount: Int { census.duplicateCount }
     /// Some of the keys staged more than once.
