@@ -164,16 +164,7 @@ final class LedgerFile: @unchecked Sendable {
         }
         queue.append(contentsOf: bytes)
         waiters.append(waiter)
-        while waiter.result == nil {
-            if !leaderActive {
-                leaderActive = true
-                condition.unlock()
-                leadOneBatch()
-                condition.lock()
-            } else {
-                condition.wait()
-            }
-        }
+        driveBatches(until: { waiter.result != nil })
         condition.unlock()
         try waiter.result!.get()
     }
@@ -209,8 +200,23 @@ final class LedgerFile: @unchecked Sendable {
         return nil
     }
 
+    /// With the lock held: until `done()`, lead a batch whenever nobody leads, else wait for the leader.
+    private func driveBatches(until done: () -> Bool) {
+        while !done() {
+            if !leaderActive { leadLocked() } else { condition.wait() }
+        }
+    }
+
+    /// With the lock held: becomes the leader, runs one batch without the lock, and returns with it held.
+    private func leadLocked() {
+        leaderActive = true
+        condition.unlock()
+        leadOneBatch()
+        condition.lock()
+    }
+
     /// Takes the queued bytes, writes and syncs them, and resolves their waiters. Called without the lock, by
-    /// the one caller that set `leaderActive`.
+    /// the one caller that set `leaderActive` (through ``leadLocked()``).
     private func leadOneBatch() {
         condition.lock()
         let batch = queue
@@ -281,10 +287,7 @@ final class LedgerFile: @unchecked Sendable {
                     if leaderActive || waiters.isEmpty { continue }
                 }
                 lastBatch = waiters.count
-                leaderActive = true
-                condition.unlock()
-                leadOneBatch()
-                condition.lock()
+                leadLocked()
             } else {
                 condition.wait()
             }
@@ -295,16 +298,7 @@ final class LedgerFile: @unchecked Sendable {
     /// Waits for appends in flight, then closes the descriptor (which releases the flock).
     func close() throws(DurableIOError) {
         condition.lock()
-        while leaderActive || !waiters.isEmpty {
-            if !leaderActive {
-                leaderActive = true
-                condition.unlock()
-                leadOneBatch()
-                condition.lock()
-            } else {
-                condition.wait()
-            }
-        }
+        driveBatches(until: { !leaderActive && waiters.isEmpty })
         guard !closed else {
             condition.unlock()
             return
