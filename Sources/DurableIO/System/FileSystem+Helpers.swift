@@ -48,7 +48,7 @@ extension FilePath {
     }
 
     /// This path with `suffix` appended to its last component (`out.jsonl` → `out.jsonl.lock`).
-    public func appendingToName(_ suffix: String) -> FilePath {
+    func appendingToName(_ suffix: String) -> FilePath {
         var copy = self
         guard let last = copy.lastComponent else { return FilePath(suffix) }
         copy.removeLastComponent()
