@@ -49,10 +49,15 @@ let package = Package(
         ),
 
         // Tests
+        .executableTarget(
+            name: "durable-lock-helper",
+            dependencies: ["DurableIO", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tests/durable-lock-helper"
+        ),
         .testTarget(
             name: "DurableIOTests",
             dependencies: [
-                "DurableIO", "DurableIOTesting",
+                "DurableIO", "DurableIOTesting", "durable-lock-helper",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

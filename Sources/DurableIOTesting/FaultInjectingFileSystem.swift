@@ -124,6 +124,16 @@ public final class FaultInjectingFileSystem: FileSystem {
         try base.rename(source, to: destination)
     }
 
+    public func link(_ existing: FilePath, to newPath: FilePath) throws(Errno) {
+        try fail(enter(.link, path: newPath))
+        try base.link(existing, to: newPath)
+    }
+
+    public func touch(_ fd: FileDescriptor) throws(Errno) {
+        try fail(enter(.touch, path: nil, fd: fd))
+        try base.touch(fd)
+    }
+
     public func unlink(_ path: FilePath) throws(Errno) {
         try fail(enter(.unlink, path: path))
         try base.unlink(path)
@@ -169,7 +179,7 @@ public final class FaultInjectingFileSystem: FileSystem {
 public struct SyscallRecord: Sendable, Equatable, CustomStringConvertible {
     /// The kinds of call.
     public enum Operation: String, Sendable, Equatable {
-        case open, close, read, write, fsync, fdatasync, rename, unlink, truncate, setPermissions, mkdir, flock, stat
+        case open, close, read, write, fsync, fdatasync, rename, link, touch, unlink, truncate, setPermissions, mkdir, flock, stat
         case listDirectory
     }
 

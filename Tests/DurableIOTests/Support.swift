@@ -41,3 +41,10 @@ struct Clip: Codable, Sendable, Equatable {
     var clip: String
     var frames: Int
 }
+
+/// This host's name as `gethostname` gives it (what lock records hold).
+func hostName() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    gethostname(&buffer, buffer.count)
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

@@ -37,6 +37,14 @@ public struct DurableIOError: Error, Sendable, CustomStringConvertible, Equatabl
         public static let accountingMismatch = Code("accountingMismatch")
         /// The caller passed something unusable (a row that is not a JSON object, a key clash, …).
         public static let invalidInput = Code("invalidInput")
+        /// Another process (or another handle) holds the lock.
+        public static let lockHeld = Code("lockHeld")
+        /// This handle already holds the lock.
+        public static let lockAlreadyHeld = Code("lockAlreadyHeld")
+        /// `release` on a handle that does not hold the lock.
+        public static let lockNotHeld = Code("lockNotHeld")
+        /// The lock was taken from this holder (its lock file deleted, replaced or reclaimed) while it worked.
+        public static let lockCompromised = Code("lockCompromised")
         /// The ledger handle was closed.
         public static let closed = Code("closed")
     }

@@ -43,6 +43,10 @@ public protocol FileSystem: Sendable {
     func fdatasync(_ fd: FileDescriptor) throws(Errno)
     /// `rename(2)`: atomically replaces `destination` if it exists.
     func rename(_ source: FilePath, to destination: FilePath) throws(Errno)
+    /// `link(2)`: a second name for `existing`; fails with `EEXIST` when `newPath` exists (never replaces).
+    func link(_ existing: FilePath, to newPath: FilePath) throws(Errno)
+    /// `futimens(2)` with the current time: marks the file as modified now (a lock holder's heartbeat).
+    func touch(_ fd: FileDescriptor) throws(Errno)
     /// `unlink(2)`.
     func unlink(_ path: FilePath) throws(Errno)
     /// `ftruncate(2)`.

@@ -78,6 +78,18 @@ public struct RealFileSystem: FileSystem {
         }.get()
     }
 
+    public func link(_ existing: FilePath, to newPath: FilePath) throws(Errno) {
+        try existing.withPlatformString { from in
+            newPath.withPlatformString { to in
+                Result { () throws(Errno) in try retryingOnInterrupt { system_link(from, to) } }
+            }
+        }.get()
+    }
+
+    public func touch(_ fd: FileDescriptor) throws(Errno) {
+        try retryingOnInterrupt { futimens(fd.rawValue, nil) }
+    }
+
     public func unlink(_ path: FilePath) throws(Errno) {
         try path.withPlatformString { p in Result { () throws(Errno) in try retryingOnInterrupt { system_unlink(p) } } }
             .get()
@@ -167,6 +179,7 @@ private let system_fsync: @convention(c) (Int32) -> Int32 = { Glibc.fsync($0) }
 private let system_fdatasync: @convention(c) (Int32) -> Int32 = { Glibc.fdatasync($0) }
 #endif
 private func system_rename(_ a: UnsafePointer<CChar>, _ b: UnsafePointer<CChar>) -> Int32 { rename(a, b) }
+private func system_link(_ a: UnsafePointer<CChar>, _ b: UnsafePointer<CChar>) -> Int32 { link(a, b) }
 private func system_unlink(_ p: UnsafePointer<CChar>) -> Int32 { unlink(p) }
 private func system_mkdir(_ p: UnsafePointer<CChar>, _ m: mode_t) -> Int32 { mkdir(p, m) }
 private func system_flock(_ fd: Int32, _ op: Int32) -> Int32 { flock(fd, op) }

@@ -1,0 +1,47 @@
+import Foundation
+
+/// Who a process is, in a way that survives pid reuse: pid, host, and its start time since boot together with
+/// the boot id (`/proc/<pid>/stat` field 22 and `/proc/sys/kernel/random/boot_id` on Linux).
+enum ProcessIdentity {
+    /// This host's name.
+    static let host: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "unknown-host" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
+
+    /// This boot's id, or an empty string where the system has none.
+    static let bootID: String = {
+        (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    }()
+
+    /// `"<boot id>:<start time in clock ticks since boot>"` for `pid`, or `nil` when it is not running (or the
+    /// system does not say).
+    static func startTime(of pid: Int32) -> String? {
+        #if os(Linux)
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the command name (which may hold spaces and parentheses): state is field 3.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19 else { return nil }
+        return "\(bootID):\(fields[19])"
+        #else
+        return nil
+        #endif
+    }
+
+    /// This process's executable name and subcommand, e.g. `durable-extract run` — never the full command line,
+    /// which may carry a password.
+    static let command: String = {
+        let arguments = CommandLine.arguments
+        let executable = arguments.first.map { ($0 as NSString).lastPathComponent } ?? "?"
+        if arguments.count > 1, let sub = arguments.dropFirst().first, !sub.hasPrefix("-"), !sub.contains("/"),
+            sub.count <= 32, sub.allSatisfy({ $0.isLetter || $0 == "-" })
+        {
+            return "\(executable) \(sub)"
+        }
+        return executable
+    }()
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Synchronization
+
+/// A child process whose stdout and stderr are drained while it runs (never after it exits: a child that
+/// prints more than a pipe buffer would deadlock).
+final class ChildProcess: @unchecked Sendable {
+    let process = Process()
+    private let output = Mutex<[UInt8]>([])
+    private let drained = DispatchGroup()
+
+    /// The test helper executable, built beside the test bundle.
+    static var lockHelper: URL {
+        let candidates = [
+            Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+        ]
+        for dir in candidates {
+            let url = dir.appendingPathComponent("durable-lock-helper")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        fatalError("durable-lock-helper not found beside \(candidates)")
+    }
+
+    init(_ executable: URL, _ arguments: [String]) throws {
+        process.executableURL = executable
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        for pipe in [out, err] {
+            drained.enter()
+            let handle = pipe.fileHandleForReading
+            Thread { [self] in
+                while true {
+                    let data = handle.availableData
+                    if data.isEmpty { break }
+                    output.withLock { $0.append(contentsOf: data) }
+                }
+                drained.leave()
+            }.start()
+        }
+    }
+
+    var text: String { String(decoding: output.withLock { $0 }, as: UTF8.self) }
+
+    /// Waits until the output contains `needle`, or `timeout` passes.
+    func waitFor(_ needle: String, timeout: Double = 20) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if text.contains(needle) { return true }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        return false
+    }
+
+    /// Waits for exit and for both pipes to close; returns the exit status.
+    @discardableResult
+    func wait() -> Int32 {
+        process.waitUntilExit()
+        drained.wait()
+        return process.terminationStatus
+    }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        wait()
+    }
+}

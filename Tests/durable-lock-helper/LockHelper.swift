@@ -1,0 +1,86 @@
+import ArgumentParser
+import DurableIO
+import Foundation
+import SystemPackage
+
+/// A test-only helper: takes a lock of either kind, does work inside it, holds it until killed, or reports a
+/// holder. The lock tests run it as real processes.
+@main
+struct LockHelper: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "durable-lock-helper", abstract: "Lock test helper (not installed).",
+        subcommands: [Increment.self, Hold.self, Try.self])
+
+    enum Kind: String, ExpressibleByArgument { case file, lockfile }
+
+    static func lock(_ kind: Kind, _ path: String, staleAge: Double?) -> any ProcessLock {
+        switch kind {
+        case .file: return FileLock(at: FilePath(path))
+        case .lockfile:
+            var options = LockFile.Options()
+            if let staleAge { options.staleAge = .milliseconds(Int(staleAge * 1000)) }
+            return LockFile(at: FilePath(path), options: options)
+        }
+    }
+
+    static func say(_ text: String) {
+        // Unbuffered, so the test reading the pipe sees it at once.
+        let line = Array((text + "\n").utf8)
+        _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+    }
+}
+
+/// Increments a counter file `iterations` times, each read-modify-write inside the lock.
+struct Increment: ParsableCommand {
+    @Option var kind: LockHelper.Kind
+    @Option var path: String
+    @Option var counter: String
+    @Option var iterations: Int
+
+    func run() throws {
+        let lock = LockHelper.lock(kind, path, staleAge: nil)
+        for _ in 0..<iterations {
+            try lock.withLock(timeout: .seconds(60)) {
+                let text = (try? String(contentsOfFile: counter, encoding: .utf8)) ?? "0"
+                let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+                try "\(value + 1)\n".write(toFile: counter, atomically: false, encoding: .utf8)
+            }
+        }
+    }
+}
+
+/// Takes the lock, prints `acquired <token>`, and holds it until killed.
+struct Hold: ParsableCommand {
+    @Option var kind: LockHelper.Kind
+    @Option var path: String
+    @Option var timeout: Double = 10
+    @Option(help: "LockFile stale age in seconds.") var staleAge: Double?
+
+    func run() throws {
+        let lock = LockHelper.lock(kind, path, staleAge: staleAge)
+        try lock.acquireBlocking(timeout: .milliseconds(Int(timeout * 1000)))
+        LockHelper.say("acquired \(lock.token ?? 0)")
+        while true { Thread.sleep(forTimeInterval: 3600) }
+    }
+}
+
+/// Tries once: prints `acquired <token>` (exit 0) or the held error (exit 4).
+struct Try: ParsableCommand {
+    @Option var kind: LockHelper.Kind
+    @Option var path: String
+    @Option(help: "LockFile stale age in seconds.") var staleAge: Double?
+    @Option(help: "Seconds to keep the lock before releasing.") var keep: Double = 0
+
+    func run() throws {
+        let lock = LockHelper.lock(kind, path, staleAge: staleAge)
+        do {
+            try lock.acquireBlocking(timeout: .zero)
+        } catch let error as DurableIOError where error.code == .lockHeld {
+            LockHelper.say(error.description)
+            throw ExitCode(4)
+        }
+        LockHelper.say("acquired \(lock.token ?? 0)")
+        if keep > 0 { Thread.sleep(forTimeInterval: keep) }
+        try lock.release()
+    }
+}
