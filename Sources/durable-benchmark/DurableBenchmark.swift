@@ -9,7 +9,39 @@ struct DurableBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "durable-benchmark",
         abstract: "Measure DurableIO against a raw write+fdatasync loop and the usual alternatives.",
-        discussion: "Build in release mode: swift run -c release durable-benchmark")
+        discussion: "Build in release mode: swift run -c release durable-benchmark",
+        subcommands: [AllBenchmarks.self, HoldLock.self, RecoverOnce.self], defaultSubcommand: AllBenchmarks.self)
+}
+
+/// One recovery in a fresh process, as a job does it at start: prints the seconds.
+struct RecoverOnce: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "recover-once", shouldDisplay: false)
+    @Option var path: String
+
+    func run() throws {
+        let result = try RecoveryBenchmark.fastPath(FilePath(path))
+        print(result.seconds)
+    }
+}
+
+/// The child the lock handover benchmark kills.
+struct HoldLock: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "hold-lock", shouldDisplay: false)
+    @Option var kind: String
+    @Option var path: String
+
+    func run() throws {
+        let lock = LockBenchmark.make(kind, FilePath(path))
+        guard try lock.tryAcquire() else { throw ExitCode(4) }
+        let line = Array("acquired\n".utf8)
+        _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+        while true { Thread.sleep(forTimeInterval: 3600) }
+    }
+}
+
+/// Every figure, in one run.
+struct AllBenchmarks: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "all", abstract: "Run every benchmark (the default).")
 
     @Option(help: "Directory for the files (on the disk you want to measure).")
     var dir: String = FileManager.default.temporaryDirectory.path
@@ -70,7 +102,9 @@ struct DurableBenchmark: AsyncParsableCommand {
             count = r.keys
         }
         precondition(count == lines, "recovered \(count) of \(lines) keys")
-        print("KeyLedger.recover (fast path, \(ProcessInfo.processInfo.activeProcessorCount) cores): \(milliseconds(fast.median))   (target < 250 ms)")
+        print("KeyLedger.recover (fast path, \(ProcessInfo.processInfo.activeProcessorCount) cores), warm: \(milliseconds(fast.median))   (target < 250 ms)")
+        let cold = (0..<5).compactMap { _ in RecoveryBenchmark.freshProcess(keyPath) }
+        print("KeyLedger.recover, first in a fresh process: \(milliseconds(cold.median))   (median of \(cold.count))")
         let generic = root.appending("clips.done")
         RecoveryBenchmark.makeLedger(generic, field: "clip", count: lines)
         print("Ledger<Codable>.recover (JSONDecoder per line, parallel): \(milliseconds(try RecoveryBenchmark.genericLedger(generic)))")
@@ -80,6 +114,16 @@ struct DurableBenchmark: AsyncParsableCommand {
             print("Python json.loads per line into a set (seed): \(milliseconds(python))   fast path is \(ratio(python / fast.median)) faster")
         } else {
             print("Python json.loads: python3 not available")
+        }
+        print("\n## Locks: uncontended acquire + release (median of 5 rounds × 200)")
+        for kind in ["file", "lockfile"] {
+            let seconds = try LockBenchmark.uncontended(kind, in: root, rounds: 5, count: 200)
+            print("\(kind == "file" ? "FileLock (flock)  " : "LockFile (O_EXCL) "): \(microseconds(seconds))")
+        }
+        print("\n## Locks: handover from a holder killed with SIGKILL (median of 5, polling every 1 ms)")
+        for kind in ["file", "lockfile"] {
+            let trials = try (0..<5).map { try LockBenchmark.handover(kind, in: root, poll: 0.001, trial: $0) }
+            print("\(kind == "file" ? "FileLock (flock)  " : "LockFile (O_EXCL) "): \(milliseconds(trials.median))")
         }
         print(String(format: "\npeak resident memory: %.0f MiB", peakResidentMiB()))
     }

@@ -51,6 +51,19 @@ enum RecoveryBenchmark {
         }
     }
 
+    /// One recovery in a new process of this benchmark (`recover-once`), as a job pays it at start.
+    static func freshProcess(_ path: FilePath) -> Double? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.arguments = ["recover-once", "--path", path.string]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        guard (try? process.run()) != nil else { return nil }
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Double(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
     /// The seed's loader: `json.loads` per line into a set, timed inside Python (interpreter start excluded).
     static func python(_ path: FilePath) -> Double? {
         let script = """

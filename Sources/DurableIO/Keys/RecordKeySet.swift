@@ -47,7 +47,7 @@ public struct RecordKeySet: Sendable, Equatable, Sequence, ExpressibleByArrayLit
 
     /// Adds `key`; returns whether it was new.
     @discardableResult
-    public mutating func insert(_ key: RecordKey) -> Bool { shards[Self.shard(of: key)].insert(key).inserted }
+    public mutating func insert(_ key: RecordKey) -> Bool { shards[Self.shard(of: key)].update(with: key) == nil }
 
     /// Removes `key`; returns whether it was there.
     @discardableResult
@@ -88,16 +88,31 @@ public struct RecordKeySet: Sendable, Equatable, Sequence, ExpressibleByArrayLit
     }
 
     /// Builds the set from buckets already split by shard (`buckets[lane][shard]`), one shard per task, on all
-    /// cores. The buckets are consumed.
+    /// cores. The keys are moved out of the buckets, never copied (a copy would touch every key's heap object
+    /// once more to retain it, and once more to release it).
     static func build(fromLanes lanes: consuming [[[RecordKey]]]) -> RecordKeySet {
+        let laneCount = lanes.count
+        var flat: [[RecordKey]] = []
+        flat.reserveCapacity(laneCount * shardCount)
+        for lane in lanes { flat.append(contentsOf: lane) }
         var shards = [Set<RecordKey>](repeating: [], count: shardCount)
-        let input = UnsafeSendable(lanes)
-        shards.withUnsafeMutableBufferPointer { out in
-            let out = UnsafeSendable(out)
-            DispatchQueue.concurrentPerform(iterations: shardCount) { s in
-                var set = Set<RecordKey>(minimumCapacity: input.value.reduce(0) { $0 + $1[s].count })
-                for lane in input.value { for key in lane[s] { set.insert(key) } }
-                out.value[s] = set
+        flat.withUnsafeMutableBufferPointer { buckets in
+            shards.withUnsafeMutableBufferPointer { out in
+                let buckets = UnsafeSendable(buckets)
+                let out = UnsafeSendable(out)
+                DispatchQueue.concurrentPerform(iterations: shardCount) { s in
+                    var total = 0
+                    for l in 0..<laneCount { total += buckets.value[l * shardCount + s].count }
+                    var set = Set<RecordKey>(minimumCapacity: total)
+                    for l in 0..<laneCount {
+                        // This task alone touches index l * shardCount + s.
+                        var bucket = (buckets.value.baseAddress! + l * shardCount + s).move()
+                        (buckets.value.baseAddress! + l * shardCount + s).initialize(to: [])
+                        // `update(with:)` moves the key in; `insert` would hand back a copy (a retain and a release).
+                        while let key = bucket.popLast() { set.update(with: key) }
+                    }
+                    out.value[s] = set
+                }
             }
         }
         return RecordKeySet(shards: shards)

@@ -100,8 +100,15 @@ enum ChunkParser {
         var tally = RecoveryTally(maxListed: maxListed)
         var lineBase = 0
         let parsers = (0..<recoveryParallelism).map { _ in makeParser() }
-        var lanes = [[[RecordKey]]](
-            repeating: [[RecordKey]](repeating: [], count: RecordKeySet.shardCount), count: recoveryParallelism)
+        // Size the buckets from the file (lines of ~20 bytes or more), so they do not grow by copying.
+        let expected = Int(layout.validLength / 20) / (RecordKeySet.shardCount * recoveryParallelism) + 16
+        var lanes = (0..<recoveryParallelism).map { _ in
+            (0..<RecordKeySet.shardCount).map { _ in
+                var bucket: [RecordKey] = []
+                bucket.reserveCapacity(expected)
+                return bucket
+            }
+        }
         try lines.forEachChunk(upTo: layout.validLength) { chunk, offset in
             let stats = parse(chunk, lanes: &lanes, parsers: parsers) { $0[RecordKeySet.shard(of: $1)].append($1) }
             count(stats, chunkOffset: offset, lineBase: &lineBase, tally: &tally)

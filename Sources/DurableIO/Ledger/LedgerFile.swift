@@ -28,6 +28,7 @@ final class LedgerFile: @unchecked Sendable {
     private var closed = false
     private var committerStarted = false
     private var asyncWaiting = 0
+    private var lastBatchSize = 0
 
     private final class Waiter {
         var result: Result<Void, DurableIOError>?
@@ -208,8 +209,17 @@ final class LedgerFile: @unchecked Sendable {
     }
 
     /// With the lock held: becomes the leader, runs one batch without the lock, and returns with it held.
+    ///
+    /// When the previous batch held several appends (concurrent appenders), the leader first gathers for at most
+    /// ``gatherLimit`` until as many are queued again — PostgreSQL's `commit_delay` idea: the appenders the last
+    /// sync woke are about to append again, and one sync can cover them all. A lone appender never waits.
     private func leadLocked() {
         leaderActive = true
+        if lastBatchSize > 1 && waiters.count < lastBatchSize {
+            let deadline = Date(timeIntervalSinceNow: Self.gatherLimit)
+            while waiters.count < lastBatchSize && !closed && condition.wait(until: deadline) {}
+        }
+        lastBatchSize = waiters.count
         condition.unlock()
         leadOneBatch()
         condition.lock()
@@ -270,23 +280,11 @@ final class LedgerFile: @unchecked Sendable {
         thread.start()
     }
 
-    ///
-    /// When the last batch it led held several appends (concurrent appenders), it gathers for at most
-    /// ``gatherLimit`` until as many are queued again before it syncs — PostgreSQL's `commit_delay` idea: the
-    /// appenders just woken by the last sync are about to append again, and one sync can cover them all. A lone
-    /// appender never waits.
     private func committerLoop() {
         condition.lock()
-        var lastBatch = 0
         while true {
             if closed && asyncWaiting == 0 { break }
             if asyncWaiting > 0 && !leaderActive && !waiters.isEmpty {
-                if lastBatch > 1 && waiters.count < lastBatch {
-                    let deadline = Date(timeIntervalSinceNow: Self.gatherLimit)
-                    while waiters.count < lastBatch && !closed && condition.wait(until: deadline) {}
-                    if leaderActive || waiters.isEmpty { continue }
-                }
-                lastBatch = waiters.count
                 leadLocked()
             } else {
                 condition.wait()
