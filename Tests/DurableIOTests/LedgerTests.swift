@@ -176,3 +176,49 @@ struct LedgerTests {
         try ledger.close()
     }
 }
+
+@Suite("Ledger under real crashes and misuse")
+struct LedgerCrashTests {
+    /// Kill a real writer with SIGKILL at random moments, ten times: every acknowledged key survives.
+    @Test func everyAcknowledgedKeySurvivesKillDashNine() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("keys.done")
+        var next = 0
+        for round in 0..<10 {
+            let writer = try ChildProcess(ChildProcess.lockHelper, ["append", "--path", path.string, "--from", "\(next)"])
+            let target = next + Int.random(in: 5...60)
+            #expect(writer.waitFor("acked \(target)\n"), "round \(round): \(writer.text)")
+            Thread.sleep(forTimeInterval: Double.random(in: 0...0.01))
+            writer.kill9()
+            let acked = writer.text.split(separator: "\n").compactMap { $0.hasPrefix("acked ") ? Int($0.dropFirst(6)) : nil }
+            let lastAcked = try #require(acked.last)
+            let (keys, report) = try KeyLedger.recover(at: path)
+            for i in 0...lastAcked { #expect(keys.contains(RecordKey("k\(i)")), "round \(round): acknowledged k\(i) lost") }
+            #expect(report.malformedLineCount == 0)
+            next = keys.count  // the next run resumes after what is durable
+            #expect(next >= lastAcked + 1)
+        }
+    }
+
+    @Test func replacingTheLedgerIsRefusedWhileAWriterHasItOpen() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("keys.done")
+        let writer = try KeyLedger.open(at: path)
+        try writer.insert("a")
+        let error = #expect(throws: DurableIOError.self) { try KeyLedger.replace(at: path, with: []) }
+        #expect(error?.code == .ledgerLocked)
+        try writer.close()
+        try KeyLedger.replace(at: path, with: ["b"])
+        #expect(try KeyLedger.recover(at: path).keys == ["b"])
+    }
+
+    @Test func openingForWritingMakesWhatItRecoveredDurable() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("keys.done")
+        writeRaw(#"{"key":"a"}"# + "\n", to: path)  // written by a killed process, maybe never synced
+        let fs = FaultInjectingFileSystem()
+        let ledger = try KeyLedger.open(at: path, fileSystem: fs)
+        #expect(fs.calls.contains(SyscallRecord(operation: .fsync, path: path)))
+        try ledger.close()
+    }
+}

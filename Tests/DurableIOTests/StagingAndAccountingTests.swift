@@ -135,3 +135,23 @@ struct StagingAndAccountingTests {
         #expect(dir.names.contains("out.jsonl.rows.jsonl"))
     }
 }
+
+@Suite("Finalize fails closed")
+struct FinalizeFailsClosedTests {
+    @Test func aDamagedOutputIsNeverRewrittenWithoutItsBadLines() throws {
+        let dir = TemporaryDirectory()
+        let output = dir.file("out.jsonl")
+        let stagingPath = dir.file("out.jsonl.rows.jsonl")
+        let damaged = #"{"key":"a","v":1}"# + "\nnot a row\n"
+        writeRaw(damaged, to: output)
+        let staging = try StagingFile.open(at: stagingPath)
+        try staging.append(KeyedRow(key: "b", json: Array(#"{"v":2}"#.utf8)))
+        try staging.close()
+        let error = #expect(throws: DurableIOError.self) {
+            try Finalizer(output: output, staging: stagingPath).finalize(ledger: ["a", "b"])
+        }
+        #expect(error?.message == "the output has 1 malformed line(s) and 0 torn byte(s); finalize would drop them")
+        #expect(readText(output) == damaged)
+        #expect(dir.names == ["out.jsonl", "out.jsonl.rows.jsonl"])
+    }
+}

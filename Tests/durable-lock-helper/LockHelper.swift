@@ -9,7 +9,7 @@ import SystemPackage
 struct LockHelper: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "durable-lock-helper", abstract: "Lock test helper (not installed).",
-        subcommands: [Increment.self, Hold.self, Try.self])
+        subcommands: [Increment.self, Hold.self, Try.self, Append.self])
 
     enum Kind: String, ExpressibleByArgument { case file, lockfile }
 
@@ -82,5 +82,21 @@ struct Try: ParsableCommand {
         LockHelper.say("acquired \(lock.token ?? 0)")
         if keep > 0 { Thread.sleep(forTimeInterval: keep) }
         try lock.release()
+    }
+}
+
+/// Inserts keys `k<from>`, `k<from+1>`, … into a key ledger, printing `acked <i>` once each is durable, until killed.
+struct Append: ParsableCommand {
+    @Option var path: String
+    @Option var from: Int = 0
+
+    func run() throws {
+        let ledger = try KeyLedger.open(at: FilePath(path))
+        var i = from
+        while true {
+            try ledger.insert(RecordKey("k\(i)"))
+            LockHelper.say("acked \(i)")
+            i += 1
+        }
     }
 }

@@ -48,6 +48,9 @@ public struct Finalizer: Sendable {
         public var duplicatesDropped: Int
         /// Temporary files of crashed replaces removed beside the output.
         public var leftoversRemoved: Int
+        /// Complete staging lines that were not valid rows (unreadable, so not in the output). Their keys, if the
+        /// ledger lists them, fail the accounting.
+        public var stagingLinesUnreadable: Int
     }
 
     /// Composes output and staging into the new output, verifies, then removes staging.
@@ -63,7 +66,7 @@ public struct Finalizer: Sendable {
         // Which staging line wins for each key: the last.
         var lastStaged: [RecordKey: Int] = [:]
         var stagingRows = 0
-        try KeyCensus.forEachRow(at: staging, fileSystem: fileSystem) { row, index in
+        let stagingDamage = try KeyCensus.forEachRow(at: staging, fileSystem: fileSystem) { row, index in
             lastStaged[row.key] = index
             stagingRows += 1
         }
@@ -73,7 +76,7 @@ public struct Finalizer: Sendable {
         var replaced = 0
         var duplicates = 0
         try AtomicFile.write(to: output, fileSystem: fileSystem) { writer in
-            try KeyCensus.forEachRow(at: output, fileSystem: fileSystem) { row, _ in
+            let outputDamage = try KeyCensus.forEachRow(at: output, fileSystem: fileSystem) { row, _ in
                 if lastStaged[row.key] != nil {
                     replaced += 1
                 } else if written.insert(row.key) {
@@ -83,6 +86,15 @@ public struct Finalizer: Sendable {
                 } else {
                     duplicates += 1
                 }
+            }
+            // The output is written whole by atomic replaces: damage in it is not a crash's, and dropping those
+            // lines would lose rows. Throwing here abandons the replace; the old output stays as it was.
+            guard outputDamage == (0, 0) else {
+                throw DurableIOError(
+                    .accountingMismatch, operation: "finalize", path: output,
+                    message:
+                        "the output has \(outputDamage.malformed) malformed line(s) and \(outputDamage.tornBytes) torn byte(s); finalize would drop them",
+                    hint: "Nothing was changed. Inspect the output (RecoveryReport lists the line numbers) and repair it by hand.")
             }
             try KeyCensus.forEachRow(at: staging, fileSystem: fileSystem) { row, index in
                 guard lastStaged[row.key] == index else { return }
@@ -95,9 +107,13 @@ public struct Finalizer: Sendable {
 
         // Verify what is on disk, not what we meant to write.
         let final = try KeyCensus.scan(rowsAt: output, options: options, fileSystem: fileSystem)
-        try RowAccounting.checkRestart(
-            ledger: ledger, output: final,
-            hint: "The staging file \(staging) was kept; nothing was deleted. Inspect it before removing anything.")
+        let reconciliation = RowAccounting.reconcile(ledger: ledger, present: final.keys, duplicateCount: final.duplicateCount)
+        guard reconciliation.isConsistent else {
+            throw RowAccounting.missingKeysError(
+                reconciliation, operation: "finalize", path: output,
+                hint:
+                    "The new output (every row the old output and staging held) is in place, and the staging file \(staging) was kept. Inspect both before removing anything.")
+        }
         if let recoveredRows {
             try RowAccounting.checkEndOfRun(final: final, recoveredRows: recoveredRows, completedThisRun: completedThisRun)
         } else if final.duplicateCount > 0 || final.report.malformedLineCount > 0 {
@@ -116,6 +132,7 @@ public struct Finalizer: Sendable {
         }
         return Report(
             rowsWritten: final.rowCount, rowsFromOutput: fromOutput, rowsFromStaging: lastStaged.count,
-            replacedByStaging: replaced, duplicatesDropped: duplicates, leftoversRemoved: leftovers.count)
+            replacedByStaging: replaced, duplicatesDropped: duplicates, leftoversRemoved: leftovers.count,
+            stagingLinesUnreadable: stagingDamage.malformed)
     }
 }

@@ -68,10 +68,13 @@ public struct KeyCensus: Sendable {
     }
 
     /// Calls `body` with each valid row of the file at `path`, in file order, reading it in chunks.
+    ///
+    /// - Returns: how many complete lines were not valid rows (skipped), and the torn tail's size.
+    @discardableResult
     static func forEachRow(
         at path: FilePath, fileSystem: any FileSystem, _ body: (KeyedRow, Int) throws -> Void
-    ) throws {
-        guard fileSystem.exists(path) else { return }
+    ) throws -> (malformed: Int, tornBytes: Int) {
+        guard fileSystem.exists(path) else { return (0, 0) }
         let fd: FileDescriptor
         do { fd = try fileSystem.open(path, .readOnly, options: [], permissions: nil) } catch {
             throw DurableIOError.syscall("open", path: path, error)
@@ -80,17 +83,21 @@ public struct KeyCensus: Sendable {
         let lines = LineFile(fileSystem: fileSystem, fd: fd, path: path)
         let layout = try lines.layout()
         var index = 0
+        var malformed = 0
         var failure: (any Error)?
         try lines.forEachChunk(upTo: layout.validLength) { (chunk, _) throws(DurableIOError) in
             guard failure == nil else { return }
             try chunk.forEachLine { (line, _) throws(DurableIOError) in
                 guard failure == nil else { return }
-                if case .success(let key) = KeyedRow.key(of: line) {
-                    do { try body(KeyedRow(key: key, storedLine: Array(line)), index) } catch { failure = error }
-                    index += 1
+                guard case .success(let key) = KeyedRow.key(of: line) else {
+                    malformed += 1
+                    return
                 }
+                do { try body(KeyedRow(key: key, storedLine: Array(line)), index) } catch { failure = error }
+                index += 1
             }
         }
         if let failure { throw failure }
+        return (malformed, layout.tornTail?.byteCount ?? 0)
     }
 }

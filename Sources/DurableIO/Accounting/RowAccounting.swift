@@ -1,3 +1,5 @@
+import SystemPackage
+
 /// Assertions that make silent row loss impossible: they reconcile by key (a count can hide a loss behind
 /// duplicates) and fail closed with an error an operator can act on.
 ///
@@ -25,7 +27,12 @@ public enum RowAccounting {
     /// The restart check: every key the ledger lists must be in output ∪ staging. Run it before any "nothing to
     /// do" result.
     ///
-    /// - Parameter hint: the recovery command to print (e.g. the repair command for this output).
+    /// - Parameters:
+    ///   - ledger: the keys the ledger says are done.
+    ///   - output: the keys present in the output.
+    ///   - staging: the keys present in staging, if any.
+    ///   - hint: the recovery command to print (e.g. the repair command for this output).
+    /// - Returns: the reconciliation, when nothing is missing.
     /// - Throws: ``DurableIOError/Code/accountingMismatch`` naming expected, actual, missing and sample keys.
     @discardableResult
     public static func checkRestart(
@@ -36,17 +43,24 @@ public enum RowAccounting {
         let result = reconcile(
             ledger: ledger, present: present, duplicateCount: output.duplicateCount + (staging?.duplicateCount ?? 0))
         guard result.missingCount == 0 else {
-            let sample = result.sampleMissing.map(\.description).joined(separator: ", ")
-            throw DurableIOError(
-                .accountingMismatch, operation: "restart check", path: output.report.path,
-                message:
-                    "ledger lists \(result.ledgerCount.formatted) keys but output and staging hold \(result.presentCount.formatted): \(result.missingCount.formatted) missing (first: \(sample)\(result.missingCount > result.sampleMissing.count ? ", …" : ""))",
-                hint: "Nothing was changed. " + (hint ?? "Remove the missing keys from the ledger and run again to re-create them."),
-                accounting: AccountingFailure(
-                    expected: result.ledgerCount, actual: result.presentCount, missingCount: result.missingCount,
-                    sampleMissingKeys: result.sampleMissing, duplicateCount: result.duplicateCount))
+            throw missingKeysError(
+                result, operation: "restart check", path: output.report.path,
+                hint: "Nothing was changed. " + (hint ?? "Remove the missing keys from the ledger and run again to re-create them."))
         }
         return result
+    }
+
+    /// `ledger lists 152,265 keys but output and staging hold 59,812: 92,453 missing (first: clip_000017, …)`.
+    static func missingKeysError(_ result: Reconciliation, operation: String, path: FilePath, hint: String) -> DurableIOError {
+        let sample = result.sampleMissing.map(\.description).joined(separator: ", ")
+        return DurableIOError(
+            .accountingMismatch, operation: operation, path: path,
+            message:
+                "ledger lists \(result.ledgerCount.formatted) keys but output and staging hold \(result.presentCount.formatted): \(result.missingCount.formatted) missing (first: \(sample)\(result.missingCount > result.sampleMissing.count ? ", …" : ""))",
+            hint: hint,
+            accounting: AccountingFailure(
+                expected: result.ledgerCount, actual: result.presentCount, missingCount: result.missingCount,
+                sampleMissingKeys: result.sampleMissing, duplicateCount: result.duplicateCount))
     }
 
     /// End-of-run accounting: the final output holds exactly the rows recovered at start plus the rows completed

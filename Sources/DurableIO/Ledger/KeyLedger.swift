@@ -105,15 +105,19 @@ public final class KeyLedger: Sendable {
     }
 
     /// Atomically replaces the ledger at `path` with exactly `keys` (in byte order): the operator's repair after a
-    /// loss, dropping keys whose rows are missing so the next run re-creates them. No writer may have it open.
+    /// loss, dropping keys whose rows are missing so the next run re-creates them. It holds the ledger's writer
+    /// lock while it replaces the file, so it refuses (``DurableIOError/Code/ledgerLocked``) while a run has the
+    /// ledger open.
     ///
     /// - Returns: what the replace did. A crash leaves the old ledger or the new one, never a mix.
     @discardableResult
     public static func replace(
         at path: FilePath, with keys: some Sequence<RecordKey>, fileSystem: any FileSystem = RealFileSystem()
     ) throws -> AtomicFile.Result {
-        try AtomicFile.write(to: path, fileSystem: fileSystem) { writer in
-            for key in keys.sorted() { try writer.write(line(for: key)) }
+        try LedgerFile.withWriterLock(path, fileSystem: fileSystem, operation: "replace ledger") {
+            try AtomicFile.write(to: path, fileSystem: fileSystem) { writer in
+                for key in keys.sorted() { try writer.write(line(for: key)) }
+            }
         }
     }
 

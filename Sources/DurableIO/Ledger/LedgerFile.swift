@@ -61,11 +61,7 @@ final class LedgerFile: @unchecked Sendable {
         } catch .wouldBlock {
             try? fileSystem.close(fd)
             file.closed = true
-            let holder = LockHolders.flockHolder(of: path, fileSystem: fileSystem).map { "pid \($0)" } ?? "another process"
-            throw DurableIOError(
-                .ledgerLocked, operation: "open ledger", path: path, errno: .wouldBlock,
-                message: "it is open for writing by \(holder)",
-                hint: "Only one writer at a time. Wait for it to finish, or stop it, then run again.")
+            throw lockedError(path, fileSystem: fileSystem, operation: "open ledger")
         } catch {
             throw DurableIOError.syscall("flock", path: path, error)
         }
@@ -74,9 +70,47 @@ final class LedgerFile: @unchecked Sendable {
         let (recovered, report) = try recover(lines, layout)
         report.logWarnings(to: options.logger)
         if let torn = layout.tornTail {
-            try file.quarantine(torn, lines: lines, validLength: layout.validLength)
+            let aside = try file.quarantine(torn, lines: lines, validLength: layout.validLength)
+            options.logger.warning(
+                "torn tail of \(torn.byteCount) bytes preserved in \(aside) and cut from the ledger",
+                metadata: ["path": "\(path)", "quarantine": "\(aside)"])
+        } else {
+            // What a killed writer wrote but never synced is in the page cache and was just recovered: make it
+            // durable before anyone acts on it, so a later power cut cannot take back what this run relies on.
+            do { try fileSystem.fsync(fd) } catch {
+                throw DurableIOError.syscall("fsync", path: path, error, hint: "The recovered content may not be on disk; nothing was changed.")
+            }
         }
         return (file, recovered, report)
+    }
+
+    /// The error for a ledger another process has open for writing, naming its pid when the system tells.
+    static func lockedError(_ path: FilePath, fileSystem: any FileSystem, operation: String) -> DurableIOError {
+        let holder = LockHolders.flockHolder(of: path, fileSystem: fileSystem).map { "pid \($0)" } ?? "another process"
+        return DurableIOError(
+            .ledgerLocked, operation: operation, path: path, errno: .wouldBlock,
+            message: "it is open for writing by \(holder)",
+            hint: "Only one writer at a time. Wait for it to finish, or stop it, then run again.")
+    }
+
+    /// Runs `body` holding the writer lock of the existing file at `path` (nothing to hold if it does not exist),
+    /// so a file is never replaced under a live writer.
+    static func withWriterLock<R>(
+        _ path: FilePath, fileSystem: any FileSystem, operation: String, _ body: () throws -> R
+    ) throws -> R {
+        let fd: FileDescriptor
+        do { fd = try fileSystem.open(path, .readOnly, options: [.noFollow], permissions: nil) } catch .noSuchFileOrDirectory {
+            return try body()
+        } catch {
+            throw DurableIOError.syscall("open", path: path, error)
+        }
+        defer { try? fileSystem.close(fd) }
+        do { try fileSystem.flock(fd, FileLockOperation(.exclusive, nonBlocking: true)) } catch .wouldBlock {
+            throw lockedError(path, fileSystem: fileSystem, operation: operation)
+        } catch {
+            throw DurableIOError.syscall("flock", path: path, error)
+        }
+        return try body()
     }
 
     /// Reads `path` without locking or changing it.
@@ -122,7 +156,8 @@ final class LedgerFile: @unchecked Sendable {
 
     /// Preserves a torn tail in `<file>.torn-<UTC time>` (durably), then truncates the ledger to its last
     /// complete line and fsyncs it, so no new line is ever glued onto a partial one.
-    private func quarantine(_ torn: TornTail, lines: LineFile, validLength: Int64) throws(DurableIOError) {
+    /// - Returns: where the torn bytes were preserved.
+    private func quarantine(_ torn: TornTail, lines: LineFile, validLength: Int64) throws(DurableIOError) -> FilePath {
         let bytes = try lines.read(at: torn.byteOffset, count: torn.byteCount)
         let stamp = Self.timestamp()
         var aside = path.appendingToName(".torn-\(stamp)")
@@ -143,6 +178,7 @@ final class LedgerFile: @unchecked Sendable {
             poison = DurableIOError.syscall("fsync", path: path, error)
             throw poison!
         }
+        return aside
     }
 
     static func timestamp(_ date: Date = Date()) -> String {
@@ -196,7 +232,8 @@ final class LedgerFile: @unchecked Sendable {
             return DurableIOError(
                 .ledgerPoisoned, operation: "append", path: path, errno: poison.errno,
                 message: "an earlier append failed (\(poison.operation): \(poison.message)); nothing more is accepted",
-                hint: "Reopen the ledger: recovery treats the partial line as a torn tail.")
+                hint:
+                    "Reopen the ledger. The appends that failed were not acknowledged: after reopening, each is either absent, a torn tail (preserved aside), or present and made durable by the reopen; append them again (keys are deduplicated).")
         }
         return nil
     }

@@ -19,7 +19,7 @@ enum LockHolders {
             let id = fields[5].split(separator: ":")
             guard id.count == 3, let ino = UInt64(id[2]), ino == status.inode,
                 String(format: "%02x:%02x:%llu", UInt64(id[0], radix: 16) ?? 0, UInt64(id[1], radix: 16) ?? 0, ino) == wanted,
-                let pid = Int32(fields[4])
+                let pid = Int32(fields[4]), pid > 0  // 0: a holder in a pid namespace we cannot see
             else { continue }
             return pid
         }

@@ -11,7 +11,7 @@ import SystemPackage
 /// - `EINTR` is retried by the implementation for every call except ``close(_:)`` (on Linux the descriptor is
 ///   gone even when `close` reports `EINTR`; a retry could close another thread's new descriptor).
 /// - ``write(_:_:)`` and ``pwrite(_:_:at:)`` may write fewer bytes than asked (a short write); callers use
-///   ``FileSystem/writeAll(_:_:)`` to complete it.
+///   `writeAll(_:_:)` to complete it.
 /// - Every descriptor ``open(_:_:options:permissions:)`` returns is close-on-exec, whatever `options` says.
 ///
 /// ```swift
