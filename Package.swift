@@ -7,12 +7,14 @@ let package = Package(
     products: [
         .library(name: "DurableIO", targets: ["DurableIO"]),
         .library(name: "DurableIOTesting", targets: ["DurableIOTesting"]),
+        .library(name: "DurableCLI", targets: ["DurableCLI"]),
         .executable(name: "durable-demo", targets: ["durable-demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
     ],
     targets: [
         // Core
@@ -33,6 +35,9 @@ let package = Package(
             ]
         ),
 
+        // Shared CLI support: progress renderer, exit codes, --json output
+        .target(name: "DurableCLI", dependencies: ["DurableIO"]),
+
         // Examples and benchmarks
         .executableTarget(
             name: "durable-demo",
@@ -50,14 +55,15 @@ let package = Package(
 
         // Tests
         .executableTarget(
-            name: "durable-lock-helper",
+            name: "durable-test-helper",
             dependencies: ["DurableIO", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Tests/durable-lock-helper"
+            path: "Tests/durable-test-helper"
         ),
         .testTarget(
             name: "DurableIOTests",
             dependencies: [
-                "DurableIO", "DurableIOTesting", "durable-lock-helper",
+                "DurableIO", "DurableIOTesting", "DurableCLI", "durable-test-helper",
+                .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

@@ -169,6 +169,11 @@ public final class FaultInjectingFileSystem: FileSystem {
         return try base.fstat(fd)
     }
 
+    public func availableSpace(at path: FilePath) throws(Errno) -> Int64 {
+        try fail(enter(.availableSpace, path: path))
+        return try base.availableSpace(at: path)
+    }
+
     public func listDirectory(_ path: FilePath) throws(Errno) -> [FilePath.Component] {
         try fail(enter(.listDirectory, path: path))
         return try base.listDirectory(path)
@@ -180,7 +185,7 @@ public struct SyscallRecord: Sendable, Equatable, CustomStringConvertible {
     /// The kinds of call.
     public enum Operation: String, Sendable, Equatable {
         case open, close, read, write, fsync, fdatasync, rename, link, touch, unlink, truncate, setPermissions, mkdir, flock, stat
-        case listDirectory
+        case listDirectory, availableSpace
     }
 
     /// Which call.

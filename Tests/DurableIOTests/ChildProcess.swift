@@ -9,16 +9,16 @@ final class ChildProcess: @unchecked Sendable {
     private let drained = DispatchGroup()
 
     /// The test helper executable, built beside the test bundle.
-    static var lockHelper: URL {
+    static var testHelper: URL {
         let candidates = [
             Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
         ]
         for dir in candidates {
-            let url = dir.appendingPathComponent("durable-lock-helper")
+            let url = dir.appendingPathComponent("durable-test-helper")
             if FileManager.default.isExecutableFile(atPath: url.path) { return url }
         }
-        fatalError("durable-lock-helper not found beside \(candidates)")
+        fatalError("durable-test-helper not found beside \(candidates)")
     }
 
     init(_ executable: URL, _ arguments: [String]) throws {

@@ -185,7 +185,7 @@ struct LedgerCrashTests {
         let path = dir.file("keys.done")
         var next = 0
         for round in 0..<10 {
-            let writer = try ChildProcess(ChildProcess.lockHelper, ["append", "--path", path.string, "--from", "\(next)"])
+            let writer = try ChildProcess(ChildProcess.testHelper, ["append", "--path", path.string, "--from", "\(next)"])
             let target = next + Int.random(in: 5...60)
             #expect(writer.waitFor("acked \(target)\n"), "round \(round): \(writer.text)")
             Thread.sleep(forTimeInterval: Double.random(in: 0...0.01))

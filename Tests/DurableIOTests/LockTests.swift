@@ -13,7 +13,7 @@ struct LockTests {
             ? FileLock(at: path) : LockFile(at: path, options: .init(staleAge: staleAge, refreshInterval: staleAge / 6))
     }
 
-    func helper(_ arguments: [String]) throws -> ChildProcess { try ChildProcess(ChildProcess.lockHelper, arguments) }
+    func helper(_ arguments: [String]) throws -> ChildProcess { try ChildProcess(ChildProcess.testHelper, arguments) }
 
     @Test(arguments: Kind.allCases)
     func oneHolderAtATimeAndMisuseIsAnError(kind: Kind) throws {

@@ -45,6 +45,14 @@ public struct DurableIOError: Error, Sendable, CustomStringConvertible, Equatabl
         public static let lockNotHeld = Code("lockNotHeld")
         /// The lock was taken from this holder (its lock file deleted, replaced or reclaimed) while it worked.
         public static let lockCompromised = Code("lockCompromised")
+        /// The job's memory (resident + swap) passed its limit.
+        public static let memoryLimitExceeded = Code("memoryLimitExceeded")
+        /// No progress was marked for longer than the stall timeout.
+        public static let stalled = Code("stalled")
+        /// Less free disk space than the job needs.
+        public static let insufficientDiskSpace = Code("insufficientDiskSpace")
+        /// The output has fewer rows than required.
+        public static let validationFailed = Code("validationFailed")
         /// The ledger handle was closed.
         public static let closed = Code("closed")
     }

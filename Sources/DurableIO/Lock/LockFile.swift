@@ -27,6 +27,8 @@ import SystemPackage
 /// release (``DurableIOError/Code/lockCompromised``), and every acquisition's ``token`` is larger than the one
 /// before, so what it writes can be fenced. Release never deletes another holder's file.
 ///
+/// Safe to use from many tasks: the handle's state is behind a mutex, and one handle holds at most once.
+///
 /// ```swift
 /// let lock = LockFile(at: "/mnt/nfs/run-42.lock", options: .init(staleAge: .seconds(120)))
 /// try await lock.withLock(timeout: .seconds(30)) { try await work(token: lock.token!) }

@@ -61,6 +61,8 @@ public protocol FileSystem: Sendable {
     func stat(_ path: FilePath, followSymlinks: Bool) throws(Errno) -> FileStatus
     /// `fstat(2)`.
     func fstat(_ fd: FileDescriptor) throws(Errno) -> FileStatus
+    /// `statvfs(2)`: bytes available to an unprivileged writer on the file system holding `path`.
+    func availableSpace(at path: FilePath) throws(Errno) -> Int64
     /// The names in a directory (`opendir` / `readdir`), without `.` and `..`, as raw bytes.
     func listDirectory(_ path: FilePath) throws(Errno) -> [FilePath.Component]
 }

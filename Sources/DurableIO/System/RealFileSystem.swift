@@ -128,6 +128,14 @@ public struct RealFileSystem: FileSystem {
         FileStatus(try Stat(fd, retryOnInterrupt: true))
     }
 
+    public func availableSpace(at path: FilePath) throws(Errno) -> Int64 {
+        var info = statvfs()
+        try path.withPlatformString { p in
+            Result { () throws(Errno) in try retryingOnInterrupt { statvfs(p, &info) } }
+        }.get()
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
     public func listDirectory(_ path: FilePath) throws(Errno) -> [FilePath.Component] {
         guard let dir = path.withPlatformString({ opendir($0) }) else { throw Errno(rawValue: errno) }
         defer { closedir(dir) }

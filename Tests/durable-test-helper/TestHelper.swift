@@ -6,10 +6,10 @@ import SystemPackage
 /// A test-only helper: takes a lock of either kind, does work inside it, holds it until killed, or reports a
 /// holder. The lock tests run it as real processes.
 @main
-struct LockHelper: ParsableCommand {
+struct TestHelper: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "durable-lock-helper", abstract: "Lock test helper (not installed).",
-        subcommands: [Increment.self, Hold.self, Try.self, Append.self])
+        commandName: "durable-test-helper", abstract: "Lock test helper (not installed).",
+        subcommands: [Increment.self, Hold.self, Try.self, Append.self, Allocate.self])
 
     enum Kind: String, ExpressibleByArgument { case file, lockfile }
 
@@ -32,13 +32,13 @@ struct LockHelper: ParsableCommand {
 
 /// Increments a counter file `iterations` times, each read-modify-write inside the lock.
 struct Increment: ParsableCommand {
-    @Option var kind: LockHelper.Kind
+    @Option var kind: TestHelper.Kind
     @Option var path: String
     @Option var counter: String
     @Option var iterations: Int
 
     func run() throws {
-        let lock = LockHelper.lock(kind, path, staleAge: nil)
+        let lock = TestHelper.lock(kind, path, staleAge: nil)
         for _ in 0..<iterations {
             try lock.withLock(timeout: .seconds(60)) {
                 let text = (try? String(contentsOfFile: counter, encoding: .utf8)) ?? "0"
@@ -51,35 +51,35 @@ struct Increment: ParsableCommand {
 
 /// Takes the lock, prints `acquired <token>`, and holds it until killed.
 struct Hold: ParsableCommand {
-    @Option var kind: LockHelper.Kind
+    @Option var kind: TestHelper.Kind
     @Option var path: String
     @Option var timeout: Double = 10
     @Option(help: "LockFile stale age in seconds.") var staleAge: Double?
 
     func run() throws {
-        let lock = LockHelper.lock(kind, path, staleAge: staleAge)
+        let lock = TestHelper.lock(kind, path, staleAge: staleAge)
         try lock.acquireBlocking(timeout: .milliseconds(Int(timeout * 1000)))
-        LockHelper.say("acquired \(lock.token ?? 0)")
+        TestHelper.say("acquired \(lock.token ?? 0)")
         while true { Thread.sleep(forTimeInterval: 3600) }
     }
 }
 
 /// Tries once: prints `acquired <token>` (exit 0) or the held error (exit 4).
 struct Try: ParsableCommand {
-    @Option var kind: LockHelper.Kind
+    @Option var kind: TestHelper.Kind
     @Option var path: String
     @Option(help: "LockFile stale age in seconds.") var staleAge: Double?
     @Option(help: "Seconds to keep the lock before releasing.") var keep: Double = 0
 
     func run() throws {
-        let lock = LockHelper.lock(kind, path, staleAge: staleAge)
+        let lock = TestHelper.lock(kind, path, staleAge: staleAge)
         do {
             try lock.acquireBlocking(timeout: .zero)
         } catch let error as DurableIOError where error.code == .lockHeld {
-            LockHelper.say(error.description)
+            TestHelper.say(error.description)
             throw ExitCode(4)
         }
-        LockHelper.say("acquired \(lock.token ?? 0)")
+        TestHelper.say("acquired \(lock.token ?? 0)")
         if keep > 0 { Thread.sleep(forTimeInterval: keep) }
         try lock.release()
     }
@@ -95,8 +95,27 @@ struct Append: ParsableCommand {
         var i = from
         while true {
             try ledger.insert(RecordKey("k\(i)"))
-            LockHelper.say("acked \(i)")
+            TestHelper.say("acked \(i)")
             i += 1
+        }
+    }
+}
+
+/// Allocates (and touches) memory in 16 MB steps, checking a MemoryLimit after each, until the limit trips.
+struct Allocate: ParsableCommand {
+    @Option(help: "Limit in MB.") var limitMB: Int64
+
+    func run() throws {
+        let limit = MemoryLimit(bytes: limitMB * 1_000_000)
+        var blocks: [[UInt8]] = []
+        do {
+            while blocks.count < 1000 {
+                blocks.append([UInt8](repeating: 1, count: 16_000_000))
+                try limit.check()
+            }
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(1)
         }
     }
 }

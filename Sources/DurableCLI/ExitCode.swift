@@ -1,0 +1,52 @@
+import DurableIO
+
+/// The exit codes every DurableIO command uses, documented in each `--help` and the README.
+///
+/// ```swift
+/// do { try run() } catch { throw ExitCode(DurableExitCode(for: error).rawValue) }
+/// ```
+public enum DurableExitCode: Int32, Sendable, CaseIterable {
+    /// Done, and verified.
+    case success = 0
+    /// Failed; the message says why.
+    case failure = 1
+    /// A consistency or accounting check failed: the command refused to go on (fail closed).
+    case consistency = 3
+    /// Another process holds the lock.
+    case lockHeld = 4
+    /// Nothing to do: already completed (resume of a completed run or backfill).
+    case alreadyCompleted = 5
+    /// Usage error (swift-argument-parser's own code).
+    case usage = 64
+    /// Interrupted by SIGHUP.
+    case hangup = 129
+    /// Interrupted by SIGINT (Ctrl-C).
+    case interrupted = 130
+    /// Interrupted by SIGTERM.
+    case terminated = 143
+
+    /// The code for an error: accounting and consistency failures are 3, a held lock 4, anything else 1.
+    public init(for error: any Error) {
+        guard let error = error as? DurableIOError else {
+            self = .failure
+            return
+        }
+        switch error.code {
+        case .accountingMismatch, .malformedLine, .validationFailed: self = .consistency
+        case .lockHeld, .ledgerLocked: self = .lockHeld
+        default: self = .failure
+        }
+    }
+
+    /// The table for `--help`.
+    public static let helpText = """
+        Exit codes:
+          0    success (verified)
+          1    failure
+          3    consistency or accounting failure: refused to go on (fail closed)
+          4    the lock is held by another process
+          5    nothing to do: already completed
+          64   usage error
+          129  interrupted by SIGHUP; 130 by SIGINT; 143 by SIGTERM (everything acknowledged is durable)
+        """
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import Synchronization
+import SystemPackage
+
+/// A progress line every interval (default 60 s) through swift-log, the same snapshot to every subscriber, and
+/// the time of the beat in a small file a `status` command can read — so its absence means something too.
+///
+/// It runs on a thread of its own, not on the cooperative pool, so blocked I/O elsewhere cannot silence it.
+///
+/// ```swift
+/// let heartbeat = Heartbeat(tracker: tracker, interval: .seconds(60), record: "out.jsonl.heartbeat")
+/// heartbeat.start()
+/// defer { heartbeat.stop() }
+/// for await snapshot in heartbeat.snapshots() { render(snapshot) }
+/// ```
+public final class Heartbeat: Sendable {
+    /// The tracker it reports.
+    public let tracker: ProgressTracker
+    /// Time between beats.
+    public let interval: Duration
+    /// Where each beat is recorded (atomically), if anywhere.
+    public let record: FilePath?
+    private let logger: Logger
+    private let fileSystem: any FileSystem
+    private let subscribers = Mutex<[UUID: AsyncStream<ProgressSnapshot>.Continuation]>([:])
+    private let stopSignal = DispatchSemaphore(value: 0)
+    private let started = Mutex(false)
+
+    /// A heartbeat for `tracker`.
+    public init(
+        tracker: ProgressTracker, interval: Duration = .seconds(60), record: FilePath? = nil,
+        logger: Logger = Logger(label: "DurableIO.Heartbeat"), fileSystem: any FileSystem = RealFileSystem()
+    ) {
+        self.tracker = tracker
+        self.interval = interval
+        self.record = record
+        self.logger = logger
+        self.fileSystem = fileSystem
+    }
+
+    /// Starts beating on its own thread (once).
+    public func start() {
+        let first = started.withLock { s -> Bool in
+            defer { s = true }
+            return !s
+        }
+        guard first else { return }
+        let thread = Thread { [self] in
+            while stopSignal.wait(timeout: .now() + interval.seconds) == .timedOut { beat() }
+        }
+        thread.name = "DurableIO heartbeat"
+        thread.start()
+    }
+
+    /// Stops beating and finishes every subscriber's stream.
+    public func stop() {
+        stopSignal.signal()
+        let all = subscribers.withLock { s -> [AsyncStream<ProgressSnapshot>.Continuation] in
+            defer { s.removeAll() }
+            return Array(s.values)
+        }
+        for continuation in all { continuation.finish() }
+    }
+
+    /// A stream of every beat from now on; it ends when the heartbeat stops.
+    public func snapshots() -> AsyncStream<ProgressSnapshot> {
+        let (stream, continuation) = AsyncStream<ProgressSnapshot>.makeStream(bufferingPolicy: .bufferingNewest(8))
+        let id = UUID()
+        subscribers.withLock { $0[id] = continuation }
+        continuation.onTermination = { [weak self] _ in _ = self?.subscribers.withLock { $0.removeValue(forKey: id) } }
+        return stream
+    }
+
+    /// Beats now: logs, records, and sends the snapshot to subscribers.
+    @discardableResult
+    public func beat() -> ProgressSnapshot {
+        let snapshot = tracker.snapshot()
+        logger.info("progress: \(snapshot)")
+        if let record {
+            let entry = HeartbeatRecord(
+                beatAt: ISO8601DateFormatter().string(from: Date()), pid: ProcessInfo.processInfo.processIdentifier,
+                progress: snapshot)
+            do {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                try AtomicFile.writeJSON(entry, to: record, encoder: encoder, fileSystem: fileSystem)
+            } catch {
+                logger.warning("could not record the heartbeat: \(error)", metadata: ["path": "\(record)"])
+            }
+        }
+        for continuation in subscribers.withLock({ Array($0.values) }) { continuation.yield(snapshot) }
+        return snapshot
+    }
+
+    /// The last beat recorded at `path`, for `status`.
+    public static func lastBeat(at path: FilePath) -> HeartbeatRecord? {
+        guard let data = FileManager.default.contents(atPath: path.string) else { return nil }
+        return try? JSONDecoder().decode(HeartbeatRecord.self, from: data)
+    }
+}
+
+/// One recorded heartbeat.
+///
+/// ```swift
+/// if let last = Heartbeat.lastBeat(at: "out.jsonl.heartbeat") { print("last heartbeat \(last.beatAt): \(last.progress)") }
+/// ```
+public struct HeartbeatRecord: Codable, Sendable, Equatable {
+    /// When, ISO 8601 UTC.
+    public var beatAt: String
+    /// Which process.
+    public var pid: Int32
+    /// The progress then.
+    public var progress: ProgressSnapshot
+}

@@ -1,0 +1,81 @@
+import Logging
+import Synchronization
+
+/// A memory limit a job checks after each batch: a warning once at a fraction of it (default 80 %), and a clear
+/// error past it, before the machine starts to thrash.
+///
+/// It counts resident + swap (see ``MemoryUsage``), plus the process group of the item commands when given. If the
+/// cgroup's `memory.max` is lower than the configured limit, that is logged once: the kernel will act first.
+///
+/// ```swift
+/// let limit = MemoryLimit(bytes: 4_000_000_000)
+/// for batch in batches {
+///     try process(batch)
+///     try limit.check()   // "resident memory 4.31 GB exceeds the 4.00 GB limit (resident 3.90 GB + swap 410 MB)"
+/// }
+/// ```
+public final class MemoryLimit: Sendable {
+    /// The limit in bytes.
+    public let bytes: Int64
+    /// The fraction at which one warning is logged.
+    public let warningFraction: Double
+    /// Also count this process group (the item commands).
+    public let processGroup: Int32?
+    private let logger: Logger
+    private let warned = Mutex(false)
+    private let measure: @Sendable () -> MemoryUsage
+
+    /// A limit of `bytes`.
+    public convenience init(
+        bytes: Int64, warningFraction: Double = 0.8, processGroup: Int32? = nil,
+        logger: Logger = Logger(label: "DurableIO.Guardrails")
+    ) {
+        self.init(bytes: bytes, warningFraction: warningFraction, processGroup: processGroup, logger: logger) {
+            MemoryUsage.current(includingProcessGroup: processGroup)
+        }
+    }
+
+    init(
+        bytes: Int64, warningFraction: Double, processGroup: Int32?, logger: Logger,
+        measure: @escaping @Sendable () -> MemoryUsage
+    ) {
+        self.bytes = bytes
+        self.warningFraction = warningFraction
+        self.processGroup = processGroup
+        self.logger = logger
+        self.measure = measure
+        if let cgroup = MemoryUsage.cgroupLimit(), cgroup < bytes {
+            logger.warning(
+                "the cgroup memory limit \(MemoryUsage.format(cgroup)) is lower than the configured \(MemoryUsage.format(bytes)): the kernel's OOM killer will act first")
+        }
+    }
+
+    /// Measures, warns once past the warning fraction, and throws past the limit.
+    ///
+    /// - Returns: the usage measured.
+    /// - Throws: ``DurableIOError/Code/memoryLimitExceeded``.
+    @discardableResult
+    public func check() throws(DurableIOError) -> MemoryUsage {
+        let usage = measure()
+        let detail =
+            "resident \(MemoryUsage.format(usage.resident)) + swap \(MemoryUsage.format(usage.swap))"
+            + (usage.children > 0 ? " + item commands \(MemoryUsage.format(usage.children))" : "")
+        if usage.total > bytes {
+            throw DurableIOError(
+                .memoryLimitExceeded, operation: "memory check",
+                message: "resident memory \(MemoryUsage.format(usage.total)) exceeds the \(MemoryUsage.format(bytes)) limit (\(detail))",
+                hint: "Everything acknowledged so far is durable; rerun to resume. Lower the batch size or concurrency, or raise the limit if the machine has the memory.")
+        }
+        if Double(usage.total) >= Double(bytes) * warningFraction {
+            let first = warned.withLock { done -> Bool in
+                defer { done = true }
+                return !done
+            }
+            if first {
+                logger.warning(
+                    "memory at \(Int(Double(usage.total) / Double(bytes) * 100)) % of the \(MemoryUsage.format(bytes)) limit (\(detail))")
+            }
+        }
+        return usage
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// How much memory a job uses: resident **plus swap**, because a thrashing process can keep its resident set
+/// flat while its swap grows (the 24-hour incident behind DurableIO).
+///
+/// Read from `/proc/self/status` (`VmRSS`, `VmSwap`, `VmHWM`) on Linux; optionally plus every process of a process
+/// group (the item commands a runner starts). Elsewhere the figures are zero (untested platforms).
+///
+/// ```swift
+/// let usage = MemoryUsage.current()
+/// print(MemoryUsage.format(usage.total), "of which swap", MemoryUsage.format(usage.swap))
+/// ```
+public struct MemoryUsage: Sendable, Equatable, Codable {
+    /// Resident bytes.
+    public var resident: Int64
+    /// Swapped-out bytes.
+    public var swap: Int64
+    /// Peak resident bytes of this process (`VmHWM`).
+    public var peakResident: Int64
+    /// Resident + swap of the process group's other members, when asked for.
+    public var children: Int64
+
+    /// Resident + swap, children included.
+    public var total: Int64 { resident + swap + children }
+
+    /// The figures of this process, plus those of every other process in `processGroup` if given.
+    public static func current(includingProcessGroup processGroup: Int32? = nil) -> MemoryUsage {
+        let own = status(of: "self")
+        var usage = MemoryUsage(
+            resident: own["VmRSS"] ?? 0, swap: own["VmSwap"] ?? 0, peakResident: own["VmHWM"] ?? 0, children: 0)
+        if let processGroup { usage.children = groupUsage(processGroup) }
+        return usage
+    }
+
+    /// The cgroup v2 memory limit of this process (`memory.max`), when there is one.
+    public static func cgroupLimit() -> Int64? {
+        #if os(Linux)
+        guard let cgroup = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8),
+            let line = cgroup.split(separator: "\n").first(where: { $0.hasPrefix("0::") })
+        else { return nil }
+        let path = "/sys/fs/cgroup" + line.dropFirst(3) + "/memory.max"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return Int64(text.trimmingCharacters(in: .whitespacesAndNewlines))  // "max" → nil
+        #else
+        return nil
+        #endif
+    }
+
+    /// `4.31 GB`, `812 MB`.
+    public static func format(_ bytes: Int64) -> String {
+        let gb = Double(bytes) / 1e9
+        if gb >= 1 { return String(format: "%.2f GB", gb) }
+        return String(format: "%.0f MB", Double(bytes) / 1e6)
+    }
+
+    /// The `kB` fields of `/proc/<pid>/status`, in bytes.
+    static func status(of pid: String) -> [String: Int64] {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return [:] }
+        var fields: [String: Int64] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("Vm") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let kb = Int64(parts[1].split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "") else { continue }
+            fields[String(parts[0])] = kb * 1024
+        }
+        return fields
+    }
+
+    /// Resident + swap of every process in `group` other than this one.
+    static func groupUsage(_ group: Int32) -> Int64 {
+        let own = ProcessInfo.processInfo.processIdentifier
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
+        var sum: Int64 = 0
+        for entry in entries {
+            guard let pid = Int32(entry), pid != own,
+                let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            // Field 5 (pgrp) is the third after the command name.
+            guard fields.count > 2, Int32(fields[2]) == group else { continue }
+            let status = status(of: entry)
+            sum += (status["VmRSS"] ?? 0) + (status["VmSwap"] ?? 0)
+        }
+        return sum
+    }
+}
