@@ -108,6 +108,14 @@ struct StallWatchdogTests {
         _ = try? await advancing.value
     }
 
+    @Test func workThatIgnoresCancellationEndsTheProcessAfterTheGrace() throws {
+        let child = try ChildProcess(ChildProcess.testHelper, ["stall", "--timeout", "0.2", "--grace", "0.3"])
+        #expect(child.wait() == 7)
+        #expect(child.text.contains("no progress for"), "\(child.text)")
+        #expect(child.text.contains("last progress: 2 / 10 (20.0 %)"))
+        #expect(child.text.contains("the work did not stop within"))
+    }
+
     @Test func itLeavesWorkThatProgressesAlone() async throws {
         let clock = TestClock()
         let tracker = ProgressTracker(total: 100, timekeeper: Timekeeper(clock))

@@ -6,10 +6,10 @@ import SystemPackage
 /// A test-only helper: takes a lock of either kind, does work inside it, holds it until killed, or reports a
 /// holder. The lock tests run it as real processes.
 @main
-struct TestHelper: ParsableCommand {
+struct TestHelper: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "durable-test-helper", abstract: "Lock test helper (not installed).",
-        subcommands: [Increment.self, Hold.self, Try.self, Append.self, Allocate.self])
+        subcommands: [Increment.self, Hold.self, Try.self, Append.self, Allocate.self, Stall.self])
 
     enum Kind: String, ExpressibleByArgument { case file, lockfile }
 
@@ -116,6 +116,24 @@ struct Allocate: ParsableCommand {
         } catch {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(1)
+        }
+    }
+}
+
+/// Runs work that stalls and ignores cancellation (a blocking sleep) under a watchdog that exits with code 7.
+struct Stall: AsyncParsableCommand {
+    @Option var timeout: Double
+    @Option var grace: Double
+
+    func run() async throws {
+        let tracker = ProgressTracker(total: 10)
+        tracker.mark(completed: 2)
+        let watchdog = StallWatchdog(
+            tracker: tracker, timeout: .milliseconds(Int(timeout * 1000)), grace: .milliseconds(Int(grace * 1000)),
+            escalation: .exitProcess(code: 7))
+        _ = try await watchdog.run {
+            usleep(3_600_000_000 / 1000 * 1000)  // blocks the thread, deaf to cancellation
+            return 0
         }
     }
 }

@@ -49,8 +49,9 @@ public struct ProgressSnapshot: Sendable, Codable, Equatable, CustomStringConver
         r >= 100 ? String(format: "%.0f/s", r) : r >= 1 ? String(format: "%.1f/s", r) : String(format: "%.1f/min", r * 60)
     }
 
-    /// `1h 12m`, `4m 05s`, `37s`.
+    /// `1h 12m`, `4m 05s`, `37s`, `0.2s`.
     static func duration(_ seconds: Double) -> String {
+        if seconds < 10 && seconds != seconds.rounded() { return String(format: "%.1fs", seconds) }
         let s = Int(seconds.rounded())
         if s >= 86_400 { return "\(s / 86_400)d \((s % 86_400) / 3600)h" }
         if s >= 3600 { return "\(s / 3600)h \(String(format: "%02d", (s % 3600) / 60))m" }
