@@ -64,6 +64,7 @@ let package = Package(
             dependencies: [
                 "DurableIO", "DurableIOTesting", "DurableCLI", "durable-test-helper",
                 .product(name: "Clocks", package: "swift-clocks"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

@@ -174,6 +174,8 @@ public final class FaultInjectingFileSystem: FileSystem {
         return try base.availableSpace(at: path)
     }
 
+    public func isProcessAlive(_ pid: Int32) -> Bool { base.isProcessAlive(pid) }
+
     public func listDirectory(_ path: FilePath) throws(Errno) -> [FilePath.Component] {
         try fail(enter(.listDirectory, path: path))
         return try base.listDirectory(path)

@@ -124,11 +124,13 @@ public struct Finalizer: Sendable {
         }
 
         // Only now is staging redundant.
-        if fileSystem.exists(staging) {
-            do { try fileSystem.unlink(staging) } catch { throw DurableIOError.syscall("unlink", path: staging, error) }
-            do { try fileSystem.syncDirectory(staging.parentDirectory) } catch {
-                throw DurableIOError.syscall("directory fsync", path: staging.parentDirectory, error)
-            }
+        do { try fileSystem.unlink(staging) } catch .noSuchFileOrDirectory {
+            // No staging file: nothing to remove.
+        } catch {
+            throw DurableIOError.syscall("unlink", path: staging, error)
+        }
+        do { try fileSystem.syncDirectory(staging.parentDirectory) } catch {
+            throw DurableIOError.syscall("directory fsync", path: staging.parentDirectory, error)
         }
         return Report(
             rowsWritten: final.rowCount, rowsFromOutput: fromOutput, rowsFromStaging: lastStaged.count,

@@ -47,7 +47,7 @@ public struct KeyCensus: Sendable {
     public static func scan(
         rowsAt path: FilePath, options: RecoveryOptions = RecoveryOptions(), fileSystem: any FileSystem = RealFileSystem()
     ) throws(DurableIOError) -> KeyCensus {
-        guard fileSystem.exists(path) else { return KeyCensus(keys: [], path: path) }
+        guard try existing(path, fileSystem) else { return KeyCensus(keys: [], path: path) }
         let (census, _) = try LedgerFile.read(at: path, fileSystem: fileSystem, options: options) {
             (lines, layout) throws(DurableIOError) in
             let census = try scan(lines, layout: layout, options: options)
@@ -67,6 +67,11 @@ public struct KeyCensus: Sendable {
         return census
     }
 
+    /// Whether the file exists; an error other than `ENOENT` is an error, never "absent".
+    static func existing(_ path: FilePath, _ fileSystem: any FileSystem) throws(DurableIOError) -> Bool {
+        do { return try fileSystem.exists(path) } catch { throw DurableIOError.syscall("stat", path: path, error) }
+    }
+
     /// Calls `body` with each valid row of the file at `path`, in file order, reading it in chunks.
     ///
     /// - Returns: how many complete lines were not valid rows (skipped), and the torn tail's size.
@@ -74,7 +79,7 @@ public struct KeyCensus: Sendable {
     static func forEachRow(
         at path: FilePath, fileSystem: any FileSystem, _ body: (KeyedRow, Int) throws -> Void
     ) throws -> (malformed: Int, tornBytes: Int) {
-        guard fileSystem.exists(path) else { return (0, 0) }
+        guard try existing(path, fileSystem) else { return (0, 0) }
         let fd: FileDescriptor
         do { fd = try fileSystem.open(path, .readOnly, options: [], permissions: nil) } catch {
             throw DurableIOError.syscall("open", path: path, error)

@@ -171,7 +171,7 @@ public enum AtomicFile {
             guard bytes.starts(with: prefix) else { continue }
             let rest = bytes.dropFirst(prefix.count)
             let pidDigits = rest.prefix { $0 != UInt8(ascii: "-") }
-            if let pid = Int32(String(decoding: pidDigits, as: UTF8.self)), ProcessLiveness.isAlive(pid) { continue }
+            if let pid = Int32(String(decoding: pidDigits, as: UTF8.self)), fileSystem.isProcessAlive(pid) { continue }
             let leftover = directory.appending(entry)
             do { try fileSystem.unlink(leftover) } catch {
                 if error == .noSuchFileOrDirectory { continue }

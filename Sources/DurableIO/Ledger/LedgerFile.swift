@@ -162,7 +162,7 @@ final class LedgerFile: @unchecked Sendable {
         let stamp = Self.timestamp()
         var aside = path.appendingToName(".torn-\(stamp)")
         var n = 1
-        while fileSystem.exists(aside) {
+        while try KeyCensus.existing(aside, fileSystem) {
             n += 1
             aside = path.appendingToName(".torn-\(stamp)-\(n)")
         }

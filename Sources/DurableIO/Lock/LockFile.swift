@@ -211,7 +211,7 @@ public final class LockFile: ProcessLock {
     private func isStale(_ seen: Snapshot) -> Bool {
         let age = Duration.seconds(Date().timeIntervalSince1970 - seen.identity.modified)
         guard let owner = LockOwner.decode(seen.content) else { return age > options.staleAge }
-        if owner.host == ProcessIdentity.host { return owner.isProvablyDead }
+        if owner.host == ProcessIdentity.host { return owner.isProvablyDead(on: fileSystem) }
         if let foreign = options.foreignHostStaleAge { return age > foreign }
         return false
     }

@@ -41,9 +41,9 @@ public struct LockOwner: Codable, Sendable, Equatable, CustomStringConvertible {
     public var description: String { "pid \(pid) (\(command)) on \(host) since \(acquiredAt)" }
 
     /// Whether the record proves its holder dead: same host, and the pid is gone or is another process now.
-    var isProvablyDead: Bool {
+    func isProvablyDead(on fileSystem: any FileSystem) -> Bool {
         guard host == ProcessIdentity.host else { return false }
-        if !ProcessLiveness.isAlive(pid) { return true }
+        if !fileSystem.isProcessAlive(pid) { return true }
         guard let recorded = processStart, let current = ProcessIdentity.startTime(of: pid) else { return false }
         return recorded != current
     }

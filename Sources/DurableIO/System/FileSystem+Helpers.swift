@@ -35,8 +35,15 @@ extension FileSystem {
     }
 
     /// Whether something exists at `path` (without following a final symbolic link).
-    public func exists(_ path: FilePath) -> Bool {
-        (try? stat(path, followSymlinks: false)) != nil
+    ///
+    /// - Throws: any error but `ENOENT`: an unreadable directory or a failing disk is not "absent".
+    public func exists(_ path: FilePath) throws(Errno) -> Bool {
+        do {
+            _ = try stat(path, followSymlinks: false)
+            return true
+        } catch .noSuchFileOrDirectory {
+            return false
+        }
     }
 }
 

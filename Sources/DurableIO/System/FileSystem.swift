@@ -63,6 +63,9 @@ public protocol FileSystem: Sendable {
     func fstat(_ fd: FileDescriptor) throws(Errno) -> FileStatus
     /// `statvfs(2)`: bytes available to an unprivileged writer on the file system holding `path`.
     func availableSpace(at path: FilePath) throws(Errno) -> Int64
+    /// Whether a process id names a live process (`kill(pid, 0)`). Part of the seam so that a simulated reboot
+    /// can declare every process of before the crash dead.
+    func isProcessAlive(_ pid: Int32) -> Bool
     /// The names in a directory (`opendir` / `readdir`), without `.` and `..`, as raw bytes.
     func listDirectory(_ path: FilePath) throws(Errno) -> [FilePath.Component]
 }

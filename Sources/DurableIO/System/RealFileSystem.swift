@@ -136,6 +136,8 @@ public struct RealFileSystem: FileSystem {
         return Int64(info.f_bavail) * Int64(info.f_frsize)
     }
 
+    public func isProcessAlive(_ pid: Int32) -> Bool { ProcessLiveness.isAlive(pid) }
+
     public func listDirectory(_ path: FilePath) throws(Errno) -> [FilePath.Component] {
         guard let dir = path.withPlatformString({ opendir($0) }) else { throw Errno(rawValue: errno) }
         defer { closedir(dir) }
