@@ -47,7 +47,8 @@ let package = Package(
         .executableTarget(
             name: "durable-benchmark",
             dependencies: [
-                "DurableIO",
+                "DurableIO", "DurableIOTesting",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
