@@ -25,6 +25,9 @@ final class LedgerFile: @unchecked Sendable {
     private var waiters: [Waiter] = []
     private var leaderActive = false
     private var poison: DurableIOError?
+    /// The file's size after the last successful sync: everything before it is durable, nothing after it was
+    /// acknowledged. Touched only by the leader.
+    private var syncedLength: Int64 = 0
     private var closed = false
     private var committerStarted = false
     private var asyncWaiting = 0
@@ -54,17 +57,33 @@ final class LedgerFile: @unchecked Sendable {
         at path: FilePath, fileSystem: any FileSystem, options: RecoveryOptions,
         recover: (LineFile, FileLayout) throws(DurableIOError) -> (R, RecoveryReport)
     ) throws(DurableIOError) -> (LedgerFile, R, RecoveryReport) {
-        let fd = try openCreatingDurably(path, fileSystem: fileSystem)
-        let file = LedgerFile(path: path, fileSystem: fileSystem, fd: fd)
-        do {
-            try fileSystem.flock(fd, FileLockOperation(.exclusive, nonBlocking: true))
-        } catch .wouldBlock {
-            try? fileSystem.close(fd)
-            file.closed = true
-            throw lockedError(path, fileSystem: fileSystem, operation: "open ledger")
-        } catch {
-            throw DurableIOError.syscall("flock", path: path, error)
+        var attempt = 0
+        var opened: (FileDescriptor, LedgerFile)?
+        while opened == nil {
+            attempt += 1
+            let fd = try openCreatingDurably(path, fileSystem: fileSystem)
+            let file = LedgerFile(path: path, fileSystem: fileSystem, fd: fd)
+            do {
+                try fileSystem.flockAllowingHandover(fd, FileLockOperation(.exclusive, nonBlocking: true))
+            } catch .wouldBlock {
+                try? fileSystem.close(fd)
+                file.closed = true
+                throw lockedError(path, fileSystem: fileSystem, operation: "open ledger")
+            } catch {
+                throw DurableIOError.syscall("flock", path: path, error)
+            }
+            // The file may have been replaced (KeyLedger.replace) between open and flock: then this lock guards
+            // an unlinked inode. Open the new one instead.
+            let locked = try? fileSystem.fstat(fd).inode
+            let named = try? fileSystem.stat(path, followSymlinks: false).inode
+            if locked != nil && locked == named {
+                opened = (fd, file)
+            } else if attempt >= 8 {
+                throw DurableIOError(
+                    .systemCall, operation: "open ledger", path: path, message: "the file was replaced 8 times while opening it")
+            }
         }
+        let (fd, file) = opened!
         let lines = LineFile(fileSystem: fileSystem, fd: fd, path: path)
         let layout = try lines.layout()
         let (recovered, report) = try recover(lines, layout)
@@ -81,7 +100,12 @@ final class LedgerFile: @unchecked Sendable {
                 throw DurableIOError.syscall("fsync", path: path, error, hint: "The recovered content may not be on disk; nothing was changed.")
             }
         }
+        file.syncedLength = try file.currentSize()
         return (file, recovered, report)
+    }
+
+    private func currentSize() throws(DurableIOError) -> Int64 {
+        do { return try fileSystem.fstat(fd).size } catch { throw DurableIOError.syscall("fstat", path: path, error) }
     }
 
     /// The error for a ledger another process has open for writing, naming its pid when the system tells.
@@ -233,7 +257,7 @@ final class LedgerFile: @unchecked Sendable {
                 .ledgerPoisoned, operation: "append", path: path, errno: poison.errno,
                 message: "an earlier append failed (\(poison.operation): \(poison.message)); nothing more is accepted",
                 hint:
-                    "Reopen the ledger. The appends that failed were not acknowledged: after reopening, each is either absent, a torn tail (preserved aside), or present and made durable by the reopen; append them again (keys are deduplicated).")
+                    "Reopen the ledger and append the failed entries again: they were not acknowledged, and the file was cut back to its last synced length. If that cut failed too, the disk is failing: check it before anything else.")
         }
         return nil
     }
@@ -285,6 +309,11 @@ final class LedgerFile: @unchecked Sendable {
                     outcome = .failure(DurableIOError.syscall("fdatasync", path: path, error))
                 }
             }
+            if case .success = outcome {
+                syncedLength += Int64(batch.count)
+            } else {
+                rollBackUnacknowledged()
+            }
         }
 
         var continuations: [(CheckedContinuation<Void, any Error>, Result<Void, DurableIOError>)] = []
@@ -307,6 +336,16 @@ final class LedgerFile: @unchecked Sendable {
 
     /// The longest the committer waits to gather a batch.
     static let gatherLimit: TimeInterval = 0.0001
+
+    /// After a failed write or sync, cuts the file back to its last synced length (and syncs that), so the lines
+    /// of the failed batch — never acknowledged — are not read back by a later open as if they were durable.
+    /// After `EIO` from `fdatasync`, Linux may have marked the lost pages clean: without this, a reopen would
+    /// recover those lines from the page cache and a re-append would find them "already there". Best effort:
+    /// if this fails too, the disk is failing and the error already says so.
+    private func rollBackUnacknowledged() {
+        try? fileSystem.truncate(fd, to: syncedLength)
+        try? fileSystem.fsync(fd)
+    }
 
     /// The committer thread leads batches that hold async waiters when no thread is leading.
     private func startCommitterIfNeeded() {

@@ -66,7 +66,7 @@ public final class FileLock: ProcessLock {
             for _ in 0..<8 {
                 let fd = try openLockFile()
                 do throws(Errno) {
-                    try fileSystem.flock(fd, FileLockOperation(mode == .exclusive ? .exclusive : .shared, nonBlocking: true))
+                    try fileSystem.flockAllowingHandover(fd, FileLockOperation(mode == .exclusive ? .exclusive : .shared, nonBlocking: true))
                 } catch .wouldBlock {
                     try? fileSystem.close(fd)
                     return false

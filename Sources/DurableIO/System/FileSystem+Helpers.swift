@@ -1,3 +1,4 @@
+import Foundation
 import SystemPackage
 
 extension FileSystem {
@@ -20,6 +21,22 @@ extension FileSystem {
     @discardableResult
     public func writeAll(_ fd: FileDescriptor, _ bytes: [UInt8]) throws(Errno) -> Int {
         try bytes.withUnsafeBytes { buffer in Result { () throws(Errno) in try writeAll(fd, buffer) } }.get()
+    }
+
+    /// A non-blocking `flock` that allows 50 ms for a holder that is about to let go.
+    ///
+    /// Between `fork` and `exec`, a child process briefly shares every open file description of its parent —
+    /// close-on-exec only closes them at `exec` — so a lock its parent just released by `close` can look held for
+    /// a moment while any thread of the process starts a child. A real holder holds for far longer than this.
+    func flockAllowingHandover(_ fd: FileDescriptor, _ operation: FileLockOperation) throws(Errno) {
+        for attempt in 0..<10 {
+            do {
+                try flock(fd, operation)
+                return
+            } catch .wouldBlock where attempt < 9 {
+                usleep(5_000)
+            }
+        }
     }
 
     /// Opens `directory` and fsyncs it, making the names created, renamed or removed in it durable.
