@@ -176,13 +176,13 @@ public final class LockFile: ProcessLock {
             try fileSystem.syncDirectory(path.parentDirectory)
             let identity = FileIdentity(try fileSystem.fstat(fd))
             return Held(fd: fd, identity: identity, owner: owner)
-        } catch let error as DurableIOError {
-            try? fileSystem.close(fd)
-            try? fileSystem.unlink(path)
-            throw error
         } catch {
+            // Remove the half-made lock file, but only if the path still names it.
+            if let mine = try? fileSystem.fstat(fd).inode, (try? fileSystem.stat(path, followSymlinks: false))?.inode == mine {
+                try? fileSystem.unlink(path)
+            }
             try? fileSystem.close(fd)
-            try? fileSystem.unlink(path)
+            if let error = error as? DurableIOError { throw error }
             throw DurableIOError.syscall("write lock file", path: path, error as? Errno ?? .ioError)
         }
     }
@@ -190,9 +190,21 @@ public final class LockFile: ProcessLock {
     /// The next fencing token: `<lock>.fence` + 1, written atomically while we hold the lock.
     private func nextToken() throws -> Int {
         let fence = path.appendingToName(".fence")
-        let previous = (try? String(contentsOfFile: fence.string, encoding: .utf8)).flatMap {
-            Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
-        } ?? 0
+        var previous = 0
+        do {
+            let fd = try fileSystem.open(fence, .readOnly, options: [.noFollow], permissions: nil)
+            defer { try? fileSystem.close(fd) }
+            let text = try LineFile(fileSystem: fileSystem, fd: fd, path: fence).read(at: 0, count: 64)
+            guard let value = Int(String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw DurableIOError(
+                    .invalidInput, operation: "read fencing token", path: fence,
+                    message: "the fence file does not hold a number; refusing to issue a token that may not be larger than the last",
+                    hint: "Restore it, or write a number larger than any token issued so far.")
+            }
+            previous = value
+        } catch Errno.noSuchFileOrDirectory {
+            previous = 0  // the first acquisition of this lock
+        }
         try AtomicFile.write("\(previous + 1)\n", to: fence, fileSystem: fileSystem)
         return previous + 1
     }
