@@ -155,6 +155,10 @@ public struct CrashHarness: Sendable {
 }
 
 /// What one run of the workload acknowledged before the crash: what returned to its caller.
+///
+/// ```swift
+/// workload: { fs, run in try ledger(fs).insert("k1"); run.acknowledge("k1") }
+/// ```
 public final class CrashRun: @unchecked Sendable {
     private let lock = Mutex<[String]>([])
     /// Whether the whole workload returned.
@@ -168,6 +172,11 @@ public final class CrashRun: @unchecked Sendable {
 }
 
 /// What a harness run explored and found.
+///
+/// ```swift
+/// let report = harness.explore(workload: …, recover: …, verify: …)
+/// print(report)   // "41 crash points over 40 calls, 294 states …: no violation"
+/// ```
 public struct CrashReport: Sendable, CustomStringConvertible {
     /// The sampling seed (replay with it).
     public var seed: UInt64
@@ -198,6 +207,10 @@ public struct CrashReport: Sendable, CustomStringConvertible {
 }
 
 /// A broken guarantee, told as a story: the calls up to the crash, what the power cut lost, what recovery saw.
+///
+/// ```swift
+/// for violation in report.violations { print(violation) }   // "Power cut after call 7: …"
+/// ```
 public struct CrashViolation: Sendable, CustomStringConvertible {
     /// After how many calls the power was cut.
     public var crashPoint: Int

@@ -183,6 +183,10 @@ public final class FaultInjectingFileSystem: FileSystem {
 }
 
 /// One recorded system call.
+///
+/// ```swift
+/// let renames = fs.calls.filter { $0.operation == .rename }   // e.g. [rename /data/out.jsonl]
+/// ```
 public struct SyscallRecord: Sendable, Equatable, CustomStringConvertible {
     /// The kinds of call.
     public enum Operation: String, Sendable, Equatable {

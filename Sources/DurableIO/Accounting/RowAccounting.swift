@@ -98,6 +98,11 @@ public enum RowAccounting {
 }
 
 /// The result of comparing a ledger's keys with the keys present.
+///
+/// ```swift
+/// let r = RowAccounting.reconcile(ledger: ["a", "b", "c"], present: ["a", "b"])
+/// print(r.missingCount, r.sampleMissing)   // 1 ["c"]
+/// ```
 public struct Reconciliation: Sendable, Equatable {
     /// Keys the ledger lists.
     public var ledgerCount: Int

@@ -54,6 +54,10 @@ public struct RecoveryReport: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A complete line that is not a valid entry. Its contents are not kept (privacy, size).
+///
+/// ```swift
+/// for line in report.malformedLines { print("line \(line.lineNumber) at byte \(line.byteOffset): \(line.reason)") }
+/// ```
 public struct MalformedLine: Sendable, Equatable {
     /// 1-based line number.
     public var lineNumber: Int
@@ -75,6 +79,10 @@ public struct MalformedLine: Sendable, Equatable {
 
 /// The end of a file that is not a complete line: a write cut short by a crash, or a run of NUL bytes where the
 /// file's size reached disk before its data (XFS, ext4 `data=writeback`).
+///
+/// ```swift
+/// if let torn = ledger.recovery.tornTail { print("cut \(torn.byteCount) bytes at \(torn.byteOffset), NUL: \(torn.isZeroFilled)") }
+/// ```
 public struct TornTail: Sendable, Equatable, CustomStringConvertible {
     /// Offset of the first torn byte (just past the last complete line).
     public var byteOffset: Int64

@@ -71,6 +71,10 @@ public protocol FileSystem: Sendable {
 }
 
 /// The operation of a `flock(2)` call.
+///
+/// ```swift
+/// try fileSystem.flock(fd, FileLockOperation(.exclusive, nonBlocking: true))   // LOCK_EX|LOCK_NB
+/// ```
 public struct FileLockOperation: Hashable, Sendable, CustomStringConvertible {
     /// The kind of lock, or unlock.
     public enum Kind: Hashable, Sendable { case shared, exclusive, unlock }
