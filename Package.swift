@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "DurableIO", targets: ["DurableIO"]),
         .library(name: "DurableIOTesting", targets: ["DurableIOTesting"]),
+        .library(name: "DurableRun", targets: ["DurableRun"]),
         .library(name: "DurableCLI", targets: ["DurableCLI"]),
         .executable(name: "durable-demo", targets: ["durable-demo"]),
     ],
@@ -32,6 +33,16 @@ let package = Package(
             dependencies: [
                 "DurableIO",
                 .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+
+        // Runs: the checkpointed extraction
+        .target(
+            name: "DurableRun",
+            dependencies: [
+                "DurableIO",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -63,7 +74,7 @@ let package = Package(
         .testTarget(
             name: "DurableIOTests",
             dependencies: [
-                "DurableIO", "DurableIOTesting", "DurableCLI", "durable-test-helper",
+                "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI", "durable-test-helper",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),

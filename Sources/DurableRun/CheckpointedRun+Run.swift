@@ -1,0 +1,136 @@
+import DurableIO
+import Foundation
+import Synchronization
+import SystemPackage
+
+extension CheckpointedRun {
+    /// Runs the extraction of every input not yet done, then finalizes and verifies the output.
+    ///
+    /// - Parameters:
+    ///   - inputs: the keys of the items (duplicates are ignored).
+    ///   - extract: makes one item's row, the bytes of a JSON object; throwing records a failure.
+    /// - Returns: what the run did, verified.
+    /// - Throws: ``DurableIOError`` — `lockHeld`, `accountingMismatch` (fail closed), `stalled`,
+    ///   `memoryLimitExceeded` — or ``RunError`` when the failure budget is exceeded.
+    public func run(
+        inputs: [RecordKey], extract: @escaping @Sendable (RecordKey) async throws -> [UInt8]
+    ) async throws -> RunReport {
+        let lock = FileLock(at: lockPath, fileSystem: fileSystem)
+        try await lock.acquire(timeout: options.lockTimeout)
+        do {
+            let report = try await runLocked(inputs: inputs, extract: extract)
+            try lock.release()
+            return report
+        } catch {
+            try? lock.release()
+            throw error
+        }
+    }
+
+    private func runLocked(
+        inputs: [RecordKey], extract: @escaping @Sendable (RecordKey) async throws -> [UInt8]
+    ) async throws -> RunReport {
+        let ledger = try KeyLedger.open(at: ledgerPath, options: options.recovery, fileSystem: fileSystem)
+        let staging = try StagingFile.open(at: stagingPath, options: options.recovery, fileSystem: fileSystem)
+        let errors = try Ledger<ItemFailure>.open(at: errorsPath, options: options.recovery, fileSystem: fileSystem)
+        let outputCensus = try KeyCensus.scan(rowsAt: output, options: options.recovery, fileSystem: fileSystem)
+
+        // A row durable in staging whose key never reached the ledger is work done: record it.
+        let unrecorded = staging.recovery.keys.subtracting(ledger.keys)
+        if !unrecorded.isEmpty { try ledger.insert(contentsOf: unrecorded) }
+
+        // Fail closed before any work: every key the ledger lists must have its row.
+        try RowAccounting.checkRestart(
+            ledger: ledger.keys, output: outputCensus, staging: staging.recovery.census, hint: repairHint)
+
+        var seen = RecordKeySet()
+        let unique = inputs.filter { seen.insert($0) }
+        let pending = unique.filter { !ledger.contains($0) }
+        let recoveredRows = outputCensus.keys.union(staging.recovery.keys).count
+        var previousAttempts: [RecordKey: Int] = [:]
+        for failure in errors.recovered { previousAttempts[failure.key, default: 0] += 1 }
+
+        let guardrails = Guardrails(
+            total: unique.count, memoryLimit: options.memoryLimit, heartbeatInterval: options.heartbeatInterval,
+            heartbeatRecord: options.heartbeatInterval == nil ? nil : heartbeatPath,
+            stallTimeout: options.stallTimeout, logger: options.recovery.logger)
+        guardrails.progress.skip(unique.count - pending.count)
+
+        let counts = Tally()
+        let budget = options.failureBudget
+        let jobs = options.jobs
+        let attempts = previousAttempts
+        let stoppedEarly: Bool = try await guardrails.run {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var next = 0
+                var inFlight = 0
+                var stopped = false
+                while true {
+                    while !stopped && inFlight < jobs && next < pending.count {
+                        let key = pending[next]
+                        next += 1
+                        inFlight += 1
+                        group.addTask {
+                            let row: KeyedRow
+                            do {
+                                row = try KeyedRow(key: key, json: try await extract(key))
+                            } catch is CancellationError {
+                                throw CancellationError()
+                            } catch {
+                                // The item failed (its command, or a row that is not a JSON object): record it,
+                                // never in the ledger, so the next run retries it.
+                                try await errors.append(
+                                    ItemFailure(key: key, message: "\(error)", attempt: (attempts[key] ?? 0) + 1))
+                                counts.add(failed: 1)
+                                try guardrails.afterBatch(completed: 0, failed: 1)
+                                return
+                            }
+                            try await staging.append(row)  // the row is durable first …
+                            try await ledger.insert(key)  // … then its key
+                            counts.add(completed: 1)
+                            try guardrails.afterBatch(completed: 1)
+                        }
+                    }
+                    guard inFlight > 0 else { return stopped }
+                    try await group.next()
+                    inFlight -= 1
+                    let failed = counts.current.failed
+                    if let budget, !budget.allows(failed, of: pending.count) { stopped = true }
+                }
+            }
+        }
+        try staging.close()
+        try ledger.close()
+        try errors.close()
+        let (completed, failed) = counts.current
+        if stoppedEarly {
+            throw RunError(
+                .failureBudgetExceeded,
+                message: "\(failed.formatted) items failed, past the budget (\(budget.map { "\($0)" } ?? "")); stopped starting new items",
+                hint: "Everything that completed is durable; see \(errorsPath) for the failures, fix the cause, and run again.")
+        }
+
+        let finalized = try Finalizer(output: output, staging: stagingPath, options: options.recovery, fileSystem: fileSystem)
+            .finalize(
+                ledger: try KeyLedger.recover(at: ledgerPath, options: options.recovery, fileSystem: fileSystem).keys,
+                recoveredRows: recoveredRows, completedThisRun: completed)
+        return RunReport(
+            inputs: unique.count, alreadyDone: unique.count - pending.count, completed: completed, failed: failed,
+            rowsVerified: finalized.rowsWritten, duplicatesDropped: finalized.duplicatesDropped,
+            ledgerRecovery: ledger.recovery, stagingRecovery: staging.recovery.report)
+    }
+}
+
+/// Completed and failed counts shared by a run's tasks.
+final class Tally: Sendable {
+    private let state = Mutex((completed: 0, failed: 0))
+
+    func add(completed: Int = 0, failed: Int = 0) {
+        state.withLock {
+            $0.completed += completed
+            $0.failed += failed
+        }
+    }
+
+    var current: (completed: Int, failed: Int) { state.withLock { $0 } }
+}

@@ -1,0 +1,30 @@
+/// The error type of the `DurableRun` module: what stopped a run, and what to do next.
+///
+/// ```swift
+/// do { _ = try await run.run(inputs: keys, extract: extract) }
+/// catch let error as RunError where error.code == .failureBudgetExceeded { print(error.hint) }
+/// ```
+public struct RunError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// A stable identifier of the kind of failure.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        public var description: String { name }
+        /// More items failed than the failure budget allows.
+        public static let failureBudgetExceeded = Code(name: "failureBudgetExceeded")
+    }
+
+    /// What kind of failure.
+    public var code: Code
+    /// What happened, with the figures.
+    public var message: String
+    /// What to do next.
+    public var hint: String
+
+    init(_ code: Code, message: String, hint: String) {
+        self.code = code
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String { "run stopped: \(message)" }
+}

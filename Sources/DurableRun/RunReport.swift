@@ -1,0 +1,64 @@
+import DurableIO
+
+/// What a ``CheckpointedRun`` did, after its output was verified.
+///
+/// ```swift
+/// let report = try await run.run(inputs: keys) { key in try await extract(key) }
+/// if report.failed > 0 { print("\(report.failed) failed; rerun to retry them") }
+/// ```
+public struct RunReport: Sendable, CustomStringConvertible {
+    /// Distinct inputs.
+    public var inputs: Int
+    /// Inputs an earlier run had done.
+    public var alreadyDone: Int
+    /// Inputs extracted by this run.
+    public var completed: Int
+    /// Inputs that failed in this run (recorded in the errors file; retried next run).
+    public var failed: Int
+    /// Rows in the final output, verified by reading it back.
+    public var rowsVerified: Int
+    /// Duplicate rows dropped while finalizing.
+    public var duplicatesDropped: Int
+    /// What recovering the ledger found.
+    public var ledgerRecovery: RecoveryReport
+    /// What recovering staging found.
+    public var stagingRecovery: RecoveryReport
+
+    public var description: String {
+        let state = failed == 0 ? "complete" : "finished with failures"
+        return "\(state): \(rowsVerified.formatted) rows verified (\(alreadyDone.formatted) already done, \(completed.formatted) extracted, \(failed.formatted) failed)"
+    }
+}
+
+/// One failed item, as recorded in `<out>.errors.jsonl`.
+///
+/// ```swift
+/// let failures = try Ledger<ItemFailure>.recover(at: run.errorsPath).entries
+/// ```
+public struct ItemFailure: Codable, Sendable, Equatable {
+    /// The item.
+    public var key: RecordKey
+    /// What went wrong (the error's description).
+    public var message: String
+    /// Which attempt this was (1 for the first).
+    public var attempt: Int
+
+    /// Creates a record.
+    public init(key: RecordKey, message: String, attempt: Int) {
+        self.key = key
+        self.message = message
+        self.attempt = attempt
+    }
+}
+
+extension Int {
+    var formatted: String {
+        let digits = String(magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return self < 0 ? "-" + out : out
+    }
+}
