@@ -11,8 +11,9 @@ import SystemPackage
 /// committer thread leads for them, so blocking I/O never occupies the cooperative pool.
 ///
 /// After a failed write or sync the handle is poisoned: every waiter of that batch gets the error, and every
-/// later call throws ``DurableIOError/Code/ledgerPoisoned`` until the file is reopened (reopening recovers the
-/// partial line as a torn tail). An append is never reported durable when its sync failed.
+/// later call throws ``DurableIOError/Code/ledgerPoisoned`` until the file is reopened; the file is first cut
+/// back to its last synced length, so a reopen never reads the failed batch back. An append is never reported
+/// durable when its sync failed.
 ///
 /// Thread-safe: all state is guarded by one condition lock.
 final class LedgerFile: @unchecked Sendable {
