@@ -63,6 +63,30 @@ final class ChildProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Waits for `needle` without holding a thread of the cooperative pool.
+    func waitFor(_ needle: String, timeout: Double = 20) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if text.contains(needle) { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return false
+    }
+
+    /// Waits for exit on a thread of its own, so a test waiting for children does not hold a thread of the
+    /// cooperative pool (2 threads here) that other tests' tasks need.
+    @discardableResult
+    func wait() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: self.wait()) }.start()
+        }
+    }
+
+    func kill9() async {
+        kill(process.processIdentifier, SIGKILL)
+        await wait()
+    }
+
     func kill9() {
         kill(process.processIdentifier, SIGKILL)
         wait()

@@ -108,9 +108,9 @@ struct StallWatchdogTests {
         _ = try? await advancing.value
     }
 
-    @Test func workThatIgnoresCancellationEndsTheProcessAfterTheGrace() throws {
+    @Test func workThatIgnoresCancellationEndsTheProcessAfterTheGrace() async throws {
         let child = try ChildProcess(ChildProcess.testHelper, ["stall", "--timeout", "0.2", "--grace", "0.3"])
-        #expect(child.wait() == 7)
+        #expect(await child.wait() == 7)
         #expect(child.text.contains("no progress for"), "\(child.text)")
         #expect(child.text.contains("last progress: 2 / 10 (20.0 %)"))
         #expect(child.text.contains("the work did not stop within"))
@@ -135,9 +135,9 @@ struct StallWatchdogTests {
 
 @Suite("Memory, disk and output checks")
 struct LimitsTests {
-    @Test func aChildThatAllocatesPastItsLimitStopsWithAClearError() throws {
+    @Test func aChildThatAllocatesPastItsLimitStopsWithAClearError() async throws {
         let child = try ChildProcess(ChildProcess.testHelper, ["allocate", "--limit-mb", "200"])
-        #expect(child.wait() == 1)
+        #expect(await child.wait() == 1)
         #expect(child.text.contains("exceeds the 200 MB limit (resident"), "\(child.text)")
         #expect(child.text.contains("memory check failed: resident memory"))
     }

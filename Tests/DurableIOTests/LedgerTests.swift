@@ -197,16 +197,16 @@ struct LedgerTests {
 @Suite("Ledger under real crashes and misuse")
 struct LedgerCrashTests {
     /// Kill a real writer with SIGKILL at random moments, ten times: every acknowledged key survives.
-    @Test func everyAcknowledgedKeySurvivesKillDashNine() throws {
+    @Test func everyAcknowledgedKeySurvivesKillDashNine() async throws {
         let dir = TemporaryDirectory()
         let path = dir.file("keys.done")
         var next = 0
         for round in 0..<10 {
             let writer = try ChildProcess(ChildProcess.testHelper, ["append", "--path", path.string, "--from", "\(next)"])
             let target = next + Int.random(in: 5...60)
-            #expect(writer.waitFor("acked \(target)\n"), "round \(round): \(writer.text)")
-            Thread.sleep(forTimeInterval: Double.random(in: 0...0.01))
-            writer.kill9()
+            #expect(await writer.waitFor("acked \(target)\n"), "round \(round): \(writer.text)")
+            try await Task.sleep(for: .microseconds(Int.random(in: 0...10_000)))
+            await writer.kill9()
             let acked = writer.text.split(separator: "\n").compactMap { $0.hasPrefix("acked ") ? Int($0.dropFirst(6)) : nil }
             let lastAcked = try #require(acked.last)
             let (keys, report) = try KeyLedger.recover(at: path)

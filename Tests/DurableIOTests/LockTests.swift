@@ -48,25 +48,25 @@ struct LockTests {
     }
 
     @Test(arguments: Kind.allCases)
-    func mutualExclusionUnderContention(kind: Kind) throws {
+    func mutualExclusionUnderContention(kind: Kind) async throws {
         let dir = TemporaryDirectory()
         let counter = dir.file("counter").string
         let children = try (0..<8).map { _ in
             try helper(["increment", "--kind", kind.rawValue, "--path", dir.file("run.lock").string, "--counter", counter, "--iterations", "200"])
         }
-        for child in children { #expect(child.wait() == 0, "\(child.text)") }
+        for child in children { #expect(await child.wait() == 0, "\(child.text)") }
         #expect(readText(FilePath(counter)) == "1600\n")
     }
 
     @Test(arguments: Kind.allCases)
-    func killDashNineOfTheHolderFreesTheLock(kind: Kind) throws {
+    func killDashNineOfTheHolderFreesTheLock(kind: Kind) async throws {
         let dir = TemporaryDirectory()
         let path = dir.file("run.lock")
         let holder = try helper(["hold", "--kind", kind.rawValue, "--path", path.string])
-        #expect(holder.waitFor("acquired"))
+        #expect(await holder.waitFor("acquired"))
         let next = lock(kind, path)
         #expect(try next.tryAcquire() == false)
-        holder.kill9()
+        await holder.kill9()
         #expect(try next.tryAcquire(), "FileLock: the kernel released it; LockFile: the dead pid is proof")
         #expect(next.token == 2)
         try next.release()
@@ -98,15 +98,15 @@ struct LockTests {
         try lock.release()
     }
 
-    @Test func aLockOfALiveProcessIsNotReclaimedWhateverItsAge() throws {
+    @Test func aLockOfALiveProcessIsNotReclaimedWhateverItsAge() async throws {
         let dir = TemporaryDirectory()
         let path = dir.file("run.lock")
         let holder = try helper(["hold", "--kind", "lockfile", "--path", path.string])
-        #expect(holder.waitFor("acquired"))
+        #expect(await holder.waitFor("acquired"))
         var times = [timespec(tv_sec: time(nil) - 3600, tv_nsec: 0), timespec(tv_sec: time(nil) - 3600, tv_nsec: 0)]
         #expect(utimensat(AT_FDCWD, path.string, &times, 0) == 0)
         #expect(try LockFile(at: path).tryAcquire() == false)
-        holder.kill9()
+        await holder.kill9()
     }
 
     @Test func twoReclaimersRacingForOneStaleLockNeverBothWin() throws {
@@ -168,16 +168,16 @@ struct LockTests {
         #expect(!FileManager.default.fileExists(atPath: dir.file("elsewhere").string))
     }
 
-    @Test func aChildNeverInheritsTheLockAndItsExitDoesNotReleaseIt() throws {
+    @Test func aChildNeverInheritsTheLockAndItsExitDoesNotReleaseIt() async throws {
         let dir = TemporaryDirectory()
         let path = dir.file("run.lock")
         let lock = FileLock(at: path)
         #expect(try lock.tryAcquire())
         let child = try ChildProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", "ls -l /proc/self/fd"])
-        #expect(child.wait() == 0)
+        #expect(await child.wait() == 0)
         #expect(!child.text.contains("run.lock"))
         let probe = try helper(["try", "--kind", "file", "--path", path.string])
-        #expect(probe.wait() == 4)
+        #expect(await probe.wait() == 4)
         #expect(probe.text.contains("run.lock is held by pid \(ProcessInfo.processInfo.processIdentifier)"))
         try lock.release()
     }
