@@ -45,19 +45,7 @@ public final class FaultInjectingFileSystem: FileSystem {
         state.withLock { state in
             let resolved = path ?? fd.flatMap { state.paths[$0.rawValue] }
             state.calls.append(SyscallRecord(operation: operation, path: resolved))
-            for i in state.faults.indices {
-                guard state.faults[i].matches(operation, resolved) else { continue }
-                if state.faults[i].skip > 0 {
-                    state.faults[i].skip -= 1
-                    continue
-                }
-                if let remaining = state.faults[i].times {
-                    if remaining == 0 { continue }
-                    state.faults[i].times = remaining - 1
-                }
-                return state.faults[i].action
-            }
-            return nil
+            return state.faults.fire(operation, resolved)
         }
     }
 
@@ -258,5 +246,23 @@ public struct Fault: Sendable {
 
     func matches(_ operation: SyscallRecord.Operation, _ path: FilePath?) -> Bool {
         self.operation == operation && path.map(self.path) ?? true
+    }
+}
+
+extension Array where Element == Fault {
+    /// The action of the first fault that fires for this call, counting down `skip` and `times` on the way.
+    mutating func fire(_ operation: SyscallRecord.Operation, _ path: FilePath?) -> Fault.Action? {
+        for i in indices where self[i].matches(operation, path) {
+            if self[i].skip > 0 {
+                self[i].skip -= 1
+                continue
+            }
+            if let remaining = self[i].times {
+                if remaining == 0 { continue }
+                self[i].times = remaining - 1
+            }
+            return self[i].action
+        }
+        return nil
     }
 }

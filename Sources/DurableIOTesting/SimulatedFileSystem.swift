@@ -164,18 +164,7 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
         s.operations += 1
         s.clock += 0.001
         s.trace.append("\(operation.rawValue) \(path.map { "\($0)" } ?? "?")")
-        for i in s.faults.indices where s.faults[i].matches(operation, path) {
-            if s.faults[i].skip > 0 {
-                s.faults[i].skip -= 1
-                continue
-            }
-            if let remaining = s.faults[i].times {
-                if remaining == 0 { continue }
-                s.faults[i].times = remaining - 1
-            }
-            return s.faults[i].action
-        }
-        return nil
+        return s.faults.fire(operation, path)
     }
 
     /// Parsing paths is the simulator's hot spot (a harness run makes hundreds of thousands of calls on a few

@@ -50,15 +50,3 @@ public struct ItemFailure: Codable, Sendable, Equatable {
         self.attempt = attempt
     }
 }
-
-extension Int {
-    var formatted: String {
-        let digits = String(magnitude)
-        var out = ""
-        for (i, c) in digits.enumerated() {
-            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return self < 0 ? "-" + out : out
-    }
-}

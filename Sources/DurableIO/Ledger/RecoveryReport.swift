@@ -158,8 +158,8 @@ struct RecoveryTally {
 }
 
 extension Int {
-    /// 152265 → "152,265".
-    var formatted: String {
+    /// 152265 → "152,265" (the same in every locale: messages are searched and compared).
+    package var formatted: String {
         let digits = String(magnitude)
         var out = ""
         for (i, c) in digits.enumerated() {
