@@ -46,13 +46,13 @@ final class ChildProcess: @unchecked Sendable {
     var text: String { String(decoding: output.withLock { $0 }, as: UTF8.self) }
 
     /// Waits until the output contains `needle`, or `timeout` passes.
-    func waitFor(_ needle: String, timeout: Double = 20) -> Bool {
+    func waitFor(_ needle: String, timeout: Double = 60) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if text.contains(needle) { return true }
             Thread.sleep(forTimeInterval: 0.005)
         }
-        return false
+        return text.contains(needle)
     }
 
     /// Waits for exit and for both pipes to close; returns the exit status.
@@ -64,13 +64,13 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Waits for `needle` without holding a thread of the cooperative pool.
-    func waitFor(_ needle: String, timeout: Double = 20) async -> Bool {
+    func waitFor(_ needle: String, timeout: Double = 60) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if text.contains(needle) { return true }
             try? await Task.sleep(for: .milliseconds(5))
         }
-        return false
+        return text.contains(needle)  // a task resumed late must still look once more
     }
 
     /// Waits for exit on a thread of its own, so a test waiting for children does not hold a thread of the
