@@ -22,7 +22,9 @@ import SystemPackage
 /// **Heartbeat.** A holder touches its lock file's mtime every ``Options/refreshInterval`` (a thread of its own)
 /// and checks that the path still names its file; the stale age must be at least three refresh intervals.
 ///
-/// **What is promised.** Reclaim on proof of death is safe. Age-based reclaim can take the lock of a holder that
+/// **What is promised.** Reclaim on proof of death is safe against two racing reclaimers; a SPIN model of this
+/// algorithm (`Documentation/model/`) finds two live holders when three or more processes race for one stale
+/// lock — prefer ``FileLock`` wherever `flock` works, and fence writes with ``token``. Age-based reclaim can take the lock of a holder that
 /// was paused longer than the stale age (SIGSTOP, a frozen VM); that holder finds out at its next refresh or at
 /// release (``DurableIOError/Code/lockCompromised``), and every acquisition's ``token`` is larger than the one
 /// before, so what it writes can be fenced. Release never deletes another holder's file.
@@ -64,10 +66,22 @@ public final class LockFile: ProcessLock {
         let compromised = Atomic<Bool>(false)
         /// Signalled once, at release: ends the heartbeat at once.
         let stop = DispatchSemaphore(value: 0)
+        /// Whether the descriptor is closed. The heartbeat checks and touches only under this lock, so it never
+        /// touches a closed (maybe reused) descriptor, nor flags a release in progress as compromised.
+        let closed = Mutex(false)
         init(fd: FileDescriptor, identity: FileIdentity, owner: LockOwner) {
             self.fd = fd
             self.identity = identity
             self.owner = owner
+        }
+
+        /// Ends the heartbeat and closes the descriptor, once.
+        func close(_ fileSystem: any FileSystem) {
+            stop.signal()
+            closed.withLock { isClosed in
+                if !isClosed { try? fileSystem.close(fd) }
+                isClosed = true
+            }
         }
     }
 
@@ -79,10 +93,7 @@ public final class LockFile: ProcessLock {
     }
 
     deinit {
-        if let held = state.withLock({ $0 }) {
-            held.stop.signal()
-            try? fileSystem.close(held.fd)
-        }
+        if let held = state.withLock({ $0 }) { held.close(fileSystem) }
     }
 
     public var token: Int? { state.withLock { $0?.owner.token } }
@@ -126,8 +137,7 @@ public final class LockFile: ProcessLock {
                 throw DurableIOError(.lockNotHeld, operation: "release lock", path: path, message: "this handle does not hold the lock")
             }
             held = nil
-            current.stop.signal()
-            try? fileSystem.close(current.fd)
+            current.close(fileSystem)
             let mine = Snapshot(identity: current.identity, content: current.owner.encoded)
             let outcome = try moveAside(expected: mine, matchMtime: false)
             if outcome == .changed || current.compromised.load(ordering: .relaxed) {
@@ -259,13 +269,18 @@ public final class LockFile: ProcessLock {
         let fileSystem = self.fileSystem
         let thread = Thread {
             while held.stop.wait(timeout: .now() + interval) == .timedOut {
-                guard let now = try? fileSystem.stat(path, followSymlinks: false),
-                    FileIdentity(now).inode == held.identity.inode, FileIdentity(now).device == held.identity.device
-                else {
-                    held.compromised.store(true, ordering: .relaxed)
-                    return
+                let keepGoing = held.closed.withLock { isClosed -> Bool in
+                    if isClosed { return false }  // released meanwhile: nothing to check
+                    guard let now = try? fileSystem.stat(path, followSymlinks: false),
+                        FileIdentity(now).inode == held.identity.inode, FileIdentity(now).device == held.identity.device
+                    else {
+                        held.compromised.store(true, ordering: .relaxed)
+                        return false
+                    }
+                    try? fileSystem.touch(held.fd)
+                    return true
                 }
-                try? fileSystem.touch(held.fd)
+                if !keepGoing { return }
             }
         }
         thread.name = "DurableIO lock heartbeat"
