@@ -214,6 +214,21 @@ struct LockTests {
         }
     }
 
+    @Test func anUnreadableFenceIsRefusedRatherThanRestartingTokens() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("run.lock")
+        writeRaw("not a number\n", to: dir.file("run.lock.fence"))
+        let lock = LockFile(at: path)
+        let error = #expect(throws: DurableIOError.self) { _ = try lock.tryAcquire() }
+        #expect(error?.code == .invalidInput)
+        #expect(error?.message == "the fence file does not hold a number; refusing to issue a token that may not be larger than the last")
+        #expect(!FileManager.default.fileExists(atPath: path.string), "the half-made lock file was removed")
+        writeRaw("41\n", to: dir.file("run.lock.fence"))
+        #expect(try lock.tryAcquire())
+        #expect(lock.token == 42)
+        try lock.release()
+    }
+
     @Test func staleAgeMustExceedTheRefreshIntervalWithAMargin() throws {
         let dir = TemporaryDirectory()
         let lock = LockFile(at: dir.file("x.lock"), options: .init(staleAge: .seconds(20), refreshInterval: .seconds(10)))
