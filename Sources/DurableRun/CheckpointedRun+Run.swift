@@ -100,6 +100,7 @@ extension CheckpointedRun {
             }
         }
         try staging.close()
+        let ledgerKeys = ledger.keys  // every key made durable, recovered or inserted: no need to read the file again
         try ledger.close()
         try errors.close()
         let (completed, failed) = counts.current
@@ -112,7 +113,7 @@ extension CheckpointedRun {
 
         let finalized = try Finalizer(output: output, staging: stagingPath, options: options.recovery, fileSystem: fileSystem)
             .finalize(
-                ledger: try KeyLedger.recover(at: ledgerPath, options: options.recovery, fileSystem: fileSystem).keys,
+                ledger: ledgerKeys,
                 recoveredRows: recoveredRows, completedThisRun: completed)
         return RunReport(
             inputs: unique.count, alreadyDone: unique.count - pending.count, completed: completed, failed: failed,

@@ -154,12 +154,6 @@ final class KillTimer: Sendable {
     }
 }
 
-extension Duration {
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
-    }
-}
 
 /// Set once by the timer, read after the command ended.
 final class TimeoutFlag: Sendable {

@@ -115,7 +115,8 @@ struct LockBackoff {
 }
 
 extension Duration {
-    var seconds: Double {
+    /// The duration in seconds (shared by the package's targets; not public API).
+    package var seconds: Double {
         let (s, atto) = components
         return Double(s) + Double(atto) / 1e18
     }
