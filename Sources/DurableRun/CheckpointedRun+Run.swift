@@ -8,17 +8,20 @@ extension CheckpointedRun {
     ///
     /// - Parameters:
     ///   - inputs: the keys of the items (duplicates are ignored).
+    ///   - stop: a graceful stop (a signal): no new item starts, items in flight finish — or are cancelled when
+    ///     the stop is forced — and the run throws ``RunError/Code/interrupted`` with the counts, everything
+    ///     acknowledged durable. The output is not finalized; the next run resumes and finalizes.
     ///   - extract: makes one item's row, the bytes of a JSON object; throwing records a failure.
     /// - Returns: what the run did, verified.
     /// - Throws: ``DurableIOError`` — `lockHeld`, `accountingMismatch` (fail closed), `stalled`,
-    ///   `memoryLimitExceeded` — or ``RunError`` when the failure budget is exceeded.
+    ///   `memoryLimitExceeded` — or ``RunError`` when the failure budget is exceeded or the run was interrupted.
     public func run(
-        inputs: [RecordKey], extract: @escaping @Sendable (RecordKey) async throws -> [UInt8]
+        inputs: [RecordKey], stop: StopRequest? = nil, extract: @escaping @Sendable (RecordKey) async throws -> [UInt8]
     ) async throws -> RunReport {
         let lock = FileLock(at: lockPath, fileSystem: fileSystem)
         try await lock.acquire(timeout: options.lockTimeout)
         do {
-            let report = try await runLocked(inputs: inputs, extract: extract)
+            let report = try await runLocked(inputs: inputs, stop: stop ?? StopRequest(), extract: extract)
             try lock.release()
             return report
         } catch {
@@ -28,7 +31,7 @@ extension CheckpointedRun {
     }
 
     private func runLocked(
-        inputs: [RecordKey], extract: @escaping @Sendable (RecordKey) async throws -> [UInt8]
+        inputs: [RecordKey], stop: StopRequest, extract: @escaping @Sendable (RecordKey) async throws -> [UInt8]
     ) async throws -> RunReport {
         let ledger = try KeyLedger.open(at: ledgerPath, options: options.recovery, fileSystem: fileSystem)
         let staging = try StagingFile.open(at: stagingPath, options: options.recovery, fileSystem: fileSystem)
@@ -60,13 +63,13 @@ extension CheckpointedRun {
         let budget = options.failureBudget
         let jobs = options.jobs
         let attempts = previousAttempts
-        let stoppedEarly: Bool = try await guardrails.run {
+        let work = Task { () async throws -> Bool in try await guardrails.run {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var next = 0
                 var inFlight = 0
                 var stopped = false
                 while true {
-                    while !stopped && inFlight < jobs && next < pending.count {
+                    while !stopped && !stop.isRequested && inFlight < jobs && next < pending.count {
                         let key = pending[next]
                         next += 1
                         inFlight += 1
@@ -98,12 +101,26 @@ extension CheckpointedRun {
                     if let budget, !budget.allows(failed, of: pending.count) { stopped = true }
                 }
             }
+        } }
+        stop.onForce { work.cancel() }
+        let stoppedEarly: Bool
+        do {
+            stoppedEarly = try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
+        } catch is CancellationError where stop.isRequested {
+            stoppedEarly = false  // forced: items in flight were cancelled; they are pending for the next run
         }
         try staging.close()
         let ledgerKeys = ledger.keys  // every key made durable, recovered or inserted: no need to read the file again
         try ledger.close()
         try errors.close()
         let (completed, failed) = counts.current
+        if let reason = stop.reason {
+            let done = unique.count - pending.count + completed
+            throw RunError(
+                .interrupted,
+                message: "interrupted by \(reason): \(done.formatted) done, \((unique.count - done).formatted) pending\(failed > 0 ? ", \(failed.formatted) failed" : "")",
+                hint: "Everything acknowledged is durable; rerun the same command to resume.", stopReason: reason)
+        }
         if stoppedEarly {
             throw RunError(
                 .failureBudgetExceeded,

@@ -1,3 +1,5 @@
+import DurableIO
+
 /// The error type of the `DurableRun` module: what stopped a run, and what to do next.
 ///
 /// ```swift
@@ -11,7 +13,12 @@ public struct RunError: Error, Sendable, CustomStringConvertible, Equatable {
         public var description: String { name }
         /// More items failed than the failure budget allows.
         public static let failureBudgetExceeded = Code(name: "failureBudgetExceeded")
+        /// A ``StopRequest`` stopped the run before it finished.
+        public static let interrupted = Code(name: "interrupted")
     }
+
+    /// Why the run stopped, when ``code`` is ``Code/interrupted``.
+    public var stopReason: StopRequest.Reason?
 
     /// What kind of failure.
     public var code: Code
@@ -20,11 +27,12 @@ public struct RunError: Error, Sendable, CustomStringConvertible, Equatable {
     /// What to do next.
     public var hint: String
 
-    init(_ code: Code, message: String, hint: String) {
+    init(_ code: Code, message: String, hint: String, stopReason: StopRequest.Reason? = nil) {
         self.code = code
+        self.stopReason = stopReason
         self.message = message
         self.hint = hint
     }
 
-    public var description: String { "run stopped: \(message)" }
+    public var description: String { code == .interrupted ? message : "run stopped: \(message)" }
 }

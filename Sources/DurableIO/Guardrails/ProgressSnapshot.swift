@@ -50,7 +50,7 @@ public struct ProgressSnapshot: Sendable, Codable, Equatable, CustomStringConver
     }
 
     /// `1h 12m`, `4m 05s`, `37s`, `0.2s`.
-    static func duration(_ seconds: Double) -> String {
+    package static func duration(_ seconds: Double) -> String {
         if seconds < 10 && seconds != seconds.rounded() { return String(format: "%.1fs", seconds) }
         let s = Int(seconds.rounded())
         if s >= 86_400 { return "\(s / 86_400)d \((s % 86_400) / 3600)h" }
