@@ -45,18 +45,31 @@ public struct ItemCommand: Sendable {
 
     /// Runs the command for `argument` and returns its standard output.
     ///
-    /// - Throws: ``ItemCommandFailure`` for a non-zero exit, a signal, a timeout or too much output.
-    public func run(argument: String) async throws -> [UInt8] {
+    /// - Parameters:
+    ///   - argument: replaces `{}` in the template, shell-quoted.
+    ///   - standardInput: bytes the command reads on its standard input (for example the item as JSON); `nil`
+    ///     gives it no input.
+    /// - Throws: ``ItemCommandFailure`` for a non-zero exit, a signal, a timeout or too much output;
+    ///   `CancellationError` when the task is cancelled (the group is sent SIGTERM, then SIGKILL after the grace).
+    public func run(argument: String = "", standardInput: [UInt8]? = nil) async throws -> [UInt8] {
+        if let standardInput {
+            return try await run(argument: argument, input: .array(standardInput))
+        }
+        return try await run(argument: argument, input: .none)
+    }
+
+    private func run(argument: String, input: some InputProtocol) async throws -> [UInt8] {
         var platform = PlatformOptions()
         platform.processGroupID = 0  // a group of its own, led by the shell
-        platform.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: grace)]
+        // A cancelled run (a forced stop) tears down the whole group, not only the shell.
+        platform.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: grace)]
         let limit = maxOutputBytes
         let timeout = self.timeout
         let grace = self.grace
         let fired = TimeoutFlag()
         let result = try await Subprocess.run(
             .path("/bin/sh"), arguments: ["-c", commandLine(for: argument)], platformOptions: platform,
-            input: .none, output: .sequence, error: .sequence
+            input: input, output: .sequence, error: .sequence
         ) { execution in
             try await withThrowingTaskGroup(of: Drained.self) { group in
                 group.addTask {
@@ -89,6 +102,7 @@ public struct ItemCommand: Sendable {
                 return drained
             }
         }
+        try Task.checkCancellation()  // killed because the run was cancelled: not the item's failure
         let drained = result.closureResult
         let stderr = String(decoding: drained.errorTail ?? [], as: UTF8.self)
         if fired.isSet, let timeout {
