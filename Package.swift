@@ -9,7 +9,7 @@ let package = Package(
         .library(name: "DurableIOTesting", targets: ["DurableIOTesting"]),
         .library(name: "DurableRun", targets: ["DurableRun"]),
         .library(name: "DurableCLI", targets: ["DurableCLI"]),
-        .executable(name: "durable-demo", targets: ["durable-demo"]),
+        .executable(name: "durable-extract", targets: ["durable-extract"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // Core
@@ -43,20 +45,31 @@ let package = Package(
             dependencies: [
                 "DurableIO",
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
-        // Shared CLI support: progress renderer, exit codes, --json output
-        .target(name: "DurableCLI", dependencies: ["DurableIO"]),
-
-        // Examples and benchmarks
-        .executableTarget(
-            name: "durable-demo",
-            dependencies: ["DurableIO", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Examples/durable-demo"
+        // Shared CLI support: progress renderer, exit codes, signal handling, --json output
+        .target(
+            name: "DurableCLI",
+            dependencies: ["DurableIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+
+        // Executables: parse, call a library, print
+        .executableTarget(
+            name: "durable-extract",
+            dependencies: [
+                "DurableIO", "DurableRun", "DurableCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+
+        // Benchmarks
         .executableTarget(
             name: "durable-benchmark",
             dependencies: [
@@ -76,7 +89,7 @@ let package = Package(
         .testTarget(
             name: "DurableIOTests",
             dependencies: [
-                "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI", "durable-test-helper",
+                "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI", "durable-test-helper", "durable-extract",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -36,7 +36,7 @@ extension CheckpointedRun {
         let ledger = try KeyLedger.open(at: ledgerPath, options: options.recovery, fileSystem: fileSystem)
         let staging = try StagingFile.open(at: stagingPath, options: options.recovery, fileSystem: fileSystem)
         let errors = try Ledger<ItemFailure>.open(at: errorsPath, options: options.recovery, fileSystem: fileSystem)
-        let outputCensus = try KeyCensus.scan(rowsAt: output, options: options.recovery, fileSystem: fileSystem)
+        let outputCensus = try KeyCensus.scan(rowsAt: output, format: format, options: options.recovery, fileSystem: fileSystem)
 
         // A row durable in staging whose key never reached the ledger is work done: record it.
         let unrecorded = staging.recovery.keys.subtracting(ledger.keys)
@@ -62,6 +62,7 @@ extension CheckpointedRun {
         let counts = Tally()
         let budget = options.failureBudget
         let jobs = options.jobs
+        let report = options.progress
         let attempts = previousAttempts
         let work = Task { () async throws -> Bool in try await guardrails.run {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -86,12 +87,14 @@ extension CheckpointedRun {
                                     ItemFailure(key: key, message: "\(error)", attempt: (attempts[key] ?? 0) + 1))
                                 counts.add(failed: 1)
                                 try guardrails.afterBatch(completed: 0, failed: 1)
+                                report?(guardrails.progress.snapshot())
                                 return
                             }
                             try await staging.append(row)  // the row is durable first …
                             try await ledger.insert(key)  // … then its key
                             counts.add(completed: 1)
                             try guardrails.afterBatch(completed: 1)
+                            report?(guardrails.progress.snapshot())
                         }
                     }
                     guard inFlight > 0 else { return stopped }
@@ -128,7 +131,7 @@ extension CheckpointedRun {
                 hint: "Everything that completed is durable; see \(errorsPath) for the failures, fix the cause, and run again.")
         }
 
-        let finalized = try Finalizer(output: output, staging: stagingPath, options: options.recovery, fileSystem: fileSystem)
+        let finalized = try Finalizer(output: output, staging: stagingPath, format: format, options: options.recovery, fileSystem: fileSystem)
             .finalize(
                 ledger: ledgerKeys,
                 recoveredRows: recoveredRows, completedThisRun: completed)

@@ -41,12 +41,15 @@ public final class CheckpointedRun: Sendable {
         public var lockTimeout: Duration
         /// How recovery treats damage (strictness, logger).
         public var recovery: RecoveryOptions
+        /// Called after each item with the run's progress (for a progress bar; keep it quick).
+        public var progress: (@Sendable (ProgressSnapshot) -> Void)?
 
         /// Creates options.
         public init(
             jobs: Int = 4, failureBudget: FailureBudget? = nil, memoryLimit: Int64? = nil,
             stallTimeout: Duration? = .seconds(300), heartbeatInterval: Duration? = .seconds(60),
-            lockTimeout: Duration = .zero, recovery: RecoveryOptions = RecoveryOptions()
+            lockTimeout: Duration = .zero, recovery: RecoveryOptions = RecoveryOptions(),
+            progress: (@Sendable (ProgressSnapshot) -> Void)? = nil
         ) {
             self.jobs = max(1, jobs)
             self.failureBudget = failureBudget
@@ -55,6 +58,7 @@ public final class CheckpointedRun: Sendable {
             self.heartbeatInterval = heartbeatInterval
             self.lockTimeout = lockTimeout
             self.recovery = recovery
+            self.progress = progress
         }
     }
 
@@ -73,8 +77,10 @@ public final class CheckpointedRun: Sendable {
         }
     }
 
-    /// The final output (JSONL of keyed rows).
+    /// The final output.
     public let output: FilePath
+    /// How the output stores rows: JSON Lines (the default) or ``CSVRowFormat``.
+    public let format: any RowFileFormat
     /// The options.
     public let options: Options
     let fileSystem: any FileSystem
@@ -98,8 +104,12 @@ public final class CheckpointedRun: Sendable {
     }
 
     /// A run producing `output`.
-    public init(output: FilePath, options: Options = Options(), fileSystem: any FileSystem = RealFileSystem()) {
+    public init(
+        output: FilePath, options: Options = Options(), format: any RowFileFormat = .jsonLines,
+        fileSystem: any FileSystem = RealFileSystem()
+    ) {
         self.output = output
+        self.format = format
         self.options = options
         self.fileSystem = fileSystem
     }

@@ -24,6 +24,13 @@ public struct RunReport: Sendable, CustomStringConvertible {
     /// What recovering staging found.
     public var stagingRecovery: RecoveryReport
 
+    /// One line per recovered file that had damage (malformed lines, a torn tail), for the operator.
+    public var recoveryLines: [String] {
+        [("ledger", ledgerRecovery), ("staging", stagingRecovery)].compactMap { name, report in
+            report.isClean ? nil : "\(name) recovered with damage: \(report)"
+        }
+    }
+
     public var description: String {
         let state = failed == 0 ? "complete" : "finished with failures"
         return "\(state): \(rowsVerified.formatted) rows verified (\(alreadyDone.formatted) already done, \(completed.formatted) extracted, \(failed.formatted) failed)"

@@ -9,16 +9,19 @@ final class ChildProcess: @unchecked Sendable {
     private let drained = DispatchGroup()
 
     /// The test helper executable, built beside the test bundle.
-    static var testHelper: URL {
+    static var testHelper: URL { built("durable-test-helper") }
+
+    /// An executable of this package, built beside the test bundle.
+    static func built(_ name: String) -> URL {
         let candidates = [
             Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
         ]
         for dir in candidates {
-            let url = dir.appendingPathComponent("durable-test-helper")
+            let url = dir.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: url.path) { return url }
         }
-        fatalError("durable-test-helper not found beside \(candidates)")
+        fatalError("\(name) not found beside \(candidates)")
     }
 
     init(_ executable: URL, _ arguments: [String]) throws {

@@ -150,7 +150,7 @@ struct FinalizeFailsClosedTests {
         let error = #expect(throws: DurableIOError.self) {
             try Finalizer(output: output, staging: stagingPath).finalize(ledger: ["a", "b"])
         }
-        #expect(error?.message == "the output has 1 malformed line(s) and 0 torn byte(s); finalize would drop them")
+        #expect(error?.message == "the output has 1 malformed row(s) and 0 torn byte(s); finalize would drop them")
         #expect(readText(output) == damaged)
         #expect(dir.names == ["out.jsonl", "out.jsonl.rows.jsonl"])
     }

@@ -22,12 +22,15 @@ public struct Finalizer: Sendable {
     public var fileSystem: any FileSystem
     /// Recovery options for reading output and staging.
     public var options: RecoveryOptions
+    /// How the output stores rows (staging is always JSON Lines).
+    public var format: any RowFileFormat
 
     /// Creates a finalizer.
     public init(
-        output: FilePath, staging: FilePath, options: RecoveryOptions = RecoveryOptions(),
-        fileSystem: any FileSystem = RealFileSystem()
+        output: FilePath, staging: FilePath, format: any RowFileFormat = .jsonLines,
+        options: RecoveryOptions = RecoveryOptions(), fileSystem: any FileSystem = RealFileSystem()
     ) {
+        self.format = format
         self.output = output
         self.staging = staging
         self.options = options
@@ -76,37 +79,39 @@ public struct Finalizer: Sendable {
         var replaced = 0
         var duplicates = 0
         try AtomicFile.write(to: output, fileSystem: fileSystem) { writer in
-            let outputDamage = try KeyCensus.forEachRow(at: output, fileSystem: fileSystem) { row, _ in
-                if lastStaged[row.key] != nil {
-                    replaced += 1
-                } else if written.insert(row.key) {
-                    try writer.write(row.line)
-                    try writer.write(CollectionOfOne(0x0A))
-                    fromOutput += 1
-                } else {
-                    duplicates += 1
+            try format.encode({ emit in
+                // A format may read the rows twice (to size a header first): count from zero each time.
+                (written, fromOutput, replaced, duplicates) = (RecordKeySet(), 0, 0, 0)
+                let outputDamage = try format.forEachRow(in: output, fileSystem: fileSystem) { row in
+                    if lastStaged[row.key] != nil {
+                        replaced += 1
+                    } else if written.insert(row.key) {
+                        try emit(row)
+                        fromOutput += 1
+                    } else {
+                        duplicates += 1
+                    }
                 }
-            }
-            // The output is written whole by atomic replaces: damage in it is not a crash's, and dropping those
-            // lines would lose rows. Throwing here abandons the replace; the old output stays as it was.
-            guard outputDamage == (0, 0) else {
-                throw DurableIOError(
-                    .accountingMismatch, operation: "finalize", path: output,
-                    message:
-                        "the output has \(outputDamage.malformed) malformed line(s) and \(outputDamage.tornBytes) torn byte(s); finalize would drop them",
-                    hint: "Nothing was changed. Inspect the output (RecoveryReport lists the line numbers) and repair it by hand.")
-            }
-            try KeyCensus.forEachRow(at: staging, fileSystem: fileSystem) { row, index in
-                guard lastStaged[row.key] == index else { return }
-                written.insert(row.key)
-                try writer.write(row.line)
-                try writer.write(CollectionOfOne(0x0A))
-            }
+                // The output is written whole by atomic replaces: damage in it is not a crash's, and dropping
+                // those rows would lose them. Throwing here abandons the replace; the old output stays as it was.
+                guard outputDamage.isClean else {
+                    throw DurableIOError(
+                        .accountingMismatch, operation: "finalize", path: output,
+                        message:
+                            "the output has \(outputDamage.malformed) malformed row(s) and \(outputDamage.tornBytes) torn byte(s); finalize would drop them",
+                        hint: "Nothing was changed. Inspect the output (RecoveryReport lists the line numbers) and repair it by hand.")
+                }
+                try KeyCensus.forEachRow(at: staging, fileSystem: fileSystem) { row, index in
+                    guard lastStaged[row.key] == index else { return }
+                    written.insert(row.key)
+                    try emit(row)
+                }
+            }, into: { try writer.write($0) })
         }
         duplicates += stagingRows - lastStaged.count
 
         // Verify what is on disk, not what we meant to write.
-        let final = try KeyCensus.scan(rowsAt: output, options: options, fileSystem: fileSystem)
+        let final = try KeyCensus.scan(rowsAt: output, format: format, options: options, fileSystem: fileSystem)
         let reconciliation = RowAccounting.reconcile(ledger: ledger, present: final.keys, duplicateCount: final.duplicateCount)
         guard reconciliation.isConsistent else {
             throw RowAccounting.missingKeysError(

@@ -44,8 +44,29 @@ public struct KeyCensus: Sendable {
     }
 
     /// Reads the keys of the keyed-row file at `path` without locking or changing it. A missing file is empty.
+    ///
+    /// - Parameter format: how the file stores rows; JSON Lines (the default) is read in parallel chunks.
     public static func scan(
-        rowsAt path: FilePath, options: RecoveryOptions = RecoveryOptions(), fileSystem: any FileSystem = RealFileSystem()
+        rowsAt path: FilePath, format: any RowFileFormat = .jsonLines, options: RecoveryOptions = RecoveryOptions(),
+        fileSystem: any FileSystem = RealFileSystem()
+    ) throws -> KeyCensus {
+        guard format is JSONLinesFormat else {
+            var keys: [RecordKey] = []
+            let damage = try format.forEachRow(in: path, fileSystem: fileSystem) { keys.append($0.key) }
+            var census = KeyCensus(keys: keys, path: path)
+            census.report.malformedLineCount = damage.malformed
+            if damage.malformed > 0 && options.strict {
+                throw DurableIOError(
+                    .malformedLine, operation: "read rows", path: path,
+                    message: "\(damage.malformed) row(s) could not be read", hint: "Nothing was changed.")
+            }
+            return census
+        }
+        return try scanJSONLines(rowsAt: path, options: options, fileSystem: fileSystem)
+    }
+
+    static func scanJSONLines(
+        rowsAt path: FilePath, options: RecoveryOptions, fileSystem: any FileSystem
     ) throws(DurableIOError) -> KeyCensus {
         guard try existing(path, fileSystem) else { return KeyCensus(keys: [], path: path) }
         let (census, _) = try LedgerFile.read(at: path, fileSystem: fileSystem, options: options) {

@@ -122,7 +122,7 @@ public struct DurableIOError: Error, Sendable, CustomStringConvertible, Equatabl
     }
 
     /// An error for a failed system call, with `fsync` failures given their own code.
-    static func syscall(_ operation: String, path: FilePath?, _ errno: Errno, hint: String? = nil) -> DurableIOError {
+    package static func syscall(_ operation: String, path: FilePath?, _ errno: Errno, hint: String? = nil) -> DurableIOError {
         let isSync = operation.contains("sync")
         var message = errno == .noSpace ? "the disk is full" : "the system call failed"
         if isSync {

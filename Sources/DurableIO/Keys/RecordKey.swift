@@ -83,7 +83,7 @@ public struct RecordKey: Hashable, Sendable, Comparable, Codable, CustomStringCo
     }
 
     /// The key as JSON text: a canonical string literal, or the `{"base64":"…"}` object.
-    var jsonBytes: [UInt8] {
+    package var jsonBytes: [UInt8] {
         if string != nil {
             var out: [UInt8] = []
             out.reserveCapacity(bytes.count + 2)

@@ -87,8 +87,8 @@ extension ProcessLock {
         currentHolder().map { "\($0)" } ?? "another process (no owner record yet)"
     }
 
-    /// `run.lock is held by pid 4242 (durable-extract run) on host-a since …; waited 30 s`.
-    func heldError(waited: Duration) -> DurableIOError {
+    /// The error for a lock someone else holds: `run.lock is held by pid 4242 (durable-extract run) on host-a since …; waited 30 s`.
+    public func heldError(waited: Duration = .zero) -> DurableIOError {
         let name = path.lastComponent.map { "\($0)" } ?? "\(path)"
         let holder = describeHolder()
         let waitText = waited == .zero ? "" : "; waited \(Int(waited.seconds.rounded())) s"

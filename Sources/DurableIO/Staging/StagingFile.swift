@@ -44,7 +44,7 @@ public final class StagingFile: Sendable {
     public static func recover(
         at path: FilePath, options: RecoveryOptions = RecoveryOptions(), fileSystem: any FileSystem = RealFileSystem()
     ) throws(DurableIOError) -> StagingRecovery {
-        let census = try KeyCensus.scan(rowsAt: path, options: options, fileSystem: fileSystem)
+        let census = try KeyCensus.scanJSONLines(rowsAt: path, options: options, fileSystem: fileSystem)
         return StagingRecovery(census: census)
     }
 

@@ -72,7 +72,7 @@ extension FilePath {
     }
 
     /// This path with `suffix` appended to its last component (`out.jsonl` → `out.jsonl.lock`).
-    func appendingToName(_ suffix: String) -> FilePath {
+    package func appendingToName(_ suffix: String) -> FilePath {
         var copy = self
         guard let last = copy.lastComponent else { return FilePath(suffix) }
         copy.removeLastComponent()
@@ -86,13 +86,13 @@ extension FilePath {
 
 extension FilePath.Component {
     /// A component from raw bytes (no NUL, no `/`).
-    init(platformBytes bytes: [UInt8]) {
+    package init(platformBytes bytes: [UInt8]) {
         let chars = bytes.map { CInterop.PlatformChar(bitPattern: $0) } + [0]
         self = chars.withUnsafeBufferPointer { FilePath.Component(platformString: $0.baseAddress!)! }
     }
 
     /// The raw bytes of this component.
-    var platformBytes: [UInt8] {
+    package var platformBytes: [UInt8] {
         withPlatformString { p in
             var bytes: [UInt8] = []
             var i = 0

@@ -1,0 +1,21 @@
+import DurableIO
+
+/// How a command reports an error to an operator: `error: <what happened>` and, on the next line, what to do
+/// next; then the exit code that says which kind of failure it was.
+///
+/// ```swift
+/// do { try await work() } catch {
+///     throw ExitCode(ErrorReport.print(error).rawValue)
+/// }
+/// ```
+public enum ErrorReport {
+    /// Prints `error` (and its hint: a ``DurableIOError``'s own, or `hint`) to standard error and returns its
+    /// exit code (`code`, or the one ``DurableExitCode/init(for:)`` gives).
+    @discardableResult
+    public static func print(_ error: any Error, hint: String? = nil, code: DurableExitCode? = nil) -> DurableExitCode {
+        var text = "error: \(error)\n"
+        if let hint = hint ?? (error as? DurableIOError)?.hint { text += "  \(hint)\n" }
+        ProgressRenderer.standardError(text)
+        return code ?? DurableExitCode(for: error)
+    }
+}

@@ -1,0 +1,120 @@
+import DurableIO
+import Foundation
+import Logging
+import SystemPackage
+
+extension CheckpointedRun {
+    /// Where a run stands, read without changing anything: what `durable-extract status` prints.
+    ///
+    /// ```swift
+    /// let status = try CheckpointedRun(output: "features.jsonl").status()
+    /// print(status)   // "not running · 41,200 done (41,000 in the output, 200 staged) · 3 failed"
+    /// ```
+    public struct Status: Sendable, Encodable, CustomStringConvertible {
+        /// Keys the ledger lists.
+        public var done: Int
+        /// Rows in the final output.
+        public var outputRows: Int
+        /// Rows in staging (durable, not yet in the output).
+        public var staged: Int
+        /// Distinct failed items not done since (retried by the next run).
+        public var failed: Int
+        /// Inputs not done, when the inputs were given.
+        public var pending: Int?
+        /// The process running the extraction, or `nil` when none is.
+        public var holder: LockOwner?
+        /// The last heartbeat recorded.
+        public var lastHeartbeat: HeartbeatRecord?
+        /// Malformed lines and torn bytes found reading the ledger and staging (repaired by the next run).
+        public var damagedLines: Int
+
+        public var description: String {
+            var parts = [holder.map { "running: \($0) — figures may move" } ?? "not running"]
+            parts.append("\(done.formatted) done (\(outputRows.formatted) rows in the output, \(staged.formatted) staged)")
+            parts.append("\(failed.formatted) failed")
+            if let pending { parts.append("\(pending.formatted) pending") }
+            if damagedLines > 0 { parts.append("\(damagedLines.formatted) damaged lines (recovered by the next run)") }
+            if let beat = lastHeartbeat { parts.append("last heartbeat \(beat.beatAt): \(beat.progress)") }
+            return parts.joined(separator: "\n")
+        }
+    }
+
+    /// Reads the run's state without taking its lock (a run in progress is named, and its figures may move).
+    ///
+    /// - Parameter inputs: the inputs, to count what is pending; `nil` when unknown.
+    public func status(inputs: [RecordKey]? = nil) throws -> Status {
+        let quiet = RecoveryOptions(logger: .init(label: "DurableIO.status", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let ledger = try KeyLedger.recover(at: ledgerPath, options: quiet, fileSystem: fileSystem)
+        let staging = try KeyCensus.scan(rowsAt: stagingPath, options: quiet, fileSystem: fileSystem)
+        let output = try KeyCensus.scan(rowsAt: output, format: format, options: quiet, fileSystem: fileSystem)
+        var failedKeys = RecordKeySet()
+        if try fileSystem.exists(errorsPath) {
+            for failure in try Ledger<ItemFailure>.recover(at: errorsPath, options: quiet, fileSystem: fileSystem).entries
+            where !ledger.keys.contains(failure.key) {
+                failedKeys.insert(failure.key)
+            }
+        }
+        var pending: Int?
+        if let inputs {
+            var seen = RecordKeySet()
+            pending = inputs.filter { seen.insert($0) && !ledger.keys.contains($0) }.count
+        }
+        return Status(
+            done: ledger.keys.count, outputRows: output.rowCount, staged: staging.rowCount, failed: failedKeys.count,
+            pending: pending, holder: FileLock.holder(of: lockPath, fileSystem: fileSystem),
+            lastHeartbeat: Heartbeat.lastBeat(at: heartbeatPath),
+            damagedLines: ledger.report.malformedLineCount + (ledger.report.tornTail == nil ? 0 : 1)
+                + staging.report.malformedLineCount + (staging.report.tornTail == nil ? 0 : 1))
+    }
+
+    /// The restart consistency check alone: every key the ledger lists must have its row in the output or in
+    /// staging. Takes the lock shared, so it never reads a run's files half-way through a finalize.
+    ///
+    /// - Returns: the reconciliation, when nothing is missing.
+    /// - Throws: ``DurableIOError/Code/accountingMismatch`` with the count, sample keys and the repair command;
+    ///   ``DurableIOError/Code/lockHeld`` naming the running process.
+    @discardableResult
+    public func verify() throws -> Reconciliation {
+        try withSharedLock {
+            let ledger = try KeyLedger.recover(at: ledgerPath, options: options.recovery, fileSystem: fileSystem)
+            let staging = try KeyCensus.scan(rowsAt: stagingPath, options: options.recovery, fileSystem: fileSystem)
+            let output = try KeyCensus.scan(rowsAt: output, format: format, options: options.recovery, fileSystem: fileSystem)
+            return try RowAccounting.checkRestart(ledger: ledger.keys, output: output, staging: staging, hint: repairHint)
+        }
+    }
+
+    /// What ``repair(dryRun:)`` dropped (or would drop).
+    public struct RepairReport: Sendable, Encodable {
+        /// Keys the ledger listed.
+        public var ledgerKeys: Int
+        /// Keys dropped because their rows are in neither output nor staging, in byte order.
+        public var dropped: [RecordKey]
+        /// Whether the ledger was left unchanged.
+        public var dryRun: Bool
+    }
+
+    /// The operator's explicit recovery from a loss: rewrites the ledger atomically without the keys whose rows
+    /// are missing, so the next run extracts them again. Never done automatically.
+    ///
+    /// - Parameter dryRun: only report what would be dropped.
+    /// - Throws: ``DurableIOError/Code/lockHeld`` while a run holds the lock.
+    public func repair(dryRun: Bool) throws -> RepairReport {
+        let lock = FileLock(at: lockPath, fileSystem: fileSystem)
+        guard try lock.tryAcquire() else { throw lock.heldError() }
+        defer { try? lock.release() }
+        let ledger = try KeyLedger.recover(at: ledgerPath, options: options.recovery, fileSystem: fileSystem)
+        var present = try KeyCensus.scan(rowsAt: output, format: format, options: options.recovery, fileSystem: fileSystem).keys
+        present.formUnion(try KeyCensus.scan(rowsAt: stagingPath, options: options.recovery, fileSystem: fileSystem).keys)
+        let keep = ledger.keys.intersection(present)
+        let dropped = ledger.keys.subtracting(keep).sorted()
+        if !dryRun && !dropped.isEmpty { try KeyLedger.replace(at: ledgerPath, with: keep, fileSystem: fileSystem) }
+        return RepairReport(ledgerKeys: ledger.keys.count, dropped: dropped, dryRun: dryRun)
+    }
+
+    private func withSharedLock<R>(_ body: () throws -> R) throws -> R {
+        let lock = FileLock(at: lockPath, mode: .shared, fileSystem: fileSystem)
+        guard try lock.tryAcquire() else { throw FileLock(at: lockPath, fileSystem: fileSystem).heldError() }
+        defer { try? lock.release() }
+        return try body()
+    }
+}

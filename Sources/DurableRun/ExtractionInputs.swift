@@ -1,0 +1,87 @@
+import DurableIO
+import Foundation
+import SystemPackage
+
+/// The inputs of an extraction: the files under a directory (optionally matching a glob), or the lines of a
+/// list file. Each input's key is its path as bytes — relative to the directory, or the line as written — so a
+/// file name that is not UTF-8 keeps its exact bytes (see ``RecordKey``); ``path(for:)`` turns a key back into
+/// the file to read.
+///
+/// ```swift
+/// let inputs = try ExtractionInputs.directory("/data/clips", matching: "*.mp4")
+/// let run = CheckpointedRun(output: "features.jsonl")
+/// let report = try await run.run(inputs: inputs.keys) { key in try FileStats.row(for: inputs.path(for: key)) }
+/// ```
+public struct ExtractionInputs: Sendable {
+    /// The keys, in a stable order (byte order for a directory, file order for a list).
+    public var keys: [RecordKey]
+    /// The directory the keys are relative to, or `nil` when keys are paths as listed.
+    public var root: FilePath?
+
+    /// Every regular file under `root`, recursively, whose path relative to `root` matches `pattern` (`fnmatch`,
+    /// where `*` does not cross `/`; `nil` matches all). Hidden files and symbolic links are skipped.
+    ///
+    /// - Throws: ``DurableIOError/Code/systemCall`` naming the directory that could not be read.
+    public static func directory(
+        _ root: FilePath, matching pattern: String? = nil, fileSystem: any FileSystem = RealFileSystem()
+    ) throws(DurableIOError) -> ExtractionInputs {
+        var keys: [RecordKey] = []
+        var stack: [[UInt8]] = [[]]
+        while let relative = stack.popLast() {
+            let directory = relative.isEmpty ? root : root.appending(Self.components(relative))
+            let names: [FilePath.Component]
+            do { names = try fileSystem.listDirectory(directory) } catch {
+                throw DurableIOError.syscall("read directory", path: directory, error)
+            }
+            for name in names {
+                let bytes = name.platformBytes
+                guard bytes.first != UInt8(ascii: ".") else { continue }
+                let path = relative.isEmpty ? bytes : relative + [UInt8(ascii: "/")] + bytes
+                let status: FileStatus
+                do { status = try fileSystem.stat(directory.appending(name), followSymlinks: false) } catch .noSuchFileOrDirectory {
+                    continue  // removed while listing
+                } catch {
+                    throw DurableIOError.syscall("stat", path: directory.appending(name), error)
+                }
+                switch status.kind {
+                case .directory: stack.append(path)
+                case .regular where pattern.map({ Self.matches(path, $0) }) ?? true: keys.append(RecordKey(bytes: path))
+                default: continue
+                }
+            }
+        }
+        return ExtractionInputs(keys: keys.sorted(), root: root)
+    }
+
+    /// The non-empty lines of the list file at `path`, each a path (relative paths are relative to the working
+    /// directory of the process that reads the files).
+    ///
+    /// - Throws: ``DurableIOError/Code/systemCall`` when the list cannot be read.
+    public static func list(at path: FilePath) throws(DurableIOError) -> ExtractionInputs {
+        guard let data = FileManager.default.contents(atPath: path.string) else {
+            throw DurableIOError(
+                .invalidInput, operation: "read input list", path: path, message: "cannot read the input list",
+                hint: "Check the path: one input path per line.")
+        }
+        let keys = data.split(separator: 0x0A).map { line in
+            RecordKey(bytes: Array(line.last == 0x0D ? line.dropLast() : line))
+        }.filter { !$0.bytes.isEmpty }
+        return ExtractionInputs(keys: keys, root: nil)
+    }
+
+    /// The file an input's key names.
+    public func path(for key: RecordKey) -> FilePath {
+        let components = Self.components(key.bytes)
+        if let root { return root.appending(components) }
+        return FilePath(root: key.bytes.first == UInt8(ascii: "/") ? "/" : nil, components)
+    }
+
+    private static func components(_ bytes: [UInt8]) -> [FilePath.Component] {
+        bytes.split(separator: UInt8(ascii: "/")).map { FilePath.Component(platformBytes: Array($0)) }
+    }
+
+    private static func matches(_ path: [UInt8], _ pattern: String) -> Bool {
+        let name = path.map { CChar(bitPattern: $0) } + [0]
+        return name.withUnsafeBufferPointer { fnmatch(pattern, $0.baseAddress!, FNM_PATHNAME) == 0 }
+    }
+}

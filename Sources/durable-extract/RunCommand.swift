@@ -1,0 +1,156 @@
+import ArgumentParser
+import DurableCLI
+import DurableIO
+import DurableRun
+import Foundation
+import Logging
+import SystemPackage
+
+/// `durable-extract run`: extract every input not yet done, then finalize and verify the output.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Extract every pending input, then write and verify the output.",
+        discussion: """
+            Each input's row is made by --command (run with sh -c; {} is replaced by the input's path, \
+            shell-quoted; it prints one JSON object on stdout) or by --builtin file-stats. A row is durable in \
+            staging before its key enters the ledger. Failed items go to OUT.errors.jsonl and are retried by \
+            the next run. SIGINT/SIGTERM/SIGHUP: no new items start, running ones get --grace to finish (a \
+            second Ctrl-C stops at once), everything acknowledged stays durable; rerun to resume.
+
+            \(DurableExitCode.helpText)
+            """)
+
+    enum Builtin: String, ExpressibleByArgument, CaseIterable { case fileStats = "file-stats" }
+
+    @OptionGroup var inputs: InputOptions
+    @OptionGroup var output: OutputOption
+
+    @Option(help: "The per-item command, with {} for the input path, e.g. 'ffprobe -of json -show_format {}'.")
+    var command: String?
+
+    @Option(help: "A built-in extractor instead of --command: file-stats (size, line count, SHA-256).")
+    var builtin: Builtin?
+
+    @Option(help: "Items in flight at once.")
+    var jobs: Int = 4
+
+    @Option(help: "Stop when resident + swap memory passes this (e.g. 4G).")
+    var memoryLimit: ByteCountArgument?
+
+    @Option(help: "Cancel the run when no item completes for this long (e.g. 300s; 0 disables).")
+    var stallTimeout: DurationArgument = "300s"
+
+    @Option(help: "Kill an item command running longer than this (its whole process group); it counts as failed.")
+    var itemTimeout: DurationArgument?
+
+    @Option(help: "Progress line and OUT.heartbeat record interval.")
+    var heartbeat: DurationArgument = "60s"
+
+    @Option(help: "Stop starting items once more than N items (or N% of the pending ones) failed.")
+    var maxFailures: FailureBudgetArgument?
+
+    @Option(help: "After SIGINT/SIGTERM, how long running items may take before they are killed.")
+    var grace: DurationArgument = "30s"
+
+    @Flag(help: "Print one JSON summary object on stdout (schema 1).")
+    var json = false
+
+    @Flag(help: "No progress output (errors still go to stderr).")
+    var quiet = false
+
+    func validate() throws {
+        if (command == nil) == (builtin == nil) { throw ValidationError("Give exactly one of --command or --builtin.") }
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
+    }
+
+    func run() async throws {
+        let stop = StopRequest()
+        let signals = SignalHandler.install(stop: stop, grace: grace.duration)
+        defer { signals.uninstall() }
+        let renderer = ProgressRenderer(style: quiet || json ? .quiet : .automatic, plainInterval: heartbeat.duration)
+        var logger = Logger(label: "durable-extract")
+        logger.logLevel = .notice  // progress is the renderer's; recovery damage and stalls are warnings
+        let summary: RunSummary
+        do {
+            let inputs = try self.inputs.load()
+            let extract = try extractor(for: inputs)
+            let options = CheckpointedRun.Options(
+                jobs: jobs, failureBudget: maxFailures.map(\.budget), memoryLimit: memoryLimit?.bytes,
+                stallTimeout: stallTimeout.duration == .zero ? nil : stallTimeout.duration,
+                heartbeatInterval: heartbeat.duration == .zero ? nil : heartbeat.duration,
+                recovery: RecoveryOptions(logger: logger),
+                progress: { renderer.update($0) })
+            let run = output.run(options: options)
+            let report = try await run.run(inputs: inputs.keys, stop: stop, extract: extract)
+            summary = RunSummary(report)
+            renderer.finish(report.description)
+            if !json {
+                for line in report.recoveryLines { ProgressRenderer.standardError("  \(line)\n") }
+                if report.failed > 0 {
+                    ProgressRenderer.standardError(
+                        "  \(report.failed.formatted) items failed (see \(run.errorsPath)); rerun the same command to retry them\n")
+                }
+            }
+        } catch let error as RunError where error.code == .interrupted {
+            let code = DurableExitCode(stoppedBy: error.stopReason ?? .requested("stop"))
+            ErrorReport.print(error, hint: error.hint, code: code)
+            summary = RunSummary(error: error, code: code)
+        } catch let error as RunError {
+            summary = RunSummary(error: error, code: ErrorReport.print(error, hint: error.hint))
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            summary = RunSummary(error: error, code: ErrorReport.print(error))
+        }
+        if json { try JSONOutput.print(summary) }
+        if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
+    }
+
+    private func extractor(for inputs: ExtractionInputs) throws -> @Sendable (RecordKey) async throws -> [UInt8] {
+        if let command {
+            let itemCommand = ItemCommand(command, timeout: itemTimeout?.duration)
+            return { key in try await itemCommand.run(argument: inputs.path(for: key).string) }
+        }
+        return { key in try await FileStats.rowOffPool(for: inputs.path(for: key)) }
+    }
+}
+
+extension FailureBudgetArgument {
+    var budget: CheckpointedRun.FailureBudget {
+        switch self {
+        case .count(let n): return .count(n)
+        case .fraction(let f): return .fraction(f)
+        }
+    }
+}
+
+/// The `--json` summary of a run.
+struct RunSummary: Encodable {
+    var status: String
+    var exitCode: Int32
+    var inputs: Int?
+    var alreadyDone: Int?
+    var completed: Int?
+    var failed: Int?
+    var rowsVerified: Int?
+    var duplicatesDropped: Int?
+    var error: String?
+
+    init(_ report: RunReport) {
+        status = report.failed == 0 ? "complete" : "finished-with-failures"
+        exitCode = report.failed == 0 ? 0 : DurableExitCode.failure.rawValue
+        inputs = report.inputs
+        alreadyDone = report.alreadyDone
+        completed = report.completed
+        failed = report.failed
+        rowsVerified = report.rowsVerified
+        duplicatesDropped = report.duplicatesDropped
+    }
+
+    init(error: any Error, code: DurableExitCode) {
+        status = code == .interrupted || code == .terminated || code == .hangup ? "interrupted" : "failed"
+        exitCode = code.rawValue
+        self.error = "\(error)"
+    }
+}
