@@ -60,8 +60,28 @@ public struct KeyedRow: Sendable, Equatable {
         return object
     }
 
-    /// Reads the key of a stored line, validating the whole line as a JSON object (Foundation).
+    /// Reads the key of a stored line, validating the whole line as a JSON object: the fast path for a line that
+    /// starts `{"key":"…"` (the shape DurableIO writes), else Foundation.
     static func key(of line: UnsafeRawBufferPointer) -> Result<RecordKey, LineRejection> {
+        if let key = fastKey(of: line) { return .success(key) }
+        return foundationKey(of: line)
+    }
+
+    private static let prefix: [UInt8] = Array(#"{"key":"#.utf8)
+
+    /// `{"key":"<string>"` then valid members (none named `key`) and `}`; `nil` declines.
+    static func fastKey(of line: UnsafeRawBufferPointer) -> RecordKey? {
+        let n = line.count
+        guard n > prefix.count + 2, line[n - 1] == UInt8(ascii: "}") else { return nil }
+        for i in 0..<prefix.count where line[i] != prefix[i] { return nil }
+        guard let (bytes, next) = CanonicalJSON.parseString(line, from: prefix.count, end: n - 1),
+            JSONValidator.validatesRemainingMembers(line, from: next, end: n - 1)
+        else { return nil }
+        return RecordKey(bytes: bytes)
+    }
+
+    /// Foundation's reading of a stored line.
+    static func foundationKey(of line: UnsafeRawBufferPointer) -> Result<RecordKey, LineRejection> {
         guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
             return .failure(LineRejection(reason: "not a JSON object"))
         }
