@@ -8,7 +8,9 @@ let package = Package(
         .library(name: "DurableIO", targets: ["DurableIO"]),
         .library(name: "DurableIOTesting", targets: ["DurableIOTesting"]),
         .library(name: "DurableRun", targets: ["DurableRun"]),
+        .library(name: "DurableSQLite", targets: ["DurableSQLite"]),
         .library(name: "DurableCLI", targets: ["DurableCLI"]),
+        .executable(name: "durable-backfill", targets: ["durable-backfill"]),
         .executable(name: "durable-demo", targets: ["durable-demo"]),
     ],
     dependencies: [
@@ -17,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Core
@@ -48,8 +51,27 @@ let package = Package(
             ]
         ),
 
+        // SQLite
+        .target(
+            name: "DurableSQLite",
+            dependencies: [
+                "DurableIO",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Shared CLI support: progress renderer, exit codes, --json output
         .target(name: "DurableCLI", dependencies: ["DurableIO"]),
+
+        // Executables
+        .executableTarget(
+            name: "durable-backfill",
+            dependencies: [
+                "DurableSQLite", "DurableCLI", "DurableIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
 
         // Examples and benchmarks
         .executableTarget(
@@ -60,7 +82,8 @@ let package = Package(
         .executableTarget(
             name: "durable-benchmark",
             dependencies: [
-                "DurableIO", "DurableIOTesting",
+                "DurableIO", "DurableIOTesting", "DurableSQLite",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -76,7 +99,9 @@ let package = Package(
         .testTarget(
             name: "DurableIOTests",
             dependencies: [
-                "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI", "durable-test-helper",
+                "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI", "DurableSQLite", "durable-test-helper",
+                "durable-backfill",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),

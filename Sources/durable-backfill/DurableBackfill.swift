@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct DurableBackfill: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "durable-backfill", subcommands: [])
+}
