@@ -27,13 +27,17 @@ enum BackfillPresenter {
             exit(DurableExitCode(for: error).rawValue)
         }
         signals.uninstall()
+        // The summary goes out even with --quiet: it says how the run ended and how to go on.
+        func conclude(_ summary: String) {
+            if renderer.style == .quiet { ProgressRenderer.standardError(summary + "\n") } else { renderer.finish(summary) }
+        }
         let record = outcome.record
         switch outcome {
         case .completed:
-            renderer.finish("completed: \(record)")
+            conclude("completed: \(record)")
             exit(DurableExitCode.success.rawValue)
         case .interrupted(_, let reason):
-            renderer.finish("interrupted: \(record)\nContinue with: \(resume)")
+            conclude("interrupted: \(record)\nContinue with: \(resume)")
             exit(DurableExitCode(stoppedBy: reason).rawValue)
         case .alreadyCompleted:
             ProgressRenderer.standardError("nothing to do: '\(name)' already completed at \(record.finishedAt ?? record.updatedAt)\n\(record)\n")
