@@ -29,8 +29,13 @@ def main(directory, output):
                 (float(row["t"]), float(row["latency_ms"])))
 
     modes = [m for m in ("wal", "rollback") if any(k[0] == m for k in runs)]
-    variants = ["one-shot", "durable-backfill"]
-    fig, axes = plt.subplots(len(modes), 2, figsize=(13, 4.2 * len(modes)), squeeze=False, sharey=True)
+    variants = []
+    for _, variant in runs:
+        if variant not in variants:
+            variants.append(variant)
+    variants.sort(key=lambda v: (v != "one-shot", v != "durable-backfill", v))
+    fig, axes = plt.subplots(len(modes), len(variants), figsize=(6.5 * len(variants), 4.2 * len(modes)),
+                             squeeze=False, sharey=True)
     colors = {"reader": "tab:blue", "writer": "tab:orange"}
     for i, mode in enumerate(modes):
         for j, variant in enumerate(variants):
@@ -43,6 +48,12 @@ def main(directory, output):
             for (process, result), values in sorted(points[(mode, variant)].items()):
                 xs = [t for t, _ in values]
                 ys = [max(ms, 0.05) for _, ms in values]
+                # A call that waited long is drawn as a bar from its start to its end: nothing else of that
+                # process ran meanwhile, and the gap in the dots is the outage.
+                long = [(t, ms) for t, ms in values if ms >= 100]
+                if long:
+                    ax.hlines([ms for _, ms in long], [t for t, _ in long], [t + ms / 1000 for t, ms in long],
+                              color=colors[process], linewidth=2)
                 if result == "0":
                     ax.scatter(xs, ys, s=3, color=colors[process], alpha=0.5, label=f"{process}")
                 else:
@@ -52,7 +63,7 @@ def main(directory, output):
             ax.axhline(50, color="tab:blue", linestyle=":", linewidth=1)
             ax.axhline(100, color="tab:orange", linestyle=":", linewidth=1)
             ax.set_title(f"{'WAL' if mode == 'wal' else 'rollback journal'} · {variant}")
-            ax.set_xlabel("seconds since the backfill started")
+            ax.set_xlabel("seconds since the backfill started (a call is drawn when it started; bars: its wait)")
             if j == 0:
                 ax.set_ylabel("latency (ms, log scale)")
             ax.legend(loc="upper right", fontsize=8, markerscale=3)

@@ -21,7 +21,7 @@ enum BackfillPresenter {
             outcome = try body(stop) { record in renderer.update(display.snapshot(record)) }
         } catch {
             signals.uninstall()
-            renderer.finish("")
+            if renderer.style == .terminal { renderer.finish("") }  // clear the progress line
             let text = (error as? BackfillError)?.detailedDescription ?? (error as? DurableIOError)?.detailedDescription ?? "\(error)"
             ProgressRenderer.standardError("error: \(text)\n")
             exit(DurableExitCode(for: error).rawValue)

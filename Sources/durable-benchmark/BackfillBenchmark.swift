@@ -17,6 +17,7 @@ struct BackfillBenchmark: ParsableCommand {
     @Option var transmissions: Int = 71_000
     @Option var observations: Int = 1_500_000
     @Option(help: "Journal modes to compare: wal, rollback.") var modes: [String] = ["wal", "rollback"]
+    @Option(help: "Nice ratios of the durable runs (1.0 is the default of durable-backfill).") var niceRatios: [Double] = [1.0]
     @Option(help: "Interleaved rounds (medians are reported).") var rounds: Int = 1
     @Option(help: "Seconds of load before and after each backfill.") var settle: Double = 3
     @Option(help: "Application writer transactions per second in WAL mode.") var writerRate: Double = 200
@@ -42,21 +43,23 @@ struct BackfillBenchmark: ParsableCommand {
         var results: [BackfillRun] = []
         for round in 0..<rounds {
             for mode in modes {
-                let variants: [BackfillRun.Variant] = round % 2 == 0 ? [.oneShot, .durable] : [.durable, .oneShot]
-                for variant in variants {
-                    let run = try measure(variant, mode: mode, round: round, base: base, root: root)
+                let durable = niceRatios.map { (BackfillRun.Variant.durable, $0) }
+                let variants = round % 2 == 0 ? [(.oneShot, 1.0)] + durable : durable.reversed() + [(.oneShot, 1.0)]
+                for (variant, nice) in variants {
+                    let run = try measure(variant, niceRatio: nice, mode: mode, round: round, base: base, root: root)
                     print(run.summaryLine)
                     results.append(run)
                 }
             }
         }
         try BackfillRun.writeCSV(results, to: csv)
-        print("\n" + BackfillRun.table(results))
+        print("\n## Every run\n\n" + BackfillRun.table(results))
+        print("\n## Medians over \(rounds) interleaved round(s)\n\n" + BackfillRun.medianTable(results))
         print("CSV written to \(csv)/; plot with: python3 Scripts/plot_backfill_benchmark.py \(csv) Documentation/backfill-benchmark.png")
     }
 
-    func measure(_ variant: BackfillRun.Variant, mode: String, round: Int, base: String, root: String) throws -> BackfillRun {
-        let path = root + "/\(mode)-\(variant.rawValue)-\(round).db"
+    func measure(_ variant: BackfillRun.Variant, niceRatio: Double, mode: String, round: Int, base: String, root: String) throws -> BackfillRun {
+        let path = root + "/\(mode)-\(variant.rawValue)-\(niceRatio)-\(round).db"
         for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         try FileManager.default.copyItem(atPath: base, toPath: path)
         let setup = try DatabaseQueue(path: path)
@@ -82,7 +85,7 @@ struct BackfillBenchmark: ParsableCommand {
         sampler.start()
         Thread.sleep(forTimeInterval: settle)
 
-        var run = BackfillRun(variant: variant, mode: mode, round: round)
+        var run = BackfillRun(variant: variant, niceRatio: niceRatio, mode: mode, round: round)
         run.start = now()
         switch variant {
         case .oneShot:
@@ -98,7 +101,9 @@ struct BackfillBenchmark: ParsableCommand {
             }
         case .durable:
             var previous = 0
-            let outcome = try Backfill.run(Self.definition, in: path) { record in
+            var options = BackfillOptions()
+            options.niceRatio = niceRatio
+            let outcome = try Backfill.run(Self.definition, options: options, in: path) { record in
                 run.batches.append(.init(t: now(), seconds: record.lastBatchSeconds ?? 0, rows: record.examinedRows - previous, limit: record.lastBatchSize ?? 0))
                 previous = record.examinedRows
             }

@@ -48,6 +48,8 @@ struct BackfillRun {
     struct Batch { var t: Double; var seconds: Double; var rows: Int; var limit: Int }
 
     var variant: Variant
+    /// The durable backfill's nice ratio (its default is 1.0).
+    var niceRatio = 1.0
     var mode: String
     var round: Int
     var start = 0.0
@@ -60,6 +62,9 @@ struct BackfillRun {
     var recordedWALPeak: Int?
 
     var total: Double { end - start }
+
+    /// `one-shot`, `durable-backfill` (defaults), or `durable-backfill nice 0.5`.
+    var label: String { variant == .durable && niceRatio != 1.0 ? "\(variant.rawValue) nice \(niceRatio)" : variant.rawValue }
 
     /// Latencies of the calls that started while the backfill ran (or, for the baseline, before it started).
     func stats(_ role: String, baseline: Bool = false) -> LatencyStats {
@@ -80,7 +85,7 @@ struct BackfillRun {
     var summaryLine: String {
         let r = stats("reader"), w = stats("writer"), rb = stats("reader", baseline: true), wb = stats("writer", baseline: true)
         return String(format: "%@ %@ round %d: %.1f s · reader p99 %.1f ms (%d busy; before: %.1f ms) · writer p99 %.1f ms (%d busy; before: %.1f ms) · WAL peak %.1f MB · %d batches",
-                      mode, variant.rawValue, round, total, r.p99, r.busy, rb.p99, w.p99, w.busy, wb.p99, Double(walPeak) / 1e6, batches.count)
+                      mode, label, round, total, r.p99, r.busy, rb.p99, w.p99, w.busy, wb.p99, Double(walPeak) / 1e6, batches.count)
     }
 
     /// The Markdown table for Documentation/Benchmarks.md.
@@ -95,7 +100,7 @@ struct BackfillRun {
                  String(format: "%.1f → %.1f µs (%.2f×)", $0.firstPerRow, $0.lastPerRow, $0.lastPerRow / $0.firstPerRow))
             } ?? ("–", "–")
             lines.append(
-                "| \(run.mode) | \(run.variant.rawValue) | \(run.round) | " + String(format: "%.1f s", run.total)
+                "| \(run.mode) | \(run.label) | \(run.round) | " + String(format: "%.1f s", run.total)
                     + " | \(run.stats("reader").cells) | \(run.stats("writer").cells) | "
                     + (run.mode == "wal" ? String(format: "%.1f MB", Double(run.walPeak) / 1e6) : "–")
                     + " | \(run.batches.isEmpty ? "1 statement" : "\(run.batches.count)") | \(tenths.0) | \(tenths.1) |")
@@ -108,7 +113,7 @@ struct BackfillRun {
         var summary = ["mode,variant,round,total_seconds,wal_peak_bytes,changed,batches"]
         var batches = ["mode,variant,round,index,t,seconds,rows,limit"]
         for run in runs {
-            let key = "\(run.mode),\(run.variant.rawValue),\(run.round)"
+            let key = "\(run.mode),\(run.label),\(run.round)"
             summary.append("\(key),\(String(format: "%.3f", run.total)),\(run.walPeak),\(run.changed),\(run.batches.count)")
             for (role, samples) in run.samples.sorted(by: { $0.key < $1.key }) {
                 for s in samples {
@@ -122,5 +127,46 @@ struct BackfillRun {
         try (latencies.joined(separator: "\n") + "\n").write(toFile: directory + "/latencies.csv", atomically: true, encoding: .utf8)
         try (summary.joined(separator: "\n") + "\n").write(toFile: directory + "/runs.csv", atomically: true, encoding: .utf8)
         try (batches.joined(separator: "\n") + "\n").write(toFile: directory + "/batches.csv", atomically: true, encoding: .utf8)
+    }
+}
+
+extension BackfillRun {
+    /// Medians over rounds for each mode and backfill, busy errors summed, and the median of the per-round ratios
+    /// of total time to the one-shot `UPDATE`'s.
+    static func medianTable(_ runs: [BackfillRun]) -> String {
+        func median(_ values: [Double]) -> Double {
+            let v = values.filter { !$0.isNaN }.sorted()
+            return v.isEmpty ? .nan : v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+        }
+        func latency(_ group: [BackfillRun], _ role: String) -> String {
+            let stats = group.map { $0.stats(role) }
+            guard stats.contains(where: { $0.count > 0 }) else { return "– | –" }
+            return String(format: "%.1f / %.1f / %.1f / %.0f", median(stats.map(\.p50)), median(stats.map(\.p95)),
+                          median(stats.map(\.p99)), median(stats.map(\.max))) + " | \(stats.map(\.busy).reduce(0, +))"
+        }
+        var lines = [
+            "| mode | backfill | rounds | total (ratio to one-shot) | reader p50 / p95 / p99 / max (ms) | reader busy | writer p50 / p95 / p99 / max (ms) | writer busy | WAL peak | batches | batch time, last / first tenth | per row, last / first tenth |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        var order: [String] = []
+        for run in runs where !order.contains("\(run.mode)|\(run.label)") { order.append("\(run.mode)|\(run.label)") }
+        for key in order {
+            let group = runs.filter { "\($0.mode)|\($0.label)" == key }
+            let first = group[0]
+            let ratios = group.compactMap { run -> Double? in
+                guard let base = runs.first(where: { $0.mode == run.mode && $0.round == run.round && $0.variant == .oneShot }) else { return nil }
+                return run.total / base.total
+            }
+            let tenths = group.compactMap(\.tenths)
+            lines.append(
+                "| \(first.mode) | \(first.label) | \(group.count) | "
+                    + String(format: "%.1f s (%.2f×)", median(group.map(\.total)), median(ratios))
+                    + " | \(latency(group, "reader")) | \(latency(group, "writer")) | "
+                    + (first.mode == "wal" ? String(format: "%.1f MB", median(group.map { Double($0.walPeak) / 1e6 })) : "–")
+                    + " | " + (first.variant == .oneShot ? "1 statement" : String(format: "%.0f", median(group.map { Double($0.batches.count) })))
+                    + " | " + (tenths.isEmpty ? "–" : String(format: "%.2f×", median(tenths.map { $0.lastBatch / $0.firstBatch })))
+                    + " | " + (tenths.isEmpty ? "–" : String(format: "%.2f×", median(tenths.map { $0.lastPerRow / $0.firstPerRow }))) + " |")
+        }
+        return lines.joined(separator: "\n")
     }
 }

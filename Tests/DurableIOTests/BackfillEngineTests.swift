@@ -251,4 +251,20 @@ struct BackfillEngineTests {
         #expect(!FileManager.default.fileExists(atPath: dir.file("typo.db").string))
         #expect(try Backfill.list(in: db.string).isEmpty)
     }
+
+    @Test("A key column without an index is refused (recorded failed): each batch would scan the table")
+    func unindexedKeyRefused() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("app.db")
+        try Incident.make(db, transmissions: 50, withoutObservations: 0)
+        try Incident.execute(db, "ALTER TABLE transmissions ADD COLUMN seq INTEGER; UPDATE transmissions SET seq = id")
+        var definition = Incident.definition()
+        definition.keyColumn = "seq"
+        let error = try #require(throws: BackfillError.self) { try Backfill.run(definition, in: db.string) }
+        #expect(error.message.contains("column seq of transmissions is neither the rowid nor the first column of an index"))
+        #expect(try Backfill.status(named: definition.name, in: db.string)?.status == .failed)
+        try Incident.execute(db, "CREATE INDEX transmissions_seq ON transmissions(seq)")
+        #expect(try Backfill.resume(named: definition.name, in: db.string).record.status == .completed)
+        #expect(try Incident.int(db, "SELECT count(*) FROM transmissions WHERE last_seen = 0") == 0)
+    }
 }

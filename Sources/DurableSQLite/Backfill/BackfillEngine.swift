@@ -34,6 +34,8 @@ struct BackfillEngine {
                 try db.execute(sql: "PRAGMA busy_timeout = \(Int(record.options.busyTimeout.seconds * 1000))")
                 isWAL = try BackfillConnection.isWAL(db)
             }
+            operation = "check the key column"
+            try queue.inDatabase { try record.definition.checkKeyIsIndexed($0, database: database) }
             operation = "compile the batch queries"
             try queue.inDatabase { db in
                 _ = try db.makeStatement(sql: selectSQL)
@@ -158,6 +160,7 @@ struct BackfillEngine {
     /// returns the error to throw.
     func fail(_ operation: String, _ error: any Error) -> BackfillError {
         let message = (error as? BackfillError)?.message ?? "\(error)"
+        let code = (error as? BackfillError)?.code ?? .queryFailed
         let resume = "Fix the cause, then continue with: durable-backfill resume --db \(database) --name \(name)"
         do {
             let recorded = try queue.inDatabase { db -> BackfillRecord in
@@ -172,11 +175,11 @@ struct BackfillEngine {
             }
             let done = "\(recorded.examinedRows.formatted) rows examined before it, cursor at key \(recorded.cursorKey ?? recorded.startKey ?? 0)"
             return BackfillError(
-                .queryFailed, operation: operation, backfill: name, database: database, message: "\(message) (\(done); recorded as failed)",
+                code, operation: operation, backfill: name, database: database, message: "\(message) (\(done); recorded as failed)",
                 hint: resume, record: recorded)
         } catch {
             return BackfillError(
-                .queryFailed, operation: operation, backfill: name, database: database,
+                code, operation: operation, backfill: name, database: database,
                 message: "\(message); recording the failure failed too: \(error)",
                 hint: "The progress table may still say 'running'; `status` reports it as interrupted once this process ends. " + resume)
         }

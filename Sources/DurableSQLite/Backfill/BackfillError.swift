@@ -2,7 +2,8 @@
 /// to do next.
 ///
 /// A failure while the backfill runs — in any query, including those before the first batch — is recorded as
-/// ``BackfillStatus/failed`` with the message before this error is thrown; ``record`` holds the recorded state.
+/// ``BackfillStatus/failed`` with the message before this error is thrown (code `queryFailed`, or
+/// `invalidDefinition` when the database shows the definition cannot work); ``record`` holds the recorded state.
 /// Row contents never appear in the text.
 ///
 /// ```swift

@@ -37,7 +37,8 @@ public struct BackfillRecord: Sendable, Codable, Equatable {
     public var batches: Int
     /// Row limit of the last batch.
     public var lastBatchSize: Int?
-    /// Seconds the last batch took (its transaction, from `BEGIN IMMEDIATE` to the progress write).
+    /// Seconds the last batch held the write lock. In the database: from `BEGIN IMMEDIATE` succeeding to the
+    /// progress write (the commit follows it); in the record handed to a progress callback: to the end of the commit.
     public var lastBatchSeconds: Double?
     /// Rows examined per second over the recent past (including the pauses).
     public var rowsPerSecond: Double?
