@@ -216,6 +216,34 @@ struct BackfillEngineTests {
         #expect(error.code == .lockHeld)
     }
 
+    @Test("In WAL mode the WAL is truncated between batches once past the threshold, and its size is recorded")
+    func walCheckpoint() throws {
+        func walSizes(threshold: Int) throws -> (seen: [Int], peak: Int) {
+            let dir = TemporaryDirectory()
+            let db = dir.file("app.db")
+            try Incident.make(db, transmissions: 2_000, withoutObservations: 0, wal: true)
+            var options = BackfillOptions()
+            options.batchSizing = .fixed(rows: 100)
+            options.niceRatio = 0
+            options.checkpointThreshold = threshold
+            var seen: [Int] = []
+            // Another connection stays open, so closing the backfill's connection does not checkpoint for it.
+            let other = try DatabaseQueue(path: db.string)
+            let outcome = try Backfill.run(Incident.definition(), options: options, in: db.string) { record in
+                seen.append(record.walBytes ?? -1)  // the size after the previous batch's checkpoint
+            }
+            _ = other
+            #expect(outcome.record.status == .completed)
+            return (seen, outcome.record.walPeakBytes ?? 0)
+        }
+        let truncated = try walSizes(threshold: 1)
+        let untouched = try walSizes(threshold: 64 << 20)
+        #expect(truncated.seen.dropFirst().allSatisfy { $0 == 0 }, "\(truncated.seen)")
+        #expect(truncated.peak > 0)
+        #expect(untouched.seen.last! > 100_000, "\(untouched.seen)")
+        #expect(untouched.peak >= untouched.seen.last!)
+    }
+
     @Test("Batch sizing toward a target time grows at most twice per batch and shrinks at once when a batch runs long")
     func batchSizer() {
         var options = BackfillOptions()
