@@ -8,8 +8,10 @@ let package = Package(
         .library(name: "DurableIO", targets: ["DurableIO"]),
         .library(name: "DurableIOTesting", targets: ["DurableIOTesting"]),
         .library(name: "DurableRun", targets: ["DurableRun"]),
+        .library(name: "DurableSQLite", targets: ["DurableSQLite"]),
         .library(name: "DurableCLI", targets: ["DurableCLI"]),
         .executable(name: "durable-extract", targets: ["durable-extract"]),
+        .executable(name: "durable-backfill", targets: ["durable-backfill"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
@@ -19,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Core
@@ -52,6 +55,16 @@ let package = Package(
             ]
         ),
 
+        // SQLite: the run store and the backfill engine
+        .target(
+            name: "DurableSQLite",
+            dependencies: [
+                "DurableIO",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Shared CLI support: progress renderer, exit codes, signal handling, --json output
         .target(
             name: "DurableCLI",
@@ -68,12 +81,20 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        .executableTarget(
+            name: "durable-backfill",
+            dependencies: [
+                "DurableSQLite", "DurableCLI", "DurableIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
 
         // Benchmarks
         .executableTarget(
             name: "durable-benchmark",
             dependencies: [
-                "DurableIO", "DurableIOTesting",
+                "DurableIO", "DurableIOTesting", "DurableSQLite",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -89,7 +110,9 @@ let package = Package(
         .testTarget(
             name: "DurableIOTests",
             dependencies: [
-                "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI", "durable-test-helper", "durable-extract",
+                "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI", "DurableSQLite",
+                "durable-test-helper", "durable-extract", "durable-backfill",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),

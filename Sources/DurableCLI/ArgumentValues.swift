@@ -25,6 +25,12 @@ public struct DurationArgument: ExpressibleByArgument, ExpressibleByStringLitera
         description = argument
     }
 
+    /// A duration given in code (shown in `--help` as Swift prints it).
+    public init(_ duration: Duration) {
+        self.duration = duration
+        self.description = "\(duration)"
+    }
+
     public init(stringLiteral value: String) {
         guard let parsed = Self(argument: value) else { preconditionFailure("invalid duration literal \(value)") }
         self = parsed

@@ -85,6 +85,27 @@ final class ChildProcess: @unchecked Sendable {
         }
     }
 
+    /// Sends `signal` as soon as `condition` holds, polling on a thread of its own: a poll on the cooperative pool
+    /// can resume seconds late on a busy 2-core machine, after the child has already finished.
+    ///
+    /// - Returns: whether the condition held (and the signal was sent) before `timeout` or the child's exit.
+    func send(_ signal: Int32, when condition: @escaping @Sendable () throws -> Bool, timeout: Double = 30) async -> Bool {
+        await withCheckedContinuation { continuation in
+            Thread { [self] in
+                let deadline = Date().addingTimeInterval(timeout)
+                while Date() < deadline && process.isRunning {
+                    if (try? condition()) == true {
+                        kill(process.processIdentifier, signal)
+                        continuation.resume(returning: true)
+                        return
+                    }
+                    Thread.sleep(forTimeInterval: 0.002)
+                }
+                continuation.resume(returning: false)
+            }.start()
+        }
+    }
+
     func kill9() async {
         kill(process.processIdentifier, SIGKILL)
         await wait()

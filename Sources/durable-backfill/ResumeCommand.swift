@@ -1,0 +1,28 @@
+import ArgumentParser
+import DurableCLI
+import DurableSQLite
+
+/// `durable-backfill resume`: continue a failed or interrupted backfill from its recorded cursor.
+struct ResumeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Continue a backfill from its recorded cursor, with its recorded bound and options.",
+        discussion: """
+            A completed backfill is left alone: the command says so and exits 5.
+
+            \(DurableExitCode.helpText)
+            """)
+
+    @Option(help: "The SQLite database file.")
+    var db: String
+    @Option(help: "The backfill's name.")
+    var name: String
+    @Flag(help: "Show no progress.")
+    var quiet = false
+
+    func run() throws {
+        try BackfillPresenter.execute(database: db, name: name, quiet: quiet) { stop, progress in
+            try Backfill.resume(named: name, in: db, stop: stop, progress: progress)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import DurableCLI
+import DurableIO
+import DurableSQLite
+import Foundation
+
+/// `durable-backfill status`: what the database records, corrected for dead processes.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show one backfill's recorded status, or every backfill's.",
+        discussion: """
+            A backfill recorded as running whose process no longer holds its lock (killed, crashed) is shown as \
+            interrupted. The recorded update time is the backfill's heartbeat: it moves with every batch.
+
+            \(DurableExitCode.helpText)
+            """)
+
+    @Option(help: "The SQLite database file.")
+    var db: String
+    @Option(help: "Only this backfill.")
+    var name: String?
+    @Flag(help: "One JSON object on standard output (\"schema\": 1).")
+    var json = false
+
+    struct One: Encodable { var backfill: BackfillRecord }
+    struct All: Encodable { var backfills: [BackfillRecord] }
+
+    func run() throws {
+        do {
+            if let name {
+                guard let record = try Backfill.status(named: name, in: db) else {
+                    ProgressRenderer.standardError("error: no backfill named '\(name)' is recorded in \(db)\n")
+                    throw ExitCode(DurableExitCode.failure.rawValue)
+                }
+                if json { try JSONOutput.print(One(backfill: record)) } else { say("\(record)") }
+            } else {
+                let records = try Backfill.list(in: db)
+                if json {
+                    try JSONOutput.print(All(backfills: records))
+                } else if records.isEmpty {
+                    say("no backfills recorded in \(db)")
+                } else {
+                    for record in records { say("\(record)") }
+                }
+            }
+        } catch let error as BackfillError {
+            ProgressRenderer.standardError("error: \(error.detailedDescription)\n")
+            throw ExitCode(DurableExitCode(for: error).rawValue)
+        }
+    }
+}
