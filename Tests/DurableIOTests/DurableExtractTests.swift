@@ -188,6 +188,41 @@ struct DurableExtractTests {
         #expect(rerun.text.contains("complete: 40 rows verified (\(done) already done"), "\(rerun.text)")
     }
 
+    @Test("A second SIGINT skips the grace: hung items are killed as a process group, and the run exits 130 at once")
+    func secondInterruptKillsHungItems() async throws {
+        try makeInputs(4)
+        let marker = "31.\(Int.random(in: 100...999))"  // a sleep no other process runs
+        let hung = "sh -c 'sleep \(marker)'; printf '{}'"  // a grandchild: only a group kill ends it
+        let ledger = output.appendingToName(".done")
+        let elapsed = try await offPool { () throws -> Double in
+            let run = try start(runArguments(command: hung, jobs: 2, ["--grace", "60s"]))
+            let deadline = Date().addingTimeInterval(30)
+            while Self.processes(matching: "sleep \(marker)") < 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            #expect(Self.processes(matching: "sleep \(marker)") == 2)
+            let start = Date()
+            kill(run.process.processIdentifier, SIGINT)
+            Thread.sleep(forTimeInterval: 0.3)
+            #expect(run.process.isRunning, "the first SIGINT waits for the items in flight (grace 60 s)")
+            kill(run.process.processIdentifier, SIGINT)
+            #expect(run.wait() == 130, "\(run.text)")
+            #expect(run.text.contains("again: stopping now"), "\(run.text)")
+            return Date().timeIntervalSince(start)
+        }
+        #expect(elapsed < 15, "the second SIGINT must not wait for the grace (took \(elapsed) s)")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(Self.processes(matching: "sleep \(marker)") == 0, "every item's process group was killed")
+        #expect(lines(ledger) == 0, "nothing half-done is recorded as done")
+    }
+
+    static func processes(matching text: String) -> Int {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.filter { Int($0) != nil }.filter { pid in
+            guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let command = String(decoding: raw.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+            return command.hasPrefix("sleep ") && command.contains(text)
+        }.count
+    }
+
     @Test("Failing commands: recorded with exit status and stderr tail, retried next run; the budget stops a run")
     func failingCommands() async throws {
         try makeInputs(10)
