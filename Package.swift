@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "DurableIOTesting", targets: ["DurableIOTesting"]),
         .library(name: "DurableRun", targets: ["DurableRun"]),
         .library(name: "DurableCLI", targets: ["DurableCLI"]),
+        .library(name: "DurableSQLite", targets: ["DurableSQLite"]),
+        .executable(name: "durable-resume", targets: ["durable-resume"]),
         .executable(name: "durable-demo", targets: ["durable-demo"]),
     ],
     dependencies: [
@@ -17,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // Core
@@ -48,8 +53,30 @@ let package = Package(
             ]
         ),
 
+        // SQLite: the run store (source items, runs, results, progress) on GRDB
+        .target(
+            name: "DurableSQLite",
+            dependencies: [
+                "DurableIO",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CSV", package: "CSV.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Shared CLI support: progress renderer, exit codes, --json output
         .target(name: "DurableCLI", dependencies: ["DurableIO"]),
+
+        // Executables: parse, call a library, print
+        .executableTarget(
+            name: "durable-resume",
+            dependencies: [
+                "DurableIO", "DurableSQLite", "DurableRun", "DurableCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         // Examples and benchmarks
         .executableTarget(
@@ -60,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "durable-benchmark",
             dependencies: [
-                "DurableIO", "DurableIOTesting",
+                "DurableIO", "DurableIOTesting", "DurableSQLite", "DurableRun",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -76,7 +103,10 @@ let package = Package(
         .testTarget(
             name: "DurableIOTests",
             dependencies: [
-                "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI", "durable-test-helper",
+                "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI", "DurableSQLite", "durable-test-helper",
+                "durable-resume",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
