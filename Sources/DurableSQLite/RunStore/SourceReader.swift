@@ -21,9 +21,12 @@ public enum SourceReader {
     }
 
     private static func readCSV(_ source: SourceFile, _ body: (String, String) throws -> Void) throws {
-        guard let stream = InputStream(fileAtPath: source.path) else { throw unreadable(source.path) }
+        // Read whole (a source of ~100k items is tens of MB): CSV.swift's stream input reports the end of the file
+        // as `cannotReadFile`, indistinguishable from a read error; from a string, an error is an error.
+        guard let data = FileManager.default.contents(atPath: source.path) else { throw unreadable(source.path) }
+        guard let text = String(data: data, encoding: .utf8) else { throw invalid(source.path, "the file is not valid UTF-8") }
         let reader: CSVReader
-        do { reader = try CSVReader(stream: stream, hasHeaderRow: true) } catch {
+        do { reader = try CSVReader(string: text, hasHeaderRow: true) } catch {
             throw invalid(source.path, "no header row could be read (\(error))")
         }
         let header = reader.headerRow ?? []
