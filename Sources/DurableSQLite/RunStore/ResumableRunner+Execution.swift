@@ -112,9 +112,18 @@ extension ResumableRunner {
     ) async throws -> RunRecord? {
         let batch = pending.peek()
         guard !batch.isEmpty else { return nil }
-        let run = try await store.commit(batch, forRun: runID, progress: ProgressUpdate(at: Date(), etaSeconds: tracker.snapshot().etaSeconds))
+        let run = try await store.commit(batch, forRun: runID, progress: ProgressUpdate(at: Date(), etaSeconds: eta(tracker.snapshot())))
         pending.committed(batch.count)
         return run
+    }
+
+    /// The ETA recorded with a commit: the tracker's recent-rate estimate once it has one, before that the
+    /// session's average rate (an operator watching the database should not wait for the display's warm-up).
+    static func eta(_ snapshot: ProgressSnapshot) -> Double? {
+        if let eta = snapshot.etaSeconds { return eta }
+        let processed = snapshot.completed + snapshot.failed
+        guard processed > 0, snapshot.elapsedSeconds > 0, let total = snapshot.total else { return nil }
+        return Double(max(0, total - snapshot.done)) * snapshot.elapsedSeconds / Double(processed)
     }
 
     enum Completion: Sendable {
