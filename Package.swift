@@ -88,6 +88,7 @@ let package = Package(
             name: "durable-benchmark",
             dependencies: [
                 "DurableIO", "DurableIOTesting", "DurableSQLite", "DurableRun",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
