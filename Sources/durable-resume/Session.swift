@@ -4,6 +4,7 @@ import DurableIO
 import DurableRun
 import DurableSQLite
 import Foundation
+import Logging
 
 /// What `start` and `resume` share: signals, progress, the per-item command, and the report at the end.
 struct Session {
@@ -13,8 +14,10 @@ struct Session {
     let stop = StopRequest()
 
     func runnerOptions(renderer: ProgressRenderer) -> ResumableRunner.Options {
-        ResumableRunner.Options(
-            jobs: options.jobs, stop: stop, progress: { renderer.update($0) }, notice: { note($0) })
+        var logger = Logger(label: "durable-resume")
+        logger.logLevel = .warning  // the command prints its own summary; the library's info lines would repeat it
+        return ResumableRunner.Options(
+            jobs: options.jobs, stop: stop, progress: { renderer.update($0) }, notice: { note($0) }, logger: logger)
     }
 
     func renderer() -> ProgressRenderer {

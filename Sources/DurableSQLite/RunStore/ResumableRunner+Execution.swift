@@ -1,5 +1,6 @@
 import DurableIO
 import Foundation
+import Logging
 import Synchronization
 
 extension ResumableRunner {
@@ -18,6 +19,7 @@ extension ResumableRunner {
         let batchInterval = Duration.milliseconds(Int64(run.configuration.batchSeconds * 1000))
         let stop = options.stop
         let progress = options.progress
+        let logger = options.logger
         if skipped > 0 { options.notice?("\(skipped) of \(run.totalItems) items already done; \(items.count) to process") }
 
         let work = Task<Void, any Error> {
@@ -52,7 +54,9 @@ extension ResumableRunner {
                     }
                     let due = pending.count >= batchSize || (pending.count > 0 && ContinuousClock.now - lastCommit >= batchInterval)
                     if due && !Task.isCancelled {
-                        try await Self.commitPending(pending, store: store, runID: runID, tracker: tracker)
+                        if let committed = try await Self.commitPending(pending, store: store, runID: runID, tracker: tracker) {
+                            logger.debug("committed a batch", metadata: ["run": "\(runID)", "done": "\(committed.completedCount + committed.failedCount)", "total": "\(committed.totalItems)"])
+                        }
                         lastCommit = ContinuousClock.now
                     }
                 }
@@ -68,13 +72,15 @@ extension ResumableRunner {
         let seconds = (ContinuousClock.now - started).seconds
         let figures = pending.figures
         if let reason = stop.reason, figures.processed < items.count {
-            if latest.id == run.id, let current = try await store.run(id: runID) { latest = current }
+            if let current = try await store.run(id: runID) { latest = current }
+            logger.info("stopped by \(reason); every finished result is committed", metadata: ["run": "\(runID)", "processed": "\(figures.processed)", "abandoned": "\(figures.abandoned)"])
             return RunOutcome(
                 run: latest, skipped: skipped, processed: figures.processed, succeeded: figures.succeeded,
                 failed: figures.failed, abandoned: figures.abandoned, seconds: seconds, stoppedBy: reason)
         }
         let final = try await store.finalize(
             runID: runID, session: SessionFigures(items: figures.processed, seconds: seconds), at: Date())
+        logger.info("finalized as \(final.status)", metadata: ["run": "\(runID)", "succeeded": "\(final.completedCount)", "failed": "\(final.failedCount)"])
         return RunOutcome(
             run: final, skipped: skipped, processed: figures.processed, succeeded: figures.succeeded,
             failed: figures.failed, abandoned: figures.abandoned, seconds: seconds, stoppedBy: nil)

@@ -1,5 +1,6 @@
 import DurableIO
 import Foundation
+import Logging
 
 /// Starts and resumes runs over a ``RunStore``: the checks in the right order, the lock, batched commits with
 /// progress, and finalize.
@@ -41,12 +42,15 @@ public struct ResumableRunner: Sendable {
         public var notice: (@Sendable (String) -> Void)?
         /// ETA estimation settings.
         public var estimation: ProgressTracker.Options
+        /// Where commits (debug), finalize and stops (info) are logged.
+        public var logger: Logger
 
         /// Options.
         public init(
             jobs: Int = 1, stop: StopRequest = StopRequest(), lockTimeout: Duration = .zero,
             progress: (@Sendable (ProgressSnapshot) -> Void)? = nil, notice: (@Sendable (String) -> Void)? = nil,
-            estimation: ProgressTracker.Options = ProgressTracker.Options()
+            estimation: ProgressTracker.Options = ProgressTracker.Options(),
+            logger: Logger = Logger(label: "DurableSQLite.ResumableRunner")
         ) {
             self.jobs = jobs
             self.stop = stop
@@ -54,6 +58,7 @@ public struct ResumableRunner: Sendable {
             self.progress = progress
             self.notice = notice
             self.estimation = estimation
+            self.logger = logger
         }
     }
 
