@@ -12,6 +12,8 @@ struct Resume: AsyncParsableCommand {
             naming both). The stored configuration is authoritative: a --command, --batch-size, --batch-seconds or
             --item-timeout that differs is reported as drift and ignored. --jobs may change between sessions.
             Environment: EXPERIMENT_ID stands for --run-id, RETRY_ERRORS_ONLY=1 for --retry-errors-only; flags win.
+
+            \(DurableExitCode.helpText)
             """)
 
     @OptionGroup var database: DatabaseOptions

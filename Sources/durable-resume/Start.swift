@@ -10,7 +10,10 @@ struct Start: AsyncParsableCommand {
         discussion: """
             The source is ingested first when it is not in the database yet (--id is then required). The first
             line on stdout is `run <ID>`, printed before any work. With RESUME=1 and EXPERIMENT_ID set, `start`
-            resumes that run instead (unless --no-resume): flags win over the environment.
+            resumes that run instead (unless --no-resume), checking --source against the run's checksum and honouring
+            RETRY_ERRORS_ONLY=1: flags win over the environment.
+
+            \(DurableExitCode.helpText)
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -44,7 +47,10 @@ struct Start: AsyncParsableCommand {
                     throw ValidationError("RESUME=1 needs EXPERIMENT_ID=<run id> (or pass --no-resume to start a new run)")
                 }
                 exit = try await Resume.resume(
-                    runner: runner, runID: id, request: .init(sourceFile: source.source, given: configurationOptions.overrides),
+                    runner: runner, runID: id,
+                    request: .init(
+                        selection: Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly,
+                        sourceFile: source.source, given: configurationOptions.overrides),
                     session: session)
             } else {
                 let version = try await resolveSource(store)

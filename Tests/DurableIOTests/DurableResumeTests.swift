@@ -228,6 +228,28 @@ struct DurableResumeTests {
         #expect(status.stdout.contains(#""state":"interrupted""#))
     }
 
+    @Test("RESUME=1 with EXPERIMENT_ID makes start resume; --no-retry-errors-only wins over RETRY_ERRORS_ONLY=1")
+    func environment() async throws {
+        let f = ResumeFixture(count: 12, failEvery: 4)
+        let first = try await ResumeCLI.run(
+            ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", f.command(failing: true), "--quiet"], in: f.dir)
+        #expect(first.status == 1)
+        let id = String(try #require(first.stdout.split(separator: "\n").first).dropFirst(4))
+        let flagWins = try await ResumeCLI.run(
+            ["resume", "--db", f.db, "--run-id", id, "--no-retry-errors-only", "--quiet"], in: f.dir,
+            environment: ["RETRY_ERRORS_ONLY": "1"])
+        #expect(flagWins.status == 1, "missing-only: nothing to do, still failed")
+        #expect(f.calls.count == 12, "no errored item was retried")
+        f.touch("fixed")
+        let viaStart = try await ResumeCLI.run(
+            ["start", "--db", f.db, "--source", f.csv, "--quiet"], in: f.dir,
+            environment: ["RESUME": "1", "EXPERIMENT_ID": id, "RETRY_ERRORS_ONLY": "1"])
+        #expect(viaStart.status == 0, "\(viaStart.stderr)")
+        #expect(viaStart.stdout.hasPrefix("run \(id)\n"), "the same run, not a new one")
+        #expect(f.calls.count == 15)
+        #expect(try f.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM runs") } == 1)
+    }
+
     @Test("--help documents the exit codes and that flags win over the environment")
     func help() async throws {
         let dir = TemporaryDirectory()
