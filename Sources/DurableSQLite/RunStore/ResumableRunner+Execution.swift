@@ -65,10 +65,14 @@ extension ResumableRunner {
         }
         stop.onForce { work.cancel() }
         let workResult = await work.result
+        if case .failure(let error) = workResult, !(error is CancellationError && stop.isRequested) {
+            // A commit failed (disk full, I/O error): record what can still be recorded, then report the first error.
+            _ = try? await Self.commitPending(pending, store: store, runID: runID, tracker: tracker)
+            throw error
+        }
         // The last batch is committed outside the (possibly cancelled) work task, so a forced stop still records
         // every result that finished.
         var latest = try await Self.commitPending(pending, store: store, runID: runID, tracker: tracker) ?? run
-        if case .failure(let error) = workResult, !(error is CancellationError && stop.isRequested) { throw error }
         let seconds = (ContinuousClock.now - started).seconds
         let figures = pending.figures
         if let reason = stop.reason, figures.processed < items.count {
