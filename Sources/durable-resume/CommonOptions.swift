@@ -80,7 +80,7 @@ func say(_ text: String) {
 /// Prints the error and exits with its code: 5 for a completed run, 3 for a checksum mismatch (fail closed),
 /// 4 for a held lock, 1 otherwise.
 func fail(_ error: any Error) -> ExitCode {
-    if error is ExitCode || error is CleanExit { return error as? ExitCode ?? .success }
+    if let exit = error as? ExitCode { return exit }
     let code: DurableExitCode
     let text: String
     switch error {

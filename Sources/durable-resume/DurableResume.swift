@@ -8,15 +8,15 @@ struct DurableResume: AsyncParsableCommand {
         commandName: "durable-resume",
         abstract: "Run a command over every item of a source, resumably: by run id, from a SQLite database.",
         discussion: """
-            The source (CSV with a header row, or JSONL) is ingested once into the database, with its SHA-256;
-            runs read their items from the database only. Results are committed every --batch-size items or
-            --batch-seconds seconds (with synchronous=FULL: a commit that returned survives a power cut), so a
+            The source (CSV with a header row, or JSONL) is ingested once into the database, with its SHA-256; \
+            runs read their items from the database only. Results are committed every --batch-size items or \
+            --batch-seconds seconds (with synchronous=FULL: a commit that returned survives a power cut), so a \
             killed run loses at most one batch, and `resume` redoes only what has no result.
 
             Environment (flags win over the environment):
-              RESUME=1            `start` resumes EXPERIMENT_ID instead of creating a run (unless --no-resume)
-              EXPERIMENT_ID=ID    the run `resume` (and `start` with RESUME=1) works on, unless --run-id is given
-              RETRY_ERRORS_ONLY=1 `resume` redoes errored items only, unless --no-retry-errors-only is given
+              RESUME=1             start resumes EXPERIMENT_ID (unless --no-resume)
+              EXPERIMENT_ID=ID     the run to resume when --run-id is not given
+              RETRY_ERRORS_ONLY=1  retry errored items only (unless --no-retry-errors-only)
 
             \(DurableExitCode.helpText)
             """,

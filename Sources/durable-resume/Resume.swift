@@ -7,10 +7,10 @@ struct Resume: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Continue a run: only items without a result (or, with --retry-errors-only, with an error).",
         discussion: """
-            Checks, in order: the run's status (a completed run exits 5), its lock (held by another process: exit 4,
-            naming the holder), the status again, and --source's SHA-256 against the run's (a mismatch exits 3,
-            naming both). The stored configuration is authoritative: a --command, --batch-size, --batch-seconds or
-            --item-timeout that differs is reported as drift and ignored. --jobs may change between sessions.
+            Checks, in order: the run's status (a completed run exits 5), its lock (held by another process: exit 4, \
+            naming the holder), the status again, and --source's SHA-256 against the run's (a mismatch exits 3, \
+            naming both). The stored configuration is authoritative: a --command, --batch-size, --batch-seconds or \
+            --item-timeout that differs is reported as drift and ignored. --jobs may change between sessions. \
             Environment: EXPERIMENT_ID stands for --run-id, RETRY_ERRORS_ONLY=1 for --retry-errors-only; flags win.
 
             \(DurableExitCode.helpText)

@@ -8,9 +8,9 @@ struct Start: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create a run over a source and process every item; prints `run <ID>` first.",
         discussion: """
-            The source is ingested first when it is not in the database yet (--id is then required). The first
-            line on stdout is `run <ID>`, printed before any work. With RESUME=1 and EXPERIMENT_ID set, `start`
-            resumes that run instead (unless --no-resume), checking --source against the run's checksum and honouring
+            The source is ingested first when it is not in the database yet (--id is then required). The first \
+            line on stdout is `run <ID>`, printed before any work. With RESUME=1 and EXPERIMENT_ID set, `start` \
+            resumes that run instead (unless --no-resume), checking --source against the run's checksum and honouring \
             RETRY_ERRORS_ONLY=1: flags win over the environment.
 
             \(DurableExitCode.helpText)
@@ -72,7 +72,7 @@ struct Start: AsyncParsableCommand {
     /// The stored version with this file's checksum, or a fresh ingest of it.
     private func resolveSource(_ store: SQLiteRunStore) async throws -> SourceVersion {
         let name = source.name ?? (source.source as NSString).lastPathComponent
-        let checksum = try SourceChecksum.sha256(ofFileAt: source.source)
+        let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: source.source)
         if source.idColumns.isEmpty, let stored = try await store.sourceVersions(named: name).last(where: { $0.checksum == checksum }) {
             return stored
         }

@@ -52,7 +52,9 @@ struct Status: AsyncParsableCommand {
         lines.append("  source: \(run.sourceName) v\(run.sourceVersion), sha256 \(run.sourceChecksum)")
         lines.append("  progress: \(done) / \(run.totalItems) (\(String(format: "%.1f", percent)) %) · \(run.completedCount) succeeded · \(run.failedCount) failed · \(run.missingCount) not done")
         let time = { (date: Date?) in date.map { $0.formatted(Date.ISO8601FormatStyle()) } ?? "–" }
-        lines.append("  started \(time(run.startedAt)) · last progress \(time(run.lastProgressAt)) · ETA \(time(run.estimatedCompletionAt)) · finished \(time(run.finishedAt))")
+        // An ETA means something only while a process works on the run.
+        let eta = state == .live ? time(run.estimatedCompletionAt) : "–"
+        lines.append("  started \(time(run.startedAt)) · last progress \(time(run.lastProgressAt)) · ETA \(eta) · finished \(time(run.finishedAt))")
         if let m = run.finalMetrics {
             lines.append("  final: \(m.succeeded) succeeded, \(m.failed) failed, \(m.missing) missing, \(m.attempts) attempts; last session \(m.sessionItems) items in \(String(format: "%.1f", m.sessionSeconds)) s (\(String(format: "%.1f", m.itemsPerSecond))/s)")
         }

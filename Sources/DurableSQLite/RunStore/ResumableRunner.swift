@@ -130,7 +130,7 @@ public struct ResumableRunner: Sendable {
         return try await holding(lock) {
             let run = try await guardStatus(runID)  // 3. status again: it may have changed while we waited
             if let file = request.sourceFile {  // 4. source checksum
-                let checksum = try SourceChecksum.sha256(ofFileAt: file)
+                let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: file)
                 guard checksum == run.sourceChecksum else {
                     throw DurableSQLiteError(
                         .checksumMismatch, operation: "resume",

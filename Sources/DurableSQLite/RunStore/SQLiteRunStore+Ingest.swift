@@ -6,7 +6,7 @@ extension SQLiteRunStore {
     ///
     /// See ``RunStore/ingest(_:allowNewVersion:)``.
     public func ingest(_ source: SourceFile, allowNewVersion: Bool) async throws -> IngestReport {
-        let checksum = try SourceChecksum.sha256(ofFileAt: source.path)
+        let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: source.path)
         let versions = try await sourceVersions(named: source.name)
         if let same = versions.last(where: { $0.checksum == checksum }) {
             guard same.idColumns == source.idColumns else {
