@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "DurableSQLite", targets: ["DurableSQLite"]),
         .library(name: "DurableCLI", targets: ["DurableCLI"]),
         .executable(name: "durable-extract", targets: ["durable-extract"]),
+        .executable(name: "durable-resume", targets: ["durable-resume"]),
         .executable(name: "durable-backfill", targets: ["durable-backfill"]),
     ],
     dependencies: [
@@ -61,6 +62,8 @@ let package = Package(
             dependencies: [
                 "DurableIO",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -82,6 +85,14 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "durable-resume",
+            dependencies: [
+                "DurableIO", "DurableSQLite", "DurableRun", "DurableCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
             name: "durable-backfill",
             dependencies: [
                 "DurableSQLite", "DurableCLI", "DurableIO",
@@ -93,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "durable-benchmark",
             dependencies: [
-                "DurableIO", "DurableIOTesting", "DurableSQLite",
+                "DurableIO", "DurableIOTesting", "DurableSQLite", "DurableRun",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -111,8 +122,9 @@ let package = Package(
             name: "DurableIOTests",
             dependencies: [
                 "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI", "DurableSQLite",
-                "durable-test-helper", "durable-extract", "durable-backfill",
+                "durable-test-helper", "durable-extract", "durable-resume", "durable-backfill",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -45,13 +45,6 @@ struct DurableExtractTests {
 
     func lines(_ path: FilePath) -> Int { readFile(path).filter { $0 == 0x0A }.count }
 
-    /// Runs `body` on a thread of its own, off the cooperative pool.
-    func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
-        }
-    }
-
     @Test("SIGKILL at random moments, ten times, resuming each time: every input exactly once, accounting passes")
     func killedTenTimes() async throws {
         let count = 400

@@ -48,3 +48,12 @@ func hostName() -> String {
     gethostname(&buffer, buffer.count)
     return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
+
+/// Runs `body` on a thread of its own, off the cooperative pool: on a busy 2-core machine a test's sleeps and polls
+/// on the pool can resume seconds late (other tests' blocking calls hold both threads), and a child being watched
+/// finishes before the test acts.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// The outcome of one item, to be recorded: its output JSON, or its error.
+///
+/// Recording is an upsert on `(run_id, item_id)`: a second result for the same item replaces the first and
+/// increments `attempt_count`; it never adds a row. A success clears `error_occurred` and `error_category` and
+/// keeps `first_error_message` and `last_error_message` as history.
+///
+/// ```swift
+/// let ok = ItemResult(itemID: item.id, output: #"{"label":"fall"}"#)
+/// let bad = ItemResult(itemID: item.id, error: ItemFailure(message: "exit status 2", category: "command"))
+/// ```
+public struct ItemResult: Sendable, Equatable {
+    /// The item (``SourceItem/id``).
+    public var itemID: Int64
+    /// The result's JSON text, for a success.
+    public var output: String?
+    /// The failure, for an error.
+    public var error: ItemFailure?
+    /// When the attempt ended.
+    public var attemptedAt: Date
+
+    /// A successful result.
+    public init(itemID: Int64, output: String, attemptedAt: Date = Date()) {
+        self.itemID = itemID
+        self.output = output
+        self.error = nil
+        self.attemptedAt = attemptedAt
+    }
+
+    /// An error result.
+    public init(itemID: Int64, error: ItemFailure, attemptedAt: Date = Date()) {
+        self.itemID = itemID
+        self.output = nil
+        self.error = error
+        self.attemptedAt = attemptedAt
+    }
+}
+
+/// Why an item failed: a message (at most 2,000 characters are stored) and a short category.
+///
+/// Throw it from an item processor to choose the category; any other error is recorded with category `error`.
+///
+/// ```swift
+/// throw ItemFailure(message: "exit status 2: quota exceeded", category: "command")
+/// ```
+public struct ItemFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What went wrong.
+    public var message: String
+    /// A short class: `command`, `timeout`, `invalid-output`, `error`.
+    public var category: String
+
+    /// A failure.
+    public init(message: String, category: String) {
+        self.message = String(message.prefix(2000))
+        self.category = category
+    }
+
+    public var description: String { message }
+}

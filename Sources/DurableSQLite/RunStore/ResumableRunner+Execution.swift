@@ -1,0 +1,174 @@
+import DurableIO
+import Foundation
+import Logging
+import Synchronization
+
+extension ResumableRunner {
+    /// Processes `items` with `options.jobs` at once, committing in batches, then finalizes — unless a stop
+    /// request ends the session first (then the finished results are committed and the run stays `running`).
+    func execute(run: RunRecord, items: [SourceItem], options: Options, process: @escaping Process) async throws -> RunOutcome {
+        let started = ContinuousClock.now
+        let skipped = max(0, run.totalItems - items.count)
+        let tracker = ProgressTracker(total: run.totalItems, options: options.estimation)
+        tracker.skip(skipped)
+        let pending = PendingResults()
+        let store = self.store
+        let runID = run.id
+        let jobs = max(1, options.jobs)
+        let batchSize = run.configuration.batchSize
+        let batchInterval = Duration.milliseconds(Int64(run.configuration.batchSeconds * 1000))
+        let stop = options.stop
+        let progress = options.progress
+        let logger = options.logger
+        if skipped > 0 { options.notice?("\(skipped) of \(run.totalItems) items already done; \(items.count) to process") }
+
+        let work = Task<Void, any Error> {
+            try await withThrowingTaskGroup(of: Completion.self) { group in
+                var next = 0
+                var inFlight = 0
+                var lastCommit = ContinuousClock.now
+                func tick() -> @Sendable () async -> Completion {
+                    { try? await Task.sleep(for: .milliseconds(250)); return .tick }
+                }
+                group.addTask(operation: tick())
+                while true {
+                    while next < items.count, inFlight < jobs, !stop.isRequested {
+                        let item = items[next]
+                        next += 1
+                        inFlight += 1
+                        group.addTask { await Self.attempt(item, process) }
+                    }
+                    if inFlight == 0, next >= items.count || stop.isRequested { break }
+                    guard let completion = try await group.next() else { break }
+                    switch completion {
+                    case .tick:
+                        group.addTask(operation: tick())
+                    case .done(let result):
+                        inFlight -= 1
+                        pending.append(result)
+                        tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
+                        progress?(tracker.snapshot())
+                    case .abandoned:
+                        inFlight -= 1
+                        pending.abandon()
+                    }
+                    let due = pending.count >= batchSize || (pending.count > 0 && ContinuousClock.now - lastCommit >= batchInterval)
+                    if due && !Task.isCancelled {
+                        if let committed = try await Self.commitPending(pending, store: store, runID: runID, tracker: tracker) {
+                            logger.debug("committed a batch", metadata: ["run": "\(runID)", "done": "\(committed.completedCount + committed.failedCount)", "total": "\(committed.totalItems)"])
+                        }
+                        lastCommit = ContinuousClock.now
+                    }
+                }
+                group.cancelAll()
+            }
+        }
+        stop.onForce { work.cancel() }
+        let workResult = await work.result
+        if case .failure(let error) = workResult, !(error is CancellationError && stop.isRequested) {
+            // A commit failed (disk full, I/O error): record what can still be recorded, then report the first error.
+            _ = try? await Self.commitPending(pending, store: store, runID: runID, tracker: tracker)
+            throw error
+        }
+        // The last batch is committed outside the (possibly cancelled) work task, so a forced stop still records
+        // every result that finished.
+        var latest = try await Self.commitPending(pending, store: store, runID: runID, tracker: tracker) ?? run
+        let seconds = (ContinuousClock.now - started).seconds
+        let figures = pending.figures
+        if let reason = stop.reason, figures.processed < items.count {
+            if let current = try await store.run(id: runID) { latest = current }
+            logger.info("stopped by \(reason); every finished result is committed", metadata: ["run": "\(runID)", "processed": "\(figures.processed)", "abandoned": "\(figures.abandoned)"])
+            return RunOutcome(
+                run: latest, skipped: skipped, processed: figures.processed, succeeded: figures.succeeded,
+                failed: figures.failed, abandoned: figures.abandoned, seconds: seconds, stoppedBy: reason)
+        }
+        let final = try await store.finalize(
+            runID: runID, session: SessionFigures(items: figures.processed, seconds: seconds), at: Date())
+        logger.info("finalized as \(final.status)", metadata: ["run": "\(runID)", "succeeded": "\(final.completedCount)", "failed": "\(final.failedCount)"])
+        return RunOutcome(
+            run: final, skipped: skipped, processed: figures.processed, succeeded: figures.succeeded,
+            failed: figures.failed, abandoned: figures.abandoned, seconds: seconds, stoppedBy: nil)
+    }
+
+    /// Runs `process` for one item and turns the outcome into a result; a cancelled item is abandoned, not recorded.
+    static func attempt(_ item: SourceItem, _ process: Process) async -> Completion {
+        do {
+            let bytes = try await process(item)
+            if Task.isCancelled { return .abandoned }
+            guard let text = validJSON(bytes) else {
+                let failure = ItemFailure(
+                    message: "the command's output is not valid JSON (\(bytes.count) bytes)", category: "invalid-output")
+                return .done(ItemResult(itemID: item.id, error: failure))
+            }
+            return .done(ItemResult(itemID: item.id, output: text))
+        } catch {
+            if Task.isCancelled || error is CancellationError { return .abandoned }
+            let failure = error as? ItemFailure ?? ItemFailure(message: "\(error)", category: "error")
+            return .done(ItemResult(itemID: item.id, error: failure))
+        }
+    }
+
+    /// The output as JSON text (surrounding whitespace trimmed), or `nil` when it is not one JSON value.
+    static func validJSON(_ bytes: [UInt8]) -> String? {
+        let data = Data(bytes)
+        guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else { return nil }
+        return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Commits what is pending; the results leave the buffer only once the commit returned.
+    @discardableResult
+    static func commitPending(
+        _ pending: PendingResults, store: any RunStore, runID: String, tracker: ProgressTracker
+    ) async throws -> RunRecord? {
+        let batch = pending.peek()
+        guard !batch.isEmpty else { return nil }
+        let run = try await store.commit(batch, forRun: runID, progress: ProgressUpdate(at: Date(), etaSeconds: eta(tracker.snapshot())))
+        pending.committed(batch.count)
+        return run
+    }
+
+    /// The ETA recorded with a commit: the tracker's recent-rate estimate once it has one, before that the
+    /// session's average rate (an operator watching the database should not wait for the display's warm-up).
+    static func eta(_ snapshot: ProgressSnapshot) -> Double? {
+        if let eta = snapshot.etaSeconds { return eta }
+        let processed = snapshot.completed + snapshot.failed
+        guard processed > 0, snapshot.elapsedSeconds > 0, let total = snapshot.total else { return nil }
+        return Double(max(0, total - snapshot.done)) * snapshot.elapsedSeconds / Double(processed)
+    }
+
+    enum Completion: Sendable {
+        case done(ItemResult)
+        case abandoned
+        case tick
+    }
+}
+
+/// Results finished and not yet committed, and the session's figures.
+final class PendingResults: Sendable {
+    struct Figures {
+        var processed = 0
+        var succeeded = 0
+        var failed = 0
+        var abandoned = 0
+    }
+
+    private let state = Mutex<(results: [ItemResult], figures: Figures)>(([], Figures()))
+
+    func append(_ result: ItemResult) {
+        state.withLock { s in
+            s.results.append(result)
+            s.figures.processed += 1
+            if result.error == nil { s.figures.succeeded += 1 } else { s.figures.failed += 1 }
+        }
+    }
+
+    func abandon() { state.withLock { $0.figures.abandoned += 1 } }
+
+    var count: Int { state.withLock { $0.results.count } }
+
+    func peek() -> [ItemResult] { state.withLock { $0.results } }
+
+    func committed(_ count: Int) { state.withLock { $0.results.removeFirst(count) } }
+
+    var figures: Figures { state.withLock { $0.figures } }
+}

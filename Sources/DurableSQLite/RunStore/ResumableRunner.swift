@@ -1,0 +1,184 @@
+import DurableIO
+import Foundation
+import Logging
+
+/// Starts and resumes runs over a ``RunStore``: the checks in the right order, the lock, batched commits with
+/// progress, and finalize.
+///
+/// Resume checks, in this order: the status (a `completed` run is refused), then the run's lock (a second process
+/// is refused, naming the holder), then the status again (it may have changed while waiting), then the source
+/// file's checksum when one is given. The stored configuration is authoritative: options that differ are reported
+/// through ``Options/notice`` and ignored.
+///
+/// Each item is handed to `process`, which returns the result's JSON bytes or throws (the item is then recorded as
+/// an error). Results are committed every ``RunConfiguration/batchSize`` items or ``RunConfiguration/batchSeconds``
+/// seconds, whichever comes first, together with the run's counts, progress time and ETA. A per-item command may
+/// therefore run more than once for an item (at-least-once): a kill loses the uncommitted batch, which the next
+/// session redoes — but an item is *recorded* once.
+///
+/// ```swift
+/// let runner = ResumableRunner(store: try SQLiteRunStore(path: "runs.sqlite"))
+/// let outcome = try await runner.start(source: source, name: "nightly", configuration: .init(command: "cat"),
+///                                      options: .init(jobs: 4), announce: { print("run \($0.id)") }) { item in
+///     Array(item.json.utf8)
+/// }
+/// ```
+public struct ResumableRunner: Sendable {
+    /// Processes one item: returns the result's JSON bytes, or throws (an ``ItemFailure`` to choose the category).
+    public typealias Process = @Sendable (SourceItem) async throws -> [UInt8]
+
+    /// How a session runs (not part of the stored configuration: it may change between sessions).
+    public struct Options: Sendable {
+        /// Items processed at once (default 1).
+        public var jobs: Int
+        /// A graceful stop: no new items start; in-flight items finish (or are killed when it is forced); the
+        /// batch is committed; the run stays `running`.
+        public var stop: StopRequest
+        /// How long to wait for the run's lock (default: not at all).
+        public var lockTimeout: Duration
+        /// Called after every finished item with the progress (cheap; render it).
+        public var progress: (@Sendable (ProgressSnapshot) -> Void)?
+        /// Called for drift warnings and other notices.
+        public var notice: (@Sendable (String) -> Void)?
+        /// ETA estimation settings.
+        public var estimation: ProgressTracker.Options
+        /// Where commits (debug), finalize and stops (info) are logged.
+        public var logger: Logger
+
+        /// Options.
+        public init(
+            jobs: Int = 1, stop: StopRequest = StopRequest(), lockTimeout: Duration = .zero,
+            progress: (@Sendable (ProgressSnapshot) -> Void)? = nil, notice: (@Sendable (String) -> Void)? = nil,
+            estimation: ProgressTracker.Options = ProgressTracker.Options(),
+            logger: Logger = Logger(label: "DurableSQLite.ResumableRunner")
+        ) {
+            self.jobs = jobs
+            self.stop = stop
+            self.lockTimeout = lockTimeout
+            self.progress = progress
+            self.notice = notice
+            self.estimation = estimation
+            self.logger = logger
+        }
+    }
+
+    /// What a resume asks for.
+    ///
+    /// ```swift
+    /// let request = ResumeRequest(selection: .retryErrorsOnly, sourceFile: "narratives.csv")
+    /// ```
+    public struct ResumeRequest: Sendable {
+        /// Missing items (default) or errored items only.
+        public var selection: WorkSelection
+        /// The source file, to check against the run's checksum; `nil` to trust the database.
+        public var sourceFile: String?
+        /// Settings given on the command line, compared with the stored ones (drift is reported, then ignored).
+        public var given: RunConfiguration.Overrides
+
+        /// A request.
+        public init(selection: WorkSelection = .missingOnly, sourceFile: String? = nil, given: RunConfiguration.Overrides = .init()) {
+            self.selection = selection
+            self.sourceFile = sourceFile
+            self.given = given
+        }
+    }
+
+    /// The store.
+    public let store: any RunStore
+
+    /// A runner over `store`.
+    public init(store: any RunStore) { self.store = store }
+
+    /// Creates a run over `source` and processes every item.
+    ///
+    /// - Parameters:
+    ///   - announce: called once the run exists and its lock is held, before any item is processed (the CLI prints
+    ///     `run <ID>` there).
+    /// - Returns: the outcome; the run is finalized unless a stop ended the session.
+    public func start(
+        source: SourceVersion, name: String?, configuration: RunConfiguration, options: Options = Options(),
+        announce: @Sendable (RunRecord) -> Void = { _ in }, process: @escaping Process
+    ) async throws -> RunOutcome {
+        try configuration.validate()
+        let id = UUID().uuidString.lowercased()
+        let lock = store.lock(forRun: id)
+        try await lock.acquire(timeout: options.lockTimeout)
+        return try await holding(lock) {
+            let run = try await store.createRun(
+                id: id, name: name, source: source, configuration: configuration, startedAt: Date())
+            announce(run)
+            let items = try await store.remainingItems(forRun: id, selection: .missingOnly)
+            return try await execute(run: run, items: items, options: options, process: process)
+        }
+    }
+
+    /// Resumes the run `runID`: see the type's documentation for the checks and their order.
+    ///
+    /// - Parameters:
+    ///   - announce: called once the checks passed and the lock is held, before any item is processed.
+    ///   - makeProcess: builds the item processor from the *stored* configuration (which is authoritative).
+    /// - Throws: ``DurableSQLiteError`` `runNotFound`, `alreadyCompleted` or `checksumMismatch` (naming both
+    ///   checksums); ``DurableIOError`` `lockHeld` naming the holder.
+    public func resume(
+        runID: String, request: ResumeRequest = ResumeRequest(), options: Options = Options(),
+        announce: @Sendable (RunRecord) -> Void = { _ in },
+        makeProcess: (RunConfiguration) -> Process
+    ) async throws -> RunOutcome {
+        try await guardStatus(runID)  // 1. status
+        let lock = store.lock(forRun: runID)
+        try await lock.acquire(timeout: options.lockTimeout)  // 2. lock
+        return try await holding(lock) {
+            let run = try await guardStatus(runID)  // 3. status again: it may have changed while we waited
+            if let file = request.sourceFile {  // 4. source checksum
+                let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: file)
+                guard checksum == run.sourceChecksum else {
+                    throw DurableSQLiteError(
+                        .checksumMismatch, operation: "resume",
+                        message: "\(file) has sha256 \(checksum), but run \(run.id) was started on \(run.sourceName) v\(run.sourceVersion) with sha256 \(run.sourceChecksum)",
+                        hint: "The source changed since the run started. Resume without --source to use the items stored in the database, or ingest the new file with --new-version and start a new run.")
+                }
+            }
+            for line in run.configuration.drift(from: request.given) {
+                options.notice?("warning: configuration drift: \(line) — the stored configuration is authoritative")
+            }
+            let resumed = try await store.markResumed(runID: runID)
+            announce(resumed)
+            let items = try await store.remainingItems(forRun: runID, selection: request.selection)
+            return try await execute(run: resumed, items: items, options: options, process: makeProcess(resumed.configuration))
+        }
+    }
+
+    /// The latest run that is not completed (for `--latest`), or `nil`.
+    public func latestResumableRun() async throws -> RunRecord? {
+        try await store.runs().first { $0.status != .completed }
+    }
+
+    /// The run's state for operators (`interrupted` when `running` and no process holds its lock).
+    public func state(of run: RunRecord) -> RunState { store.state(of: run) }
+
+    @discardableResult
+    private func guardStatus(_ runID: String) async throws -> RunRecord {
+        guard let run = try await store.run(id: runID) else {
+            throw DurableSQLiteError(
+                .runNotFound, operation: "resume", message: "no run has the id \(runID)",
+                hint: "List the runs with: durable-resume list --db FILE")
+        }
+        if run.status == .completed {
+            throw DurableSQLiteError(
+                .alreadyCompleted, operation: "resume",
+                message: "run \(run.id) is completed: \(run.completedCount) of \(run.totalItems) items succeeded, finished \(run.finishedAt.map { Timestamp.string($0) } ?? "earlier"); there is nothing to resume",
+                hint: "Start a new run to process the items again.")
+        }
+        return run
+    }
+
+    private func holding<R>(_ lock: any ProcessLock, _ body: () async throws -> R) async throws -> R {
+        let result: R
+        do { result = try await body() } catch {
+            try? lock.release()
+            throw error
+        }
+        try lock.release()
+        return result
+    }
+}

@@ -1,0 +1,110 @@
+import DurableIO
+import Foundation
+
+/// Where runs live: source items, runs, results and progress. ``SQLiteRunStore`` is the embedded implementation;
+/// a server-backed one (PostgreSQL) can sit beside it behind this protocol — every method is `async`, takes and
+/// returns plain values, and names no SQL type.
+///
+/// The semantics every implementation keeps:
+/// - ingest stores a source once per checksum; a different file under the same name is a new version only when
+///   asked for;
+/// - a run is pinned to one source version and reads its items from the store only;
+/// - ``commit(_:forRun:progress:)`` upserts results on `(run, item)` and updates the run's counts, progress time
+///   and ETA **in the same transaction**: when it returns, the batch and the progress are durable together;
+/// - one process works on a run at a time, through ``lock(forRun:)``.
+///
+/// ```swift
+/// let store: any RunStore = try SQLiteRunStore(path: "runs.sqlite")
+/// let source = try await store.ingest(SourceFile(path: "items.csv", idColumns: ["id"]), allowNewVersion: false).source
+/// let run = try await store.createRun(id: UUID().uuidString.lowercased(), name: nil, source: source,
+///                                     configuration: RunConfiguration(command: "cat"), startedAt: Date())
+/// let todo = try await store.remainingItems(forRun: run.id, selection: .missingOnly)
+/// ```
+public protocol RunStore: Sendable {
+    /// Ingests `source` unless a version with the same checksum is stored (then it is skipped).
+    ///
+    /// - Parameter allowNewVersion: store a different file under an existing name as its next version.
+    /// - Throws: ``DurableSQLiteError`` `sourceChanged` for a different file under an existing name without
+    ///   `allowNewVersion`; `invalidSource` or `duplicateItemID` for a file that cannot be ingested (nothing is stored).
+    func ingest(_ source: SourceFile, allowNewVersion: Bool) async throws -> IngestReport
+
+    /// The versions of the source `name`, oldest first.
+    func sourceVersions(named name: String) async throws -> [SourceVersion]
+
+    /// Creates a run in status `running`, pinned to `source`.
+    func createRun(
+        id: String, name: String?, source: SourceVersion, configuration: RunConfiguration, startedAt: Date
+    ) async throws -> RunRecord
+
+    /// The run with this id, or `nil`.
+    func run(id: String) async throws -> RunRecord?
+
+    /// Every run, newest first.
+    func runs() async throws -> [RunRecord]
+
+    /// The items still to do, in source order: without a result (``WorkSelection/missingOnly``) or with an error
+    /// result (``WorkSelection/retryErrorsOnly``).
+    func remainingItems(forRun id: String, selection: WorkSelection) async throws -> [SourceItem]
+
+    /// Upserts `results` and updates the run's counts, progress time and ETA in one transaction.
+    ///
+    /// - Returns: the run as it is after the commit.
+    func commit(_ results: [ItemResult], forRun id: String, progress: ProgressUpdate) async throws -> RunRecord
+
+    /// Sets a `failed` (or interrupted `running`) run back to `running` for a resume, clearing its finish time.
+    func markResumed(runID id: String) async throws -> RunRecord
+
+    /// Finalizes the run: `completed` when every item has a successful result, else `failed`; sets the finish time
+    /// and the final metrics computed from the results and `session`.
+    func finalize(runID id: String, session: SessionFigures, at: Date) async throws -> RunRecord
+
+    /// The lock that keeps a second process off the run. The SQLite store's is a ``FileLock`` beside the database.
+    func lock(forRun id: String) -> any ProcessLock
+}
+
+/// The progress a commit records beside its results.
+///
+/// ```swift
+/// let update = ProgressUpdate(at: Date(), etaSeconds: tracker.snapshot().etaSeconds)
+/// ```
+public struct ProgressUpdate: Sendable, Equatable {
+    /// The time of the commit.
+    public var at: Date
+    /// Seconds to go at the recent rate, when known.
+    public var etaSeconds: Double?
+
+    /// An update.
+    public init(at: Date = Date(), etaSeconds: Double?) {
+        self.at = at
+        self.etaSeconds = etaSeconds
+    }
+}
+
+/// What the session that finalizes a run did, for the final metrics.
+///
+/// ```swift
+/// let session = SessionFigures(items: 12_000, seconds: 3_412.5)
+/// ```
+public struct SessionFigures: Sendable, Equatable {
+    /// Items processed in this session.
+    public var items: Int
+    /// Its wall-clock seconds.
+    public var seconds: Double
+
+    /// The figures.
+    public init(items: Int, seconds: Double) {
+        self.items = items
+        self.seconds = seconds
+    }
+}
+
+extension RunStore {
+    /// A run's state for operators: a `running` run whose lock no process holds is ``RunState/interrupted``.
+    public func state(of run: RunRecord) -> RunState {
+        switch run.status {
+        case .completed: return .completed
+        case .failed: return .failed
+        case .running: return lock(forRun: run.id).currentHolder() == nil ? .interrupted : .live
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import GRDB
+
+extension SQLiteRunStore {
+    /// Ingests `source` in one transaction (all items or none), unless a version with its checksum is stored.
+    ///
+    /// See ``RunStore/ingest(_:allowNewVersion:)``.
+    public func ingest(_ source: SourceFile, allowNewVersion: Bool) async throws -> IngestReport {
+        let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: source.path)
+        let versions = try await sourceVersions(named: source.name)
+        if let same = versions.last(where: { $0.checksum == checksum }) {
+            guard same.idColumns == source.idColumns else {
+                throw DurableSQLiteError(
+                    .invalidInput, operation: "ingest",
+                    message: "\(source.name) v\(same.version) has this checksum but id column(s) \(same.idColumns.joined(separator: ", ")), not \(source.idColumns.joined(separator: ", "))",
+                    hint: "Use the id columns it was ingested with, or ingest it under another --name.")
+            }
+            return IngestReport(source: same, skipped: true)
+        }
+        if let latest = versions.last, !allowNewVersion {
+            throw DurableSQLiteError(
+                .sourceChanged, operation: "ingest",
+                message: "source '\(source.name)' is already ingested (v\(latest.version), sha256 \(latest.checksum)); \(source.path) is a different file (sha256 \(checksum))",
+                hint: "To store it as v\(latest.version + 1) pass --new-version (runs stay pinned to the version they started with); otherwise check that this is the right file.")
+        }
+        let columns = SourceReader.json(source.idColumns)
+        let now = Timestamp.string(Date())
+        return try await pool.write { db in
+            let version = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM sources WHERE name = ?", arguments: [source.name]) ?? 0) + 1
+            try db.execute(
+                sql: """
+                    INSERT INTO sources (name, version, format, id_columns, data_checksum, item_count, ingested_at)
+                    VALUES (?, ?, ?, ?, ?, 0, ?)
+                    """,
+                arguments: [source.name, version, source.format.rawValue, columns, checksum, now])
+            let sourceID = db.lastInsertedRowID
+            let insert = try db.makeStatement(
+                sql: "INSERT INTO source_items (source_id, item_key, position, data) VALUES (?, ?, ?, ?)")
+            var position = 0
+            try SourceReader.read(source) { key, json in
+                do {
+                    try insert.execute(arguments: [sourceID, key, position, json])
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                    throw DurableSQLiteError(
+                        .duplicateItemID, operation: "ingest",
+                        message: "\(source.path): item \(position + 1) has the same id as an earlier item (id column(s) \(source.idColumns.joined(separator: ", ")))",
+                        hint: "Ids must be unique; add a column to the id (--id A --id B) or fix the file. Nothing was stored.")
+                }
+                position += 1
+            }
+            try db.execute(sql: "UPDATE sources SET item_count = ? WHERE id = ?", arguments: [position, sourceID])
+            let row = try Row.fetchOne(db, sql: "SELECT * FROM sources WHERE id = ?", arguments: [sourceID])!
+            return IngestReport(source: try Self.sourceVersion(row), skipped: false)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import DurableCLI
+import DurableIO
+import DurableSQLite
+import Foundation
+
+/// `--db FILE`, shared by every subcommand.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: "The SQLite database (created when missing).")
+    var db: String
+
+    func openStore() throws -> SQLiteRunStore { try SQLiteRunStore(path: db) }
+}
+
+/// How a session runs: concurrency, progress, signals.
+struct SessionOptions: ParsableArguments {
+    @Option(help: "Items processed at once.")
+    var jobs: Int = 1
+
+    @Option(help: "Seconds items in flight may take to finish after SIGINT/SIGTERM before they are killed.")
+    var grace: Double = 30
+
+    @Option(help: "Seconds between progress lines when stderr is not a terminal.")
+    var progressInterval: Double = 60
+
+    @Flag(help: "No progress display.")
+    var quiet = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+    }
+}
+
+/// The configuration options of `start` (and, on `resume`, compared with the stored ones).
+struct ConfigurationOptions: ParsableArguments {
+    @Option(help: "The per-item command (sh -c): reads the item's JSON on stdin, prints the result's JSON on stdout. `{}` is replaced by the item's id, shell-quoted.")
+    var command: String?
+
+    @Option(help: "Results per commit (default 100).")
+    var batchSize: Int?
+
+    @Option(help: "Longest seconds a finished result waits for its commit (default 5).")
+    var batchSeconds: Double?
+
+    @Option(help: "Seconds one item's command may run before it is killed (default: no limit).")
+    var itemTimeout: Double?
+
+    var overrides: RunConfiguration.Overrides {
+        .init(command: command, batchSize: batchSize, batchSeconds: batchSeconds, itemTimeoutSeconds: itemTimeout)
+    }
+}
+
+/// The environment variables of the spec (flags win).
+enum Environment {
+    static func flag(_ name: String) -> Bool {
+        ProcessInfo.processInfo.environment[name].map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
+    }
+
+    static func value(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// Writes a line to standard error.
+func note(_ text: String) { ProgressRenderer.standardError(text + "\n") }
+
+/// Writes a line to standard output and flushes it at once (scripts wait for it on a pipe).
+func say(_ text: String) {
+    let bytes = Array((text + "\n").utf8)
+    bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let n = write(1, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 { if errno == EINTR { continue } else { return } }
+            offset += n
+        }
+    }
+}
+
+/// Prints the error and exits with its code: 5 for a completed run, 3 for a checksum mismatch (fail closed),
+/// 4 for a held lock, 1 otherwise.
+func fail(_ error: any Error) -> ExitCode {
+    if let exit = error as? ExitCode { return exit }
+    let code: DurableExitCode
+    let text: String
+    switch error {
+    case let error as DurableSQLiteError:
+        text = error.detailedDescription
+        switch error.code {
+        case .alreadyCompleted: code = .alreadyCompleted
+        case .checksumMismatch, .sourceChanged: code = .consistency
+        default: code = .failure
+        }
+    case let error as DurableIOError:
+        text = error.detailedDescription
+        code = DurableExitCode(for: error)
+    default:
+        text = "\(error)"
+        code = .failure
+    }
+    note("error: " + text)
+    return ExitCode(code.rawValue)
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+import DurableCLI
+
+/// `durable-resume`: resumable runs by run id over a SQLite database of source items.
+@main
+struct DurableResume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "durable-resume",
+        abstract: "Run a command over every item of a source, resumably: by run id, from a SQLite database.",
+        discussion: """
+            The source (CSV with a header row, or JSONL) is ingested once into the database, with its SHA-256; \
+            runs read their items from the database only. Results are committed every --batch-size items or \
+            --batch-seconds seconds (with synchronous=FULL: a commit that returned survives a power cut), so a \
+            killed run loses at most one batch, and `resume` redoes only what has no result.
+
+            Environment (flags win over the environment):
+              RESUME=1             start resumes EXPERIMENT_ID (unless --no-resume)
+              EXPERIMENT_ID=ID     the run to resume when --run-id is not given
+              RETRY_ERRORS_ONLY=1  retry errored items only (unless --no-retry-errors-only)
+
+            \(DurableExitCode.helpText)
+            """,
+        subcommands: [Ingest.self, Start.self, Resume.self, Status.self, List.self])
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import DurableCLI
+import DurableSQLite
+import Foundation
+
+/// `durable-resume list`: every run, newest first.
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the runs, newest first, with their state and counts.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Flag(help: "Print one JSON object (schema 1) with a `runs` array.")
+    var json = false
+
+    func run() async throws {
+        do {
+            let store = try database.openStore()
+            let runs = try await store.runs()
+            if json {
+                try JSONOutput.print(ListJSON(runs: runs.map { RunJSON($0, state: store.state(of: $0)) }))
+                return
+            }
+            if runs.isEmpty { say("no runs in \(database.db)") }
+            for run in runs {
+                let started = run.startedAt.formatted(Date.ISO8601FormatStyle())
+                say("\(run.id)  \(store.state(of: run).rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))  \(run.completedCount + run.failedCount)/\(run.totalItems) done, \(run.failedCount) failed  \(started)  \(run.sourceName) v\(run.sourceVersion)\(run.name.map { "  \($0)" } ?? "")")
+            }
+        } catch { throw fail(error) }
+    }
+}
+
+struct ListJSON: Encodable {
+    var runs: [RunJSON]
+}

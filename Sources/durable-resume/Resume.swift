@@ -1,0 +1,79 @@
+import ArgumentParser
+import DurableCLI
+import DurableSQLite
+
+/// `durable-resume resume`: continues a run by id.
+struct Resume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Continue a run: only items without a result (or, with --retry-errors-only, with an error).",
+        discussion: """
+            Checks, in order: the run's status (a completed run exits 5), its lock (held by another process: exit 4, \
+            naming the holder), the status again, and --source's SHA-256 against the run's (a mismatch exits 3, \
+            naming both). The stored configuration is authoritative: a --command, --batch-size, --batch-seconds or \
+            --item-timeout that differs is reported as drift and ignored. --jobs may change between sessions. \
+            Environment: EXPERIMENT_ID stands for --run-id, RETRY_ERRORS_ONLY=1 for --retry-errors-only; flags win.
+
+            \(DurableExitCode.helpText)
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "The run to resume (default: EXPERIMENT_ID from the environment).")
+    var runID: String?
+
+    @Flag(help: "Resume the latest run that is not completed.")
+    var latest = false
+
+    @Option(help: "The source file, checked against the run's SHA-256 (the items come from the database).")
+    var source: String?
+
+    @Flag(inversion: .prefixedNo, help: "Redo only items whose result is an error (default: RETRY_ERRORS_ONLY=1 in the environment).")
+    var retryErrorsOnly: Bool?
+
+    @OptionGroup var configurationOptions: ConfigurationOptions
+    @OptionGroup var session: SessionOptions
+
+    @Flag(help: "Print a JSON summary (schema 1) at the end.")
+    var json = false
+
+    func validate() throws {
+        if latest && runID != nil { throw ValidationError("give --run-id or --latest, not both") }
+        if !latest && runID == nil && Environment.value("EXPERIMENT_ID") == nil {
+            throw ValidationError("give --run-id ID or --latest (or set EXPERIMENT_ID)")
+        }
+    }
+
+    func run() async throws {
+        let exit: ExitCode
+        do {
+            let runner = ResumableRunner(store: try database.openStore())
+            let id: String
+            if latest {
+                guard let run = try await runner.latestResumableRun() else {
+                    throw DurableSQLiteError(
+                        .runNotFound, operation: "resume", message: "no run in \(database.db) is resumable (all are completed, or there are none)")
+                }
+                id = run.id
+            } else {
+                id = runID ?? Environment.value("EXPERIMENT_ID")!
+            }
+            let selection: WorkSelection = retryErrorsOnly ?? Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly
+            exit = try await Self.resume(
+                runner: runner, runID: id,
+                request: .init(selection: selection, sourceFile: source, given: configurationOptions.overrides),
+                session: Session(database: database.db, options: session, json: json))
+        } catch { throw fail(error) }
+        throw exit
+    }
+
+    /// Resumes `runID`, printing `run <ID>` once the checks passed and the lock is held.
+    static func resume(
+        runner: ResumableRunner, runID: String, request: ResumableRunner.ResumeRequest, session: Session
+    ) async throws -> ExitCode {
+        try await session.run { options in
+            try await runner.resume(
+                runID: runID, request: request, options: options, announce: { say("run \($0.id)") },
+                makeProcess: Session.process(for:))
+        }
+    }
+}

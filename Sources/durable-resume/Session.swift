@@ -1,0 +1,107 @@
+import ArgumentParser
+import DurableCLI
+import DurableIO
+import DurableRun
+import DurableSQLite
+import Foundation
+import Logging
+
+/// What `start` and `resume` share: signals, progress, the per-item command, and the report at the end.
+struct Session {
+    let database: String
+    let options: SessionOptions
+    let json: Bool
+    let stop = StopRequest()
+
+    func runnerOptions(renderer: ProgressRenderer) -> ResumableRunner.Options {
+        var logger = Logger(label: "durable-resume")
+        logger.logLevel = .warning  // the command prints its own summary; the library's info lines would repeat it
+        return ResumableRunner.Options(
+            jobs: options.jobs, stop: stop, progress: { renderer.update($0) }, notice: { note($0) }, logger: logger)
+    }
+
+    func renderer() -> ProgressRenderer {
+        ProgressRenderer(style: options.quiet ? .quiet : .automatic, plainInterval: .milliseconds(Int64(options.progressInterval * 1000)))
+    }
+
+    /// The per-item command: the item's JSON on stdin, `{}` replaced by its id; failures keep their status and the
+    /// tail of stderr.
+    static func process(for configuration: RunConfiguration) -> ResumableRunner.Process {
+        let command = ItemCommand(
+            configuration.command,
+            timeout: configuration.itemTimeoutSeconds.map { .milliseconds(Int64($0 * 1000)) })
+        return { item in
+            do {
+                return try await command.run(argument: item.key, standardInput: Array((item.json + "\n").utf8))
+            } catch let failure as ItemCommandFailure {
+                throw ItemFailure(
+                    message: failure.description, category: failure.status.hasPrefix("timed out") ? "timeout" : "command")
+            }
+        }
+    }
+
+    /// Runs `body` with signals handled, then reports the outcome and returns the exit code.
+    func run(_ body: (ResumableRunner.Options) async throws -> RunOutcome) async throws -> ExitCode {
+        let signals = SignalHandler.install(stop: stop, grace: .milliseconds(Int64(options.grace * 1000)))
+        defer { signals.uninstall() }
+        let progress = self.renderer()
+        let renderer = Summary(progress: progress)
+        let outcome = try await body(runnerOptions(renderer: progress))
+        let run = outcome.run
+        let counts = "\(run.completedCount) of \(run.totalItems) items succeeded, \(run.failedCount) failed, \(run.missingCount) not done"
+        let session = "this session: \(outcome.processed) processed (\(outcome.succeeded) ok, \(outcome.failed) errors) in \(String(format: "%.1f", outcome.seconds)) s"
+        if json { try JSONOutput.print(OutcomeJSON(outcome)) }
+        if let reason = outcome.stoppedBy {
+            renderer.finish("stopped by \(reason): \(counts); \(session); every finished result is committed")
+            note("resume with: durable-resume resume --db \(database) --run-id \(run.id)")
+            return ExitCode(DurableExitCode(stoppedBy: reason).rawValue)
+        }
+        switch run.status {
+        case .completed:
+            renderer.finish("run \(run.id) completed: \(counts); \(session)")
+            return .success
+        case .failed, .running:
+            renderer.finish("run \(run.id) failed: \(counts); \(session)")
+            let retry = run.failedCount > 0 ? " --retry-errors-only" : ""
+            note("resume with: durable-resume resume --db \(database) --run-id \(run.id)\(retry)")
+            return ExitCode(DurableExitCode.failure.rawValue)
+        }
+    }
+}
+
+/// Ends the progress display with the summary line — on stderr even with `--quiet`, which silences progress only.
+struct Summary {
+    let progress: ProgressRenderer
+
+    func finish(_ line: String) {
+        if progress.style == .quiet { note(line) } else { progress.finish(line) }
+    }
+}
+
+/// The `--json` summary of a session.
+struct OutcomeJSON: Encodable {
+    var run: RunJSON
+    var skipped: Int
+    var processed: Int
+    var succeeded: Int
+    var failed: Int
+    var abandoned: Int
+    var seconds: Double
+    var stoppedBy: String?
+
+    init(_ outcome: RunOutcome) {
+        run = RunJSON(outcome.run, state: outcome.stoppedBy == nil ? nil : .interrupted)
+        skipped = outcome.skipped
+        processed = outcome.processed
+        succeeded = outcome.succeeded
+        failed = outcome.failed
+        abandoned = outcome.abandoned
+        seconds = outcome.seconds
+        stoppedBy = outcome.stoppedBy.map { "\($0)" }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case run, skipped, processed, succeeded, failed, abandoned, seconds
+        case stoppedBy = "stopped_by"
+    }
+}

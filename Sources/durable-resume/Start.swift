@@ -1,0 +1,85 @@
+import ArgumentParser
+import DurableCLI
+import DurableSQLite
+import Foundation
+
+/// `durable-resume start`: creates a run and processes every item.
+struct Start: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a run over a source and process every item; prints `run <ID>` first.",
+        discussion: """
+            The source is ingested first when it is not in the database yet (--id is then required). The first \
+            line on stdout is `run <ID>`, printed before any work. With RESUME=1 and EXPERIMENT_ID set, `start` \
+            resumes that run instead (unless --no-resume), checking --source against the run's checksum and honouring \
+            RETRY_ERRORS_ONLY=1: flags win over the environment.
+
+            \(DurableExitCode.helpText)
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var configurationOptions: ConfigurationOptions
+    @OptionGroup var session: SessionOptions
+
+    @Option(help: "A name for the run.")
+    var runName: String?
+
+    @Flag(inversion: .prefixedNo, help: "Resume EXPERIMENT_ID instead of starting (default: RESUME=1 in the environment).")
+    var resume: Bool?
+
+    @Flag(help: "Print a JSON summary (schema 1) at the end.")
+    var json = false
+
+    func validate() throws {
+        guard configurationOptions.command != nil || resume ?? Environment.flag("RESUME") else {
+            throw ValidationError("--command is required to start a run")
+        }
+    }
+
+    func run() async throws {
+        let exit: ExitCode
+        do {
+            let store = try database.openStore()
+            let runner = ResumableRunner(store: store)
+            let session = Session(database: database.db, options: self.session, json: json)
+            if resume ?? Environment.flag("RESUME") {
+                guard let id = Environment.value("EXPERIMENT_ID") else {
+                    throw ValidationError("RESUME=1 needs EXPERIMENT_ID=<run id> (or pass --no-resume to start a new run)")
+                }
+                exit = try await Resume.resume(
+                    runner: runner, runID: id,
+                    request: .init(
+                        selection: Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly,
+                        sourceFile: source.source, given: configurationOptions.overrides),
+                    session: session)
+            } else {
+                let version = try await resolveSource(store)
+                let configuration = RunConfiguration(
+                    command: configurationOptions.command ?? "", batchSize: configurationOptions.batchSize ?? 100,
+                    batchSeconds: configurationOptions.batchSeconds ?? 5, itemTimeoutSeconds: configurationOptions.itemTimeout)
+                exit = try await session.run { options in
+                    try await runner.start(
+                        source: version, name: runName, configuration: configuration, options: options,
+                        announce: { say("run \($0.id)") }, process: Session.process(for: configuration))
+                }
+            }
+        } catch let error as ValidationError {
+            throw error
+        } catch { throw fail(error) }
+        throw exit
+    }
+
+    /// The stored version with this file's checksum, or a fresh ingest of it.
+    private func resolveSource(_ store: SQLiteRunStore) async throws -> SourceVersion {
+        let name = source.name ?? (source.source as NSString).lastPathComponent
+        let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: source.source)
+        if source.idColumns.isEmpty, let stored = try await store.sourceVersions(named: name).last(where: { $0.checksum == checksum }) {
+            return stored
+        }
+        let report = try await store.ingest(try source.file(), allowNewVersion: source.newVersion)
+        if !report.skipped {
+            note("ingested \(report.source.name) v\(report.source.version): \(report.source.itemCount) items, sha256 \(report.source.checksum)")
+        }
+        return report.source
+    }
+}

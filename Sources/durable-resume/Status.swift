@@ -1,0 +1,114 @@
+import ArgumentParser
+import DurableCLI
+import DurableSQLite
+import Foundation
+
+/// `durable-resume status`: one run's progress, ETA and state.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a run's state (running, interrupted, failed, completed), progress and ETA.",
+        discussion: "A run whose status is `running` but whose lock no process holds is shown as `interrupted`: resume it.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "The run (default: the latest).")
+    var runID: String?
+
+    @Flag(help: "Print one JSON object (schema 1).")
+    var json = false
+
+    func run() async throws {
+        do {
+            let store = try database.openStore()
+            let found: RunRecord?
+            if let runID { found = try await store.run(id: runID) } else { found = try await store.runs().first }
+            guard let run = found else {
+                throw DurableSQLiteError(
+                    .runNotFound, operation: "status",
+                    message: runID.map { "no run has the id \($0)" } ?? "there are no runs in \(database.db)")
+            }
+            let state = store.state(of: run)
+            let holder = state == .live ? store.lock(forRun: run.id).currentHolder().map { "\($0)" } : nil
+            if json {
+                var object = RunJSON(run, state: state)
+                object.holder = holder
+                try JSONOutput.print(object)
+                return
+            }
+            for line in Self.lines(run, state: state, holder: holder) { say(line) }
+        } catch { throw fail(error) }
+    }
+
+    static func lines(_ run: RunRecord, state: RunState, holder: String?) -> [String] {
+        let done = run.completedCount + run.failedCount
+        let percent = run.totalItems > 0 ? Double(done) / Double(run.totalItems) * 100 : 100
+        var lines = ["run \(run.id)\(run.name.map { " (\($0))" } ?? "") — \(state)"]
+        switch state {
+        case .live: lines.append("  held by \(holder ?? "a live process")")
+        case .interrupted: lines.append("  no process is working on it (killed or crashed): resume it with `durable-resume resume --run-id \(run.id)`")
+        case .failed: lines.append("  finished with errors: `durable-resume resume --run-id \(run.id)\(run.failedCount > 0 ? " --retry-errors-only" : "")`")
+        case .completed: break
+        }
+        lines.append("  source: \(run.sourceName) v\(run.sourceVersion), sha256 \(run.sourceChecksum)")
+        lines.append("  progress: \(done) / \(run.totalItems) (\(String(format: "%.1f", percent)) %) · \(run.completedCount) succeeded · \(run.failedCount) failed · \(run.missingCount) not done")
+        let time = { (date: Date?) in date.map { $0.formatted(Date.ISO8601FormatStyle()) } ?? "–" }
+        // An ETA means something only while a process works on the run.
+        let eta = state == .live ? time(run.estimatedCompletionAt) : "–"
+        lines.append("  started \(time(run.startedAt)) · last progress \(time(run.lastProgressAt)) · ETA \(eta) · finished \(time(run.finishedAt))")
+        if let m = run.finalMetrics {
+            lines.append("  final: \(m.succeeded) succeeded, \(m.failed) failed, \(m.missing) missing, \(m.attempts) attempts; last session \(m.sessionItems) items in \(String(format: "%.1f", m.sessionSeconds)) s (\(String(format: "%.1f", m.itemsPerSecond))/s)")
+        }
+        lines.append("  command: \(run.configuration.command) · batch \(run.configuration.batchSize) items / \(run.configuration.batchSeconds) s")
+        return lines
+    }
+}
+
+/// A run as `--json` prints it.
+struct RunJSON: Encodable {
+    var id: String
+    var name: String?
+    var status: String
+    var state: String
+    var holder: String?
+    var source: String
+    var sourceVersion: Int
+    var sourceSHA256: String
+    var total: Int
+    var completed: Int
+    var failed: Int
+    var missing: Int
+    var startedAt: String
+    var lastProgressAt: String?
+    var estimatedCompletionAt: String?
+    var finishedAt: String?
+    var finalMetrics: RunMetrics?
+    var configuration: RunConfiguration
+
+    init(_ run: RunRecord, state: RunState?) {
+        let time = { (date: Date) in date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
+        id = run.id
+        name = run.name
+        status = run.status.rawValue
+        self.state = (state ?? RunState(rawValue: run.status.rawValue) ?? .live).rawValue
+        source = run.sourceName
+        sourceVersion = run.sourceVersion
+        sourceSHA256 = run.sourceChecksum
+        total = run.totalItems
+        completed = run.completedCount
+        failed = run.failedCount
+        missing = run.missingCount
+        startedAt = time(run.startedAt)
+        lastProgressAt = run.lastProgressAt.map(time)
+        estimatedCompletionAt = run.estimatedCompletionAt.map(time)
+        finishedAt = run.finishedAt.map(time)
+        finalMetrics = run.finalMetrics
+        configuration = run.configuration
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, status, state, holder, source, total, completed, failed, missing, configuration
+        case sourceVersion = "source_version", sourceSHA256 = "source_sha256", startedAt = "started_at"
+        case lastProgressAt = "last_progress_at", estimatedCompletionAt = "estimated_completion_at"
+        case finishedAt = "finished_at", finalMetrics = "final_metrics"
+    }
+}

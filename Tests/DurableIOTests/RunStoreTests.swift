@@ -1,0 +1,245 @@
+import DurableIO
+import DurableSQLite
+import Foundation
+import GRDB
+import Testing
+
+@Suite("RunStore: schema and migrations")
+struct RunStoreMigrationTests {
+    @Test("an empty file migrates to the latest version: WAL, synchronous=FULL, one result per (run, item)")
+    func fromEmpty() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("runs.sqlite").string
+        let pool = try RunDatabase.open(at: path)
+        try pool.read { (db: Database) throws -> Void in
+            #expect(try RunSchema.appliedVersions(db) == RunSchema.versions)
+            #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
+            #expect(try Int.fetchOne(db, sql: "PRAGMA synchronous") == 2, "2 is FULL")
+            for table in ["sources", "source_items", "runs", "results"] { #expect(try db.tableExists(table), "\(table)") }
+            let unique = try db.indexes(on: "results").filter { $0.isUnique }.map(\.columns)
+            #expect(unique.contains(["run_id", "item_id"]))
+            let columns = Set(try db.columns(in: "results").map(\.name))
+            for column in ["error_occurred", "attempt_count", "first_error_message", "last_error_message", "last_attempt_at", "error_category"] {
+                #expect(columns.contains(column), "\(column)")
+            }
+            let runColumns = Set(try db.columns(in: "runs").map(\.name))
+            for column in ["status", "config", "source_checksum", "total_items", "completed_count", "failed_count", "last_progress_at", "estimated_completion_at", "started_at", "finished_at", "final_metrics"] {
+                #expect(runColumns.contains(column), "\(column)")
+            }
+        }
+        try pool.close()
+        // Opening again changes nothing.
+        let again = try RunDatabase.open(at: path)
+        #expect(try again.read(RunSchema.appliedVersions) == RunSchema.versions)
+        let normal = try RunDatabase.open(at: path, synchronous: .normal)
+        #expect(try normal.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 1)
+    }
+
+    @Test("a v1 database migrates to v2: duplicates folded into the newest with attempts counted, counts backfilled")
+    func fromPreviousVersion() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("runs.sqlite").string
+        let v1 = try RunDatabase.openUnmigrated(at: path)
+        try RunSchema.migrate(v1, upTo: "v1")
+        try await v1.write { (db: Database) throws -> Void in
+            #expect(try RunSchema.appliedVersions(db) == ["v1"])
+            try db.execute(sql: """
+                INSERT INTO sources (id, name, version, format, id_columns, data_checksum, item_count, ingested_at)
+                VALUES (1, 'n.csv', 1, 'csv', '["id"]', 'abc', 3, '2026-01-01T00:00:00.000Z');
+                INSERT INTO source_items (id, source_id, item_key, position, data) VALUES
+                    (1, 1, '1', 0, '{"id":"1"}'), (2, 1, '2', 1, '{"id":"2"}'), (3, 1, '3', 2, '{"id":"3"}');
+                INSERT INTO runs (id, name, source_id, status, config, source_checksum, total_items, started_at)
+                VALUES ('r1', NULL, 1, 'running', '{"batch_seconds":5,"batch_size":100,"command":"cat"}', 'abc', 3,
+                        '2026-01-01T00:00:01.000Z');
+                INSERT INTO results (run_id, item_id, output, error_occurred, error_message, created_at) VALUES
+                    ('r1', 1, NULL, 1, 'timeout', '2026-01-01T00:00:02.000Z'),
+                    ('r1', 1, '{"ok":1}', 0, NULL, '2026-01-01T00:00:03.000Z'),
+                    ('r1', 2, NULL, 1, 'exit 2', '2026-01-01T00:00:04.000Z');
+                """)
+        }
+        try v1.close()
+
+        let store = try SQLiteRunStore(path: path)
+        try await store.pool.read { (db: Database) throws -> Void in
+            #expect(try RunSchema.appliedVersions(db) == ["v1", "v2"])
+            let rows = try Row.fetchAll(db, sql: "SELECT item_id, error_occurred, attempt_count, first_error_message, last_error_message FROM results ORDER BY item_id")
+            #expect(rows.count == 2)
+            #expect(rows[0][0] as Int == 1 && rows[0][1] as Int == 0 && rows[0][2] as Int == 2)
+            #expect(rows[0][3] as String? == "timeout", "the first error is kept")
+            #expect(rows[1][2] as Int == 1 && rows[1][4] as String? == "exit 2")
+        }
+        let run = try #require(try await store.run(id: "r1"))
+        #expect(run.completedCount == 1 && run.failedCount == 1 && run.missingCount == 1)
+        #expect(try await store.remainingItems(forRun: "r1", selection: .missingOnly).map(\.key) == ["3"])
+        #expect(try await store.remainingItems(forRun: "r1", selection: .retryErrorsOnly).map(\.key) == ["2"])
+    }
+
+    @Test("a database with a schema version this program does not know is refused")
+    func newerSchemaRefused() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("runs.sqlite").string
+        let pool = try RunDatabase.open(at: path)
+        try pool.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9')") }
+        try pool.close()
+        let error = #expect(throws: DurableSQLiteError.self) { try RunDatabase.open(at: path) }
+        #expect(error?.code == .schema)
+        #expect(error?.message.contains("v9") == true)
+    }
+}
+
+@Suite("RunStore: ingest, idempotent results, remaining work, locks")
+struct RunStoreTests {
+    func fixture(_ text: String, name: String = "n.csv") -> (TemporaryDirectory, String) {
+        let dir = TemporaryDirectory()
+        writeRaw(text, to: dir.file(name))
+        return (dir, dir.file(name).string)
+    }
+
+    @Test("CSV with a composite id: stored once with its SHA-256; the same file again is skipped")
+    func ingestCSV() async throws {
+        let (dir, csv) = fixture("incident_id,narrative_type,text\n17,A,\"a, b\"\n17,B,\"line\nbreak\"\n18,A,x\n")
+        let store = try SQLiteRunStore(path: dir.file("runs.sqlite").string)
+        let source = try SourceFile(path: csv, idColumns: ["incident_id", "narrative_type"])
+        let first = try await store.ingest(source, allowNewVersion: false)
+        #expect(!first.skipped)
+        #expect(first.source.itemCount == 3 && first.source.version == 1)
+        #expect(first.source.checksum == (try SourceChecksum.sha256(ofFileAt: csv)))
+        #expect(first.source.checksum.count == 64)
+        let again = try await store.ingest(source, allowNewVersion: false)
+        #expect(again.skipped && again.source == first.source)
+        let run = try await store.createRun(id: "r", name: nil, source: first.source, configuration: .init(command: "cat"), startedAt: Date())
+        let items = try await store.remainingItems(forRun: run.id, selection: .missingOnly)
+        #expect(items.map(\.key) == [#"["17","A"]"#, #"["17","B"]"#, #"["18","A"]"#])
+        #expect(items[1].json == #"{"incident_id":"17","narrative_type":"B","text":"line\nbreak"}"#)
+    }
+
+    @Test("SHA-256 of a known input")
+    func checksum() throws {
+        let (dir, path) = fixture("abc", name: "abc.txt")
+        defer { _ = dir }
+        #expect(try SourceChecksum.sha256(ofFileAt: path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test("a different file under the same name is refused, or stored as the next version when asked; runs stay pinned")
+    func versionedSources() async throws {
+        let (dir, csv) = fixture("id,v\n1,a\n2,b\n")
+        let store = try SQLiteRunStore(path: dir.file("runs.sqlite").string)
+        let source = try SourceFile(path: csv, idColumns: ["id"])
+        let v1 = try await store.ingest(source, allowNewVersion: false).source
+        let run = try await store.createRun(id: "r", name: nil, source: v1, configuration: .init(command: "cat"), startedAt: Date())
+        writeRaw("id,v\n1,a\n2,b\n3,c\n", to: dir.file("n.csv"))
+        let error = await #expect(throws: DurableSQLiteError.self) { try await store.ingest(source, allowNewVersion: false) }
+        #expect(error?.code == .sourceChanged)
+        #expect(error?.message.contains(v1.checksum) == true)
+        #expect(error?.hint?.contains("--new-version") == true)
+        let v2 = try await store.ingest(source, allowNewVersion: true).source
+        #expect(v2.version == 2 && v2.itemCount == 3)
+        #expect(try await store.remainingItems(forRun: run.id, selection: .missingOnly).count == 2, "pinned to v1")
+        #expect(try await store.sourceVersions(named: "n.csv").map(\.version) == [1, 2])
+    }
+
+    @Test("JSONL; a duplicate id or a missing id column stores nothing and says where")
+    func ingestErrors() async throws {
+        let (dir, jsonl) = fixture("{\"id\":1,\"t\":\"a\"}\n\n{\"id\":2,\"t\":\"b\"}\n{\"id\":1,\"t\":\"c\"}\n", name: "n.jsonl")
+        let store = try SQLiteRunStore(path: dir.file("runs.sqlite").string)
+        let duplicate = await #expect(throws: DurableSQLiteError.self) {
+            try await store.ingest(try SourceFile(path: jsonl, idColumns: ["id"]), allowNewVersion: false)
+        }
+        #expect(duplicate?.code == .duplicateItemID)
+        #expect(duplicate?.message.contains("item 3") == true)
+        #expect(try await store.sourceVersions(named: "n.jsonl").isEmpty, "nothing stored")
+        let missing = await #expect(throws: DurableSQLiteError.self) {
+            try await store.ingest(try SourceFile(path: jsonl, idColumns: ["nope"]), allowNewVersion: false)
+        }
+        #expect(missing?.code == .invalidSource)
+        #expect(missing?.message.contains("line 1") == true)
+        writeRaw("{\"id\":1}\n{\"id\":2}\n", to: dir.file("n.jsonl"))
+        let ok = try await store.ingest(try SourceFile(path: jsonl, idColumns: ["id"]), allowNewVersion: false)
+        #expect(ok.source.itemCount == 2 && ok.source.format == .jsonl)
+        let (other, csv) = fixture("a,b\n1,2\n")
+        defer { _ = other }
+        let column = await #expect(throws: DurableSQLiteError.self) {
+            try await store.ingest(try SourceFile(path: csv, idColumns: ["id"]), allowNewVersion: false)
+        }
+        #expect(column?.message.contains("the id column 'id' is not in the header") == true)
+    }
+
+    @Test("re-recording an item upserts: no new row, attempts counted, a success clears the error and keeps the first")
+    func idempotentUpsert() async throws {
+        let (dir, csv) = fixture("id\n1\n2\n")
+        let store = try SQLiteRunStore(path: dir.file("runs.sqlite").string)
+        let source = try await store.ingest(try SourceFile(path: csv, idColumns: ["id"]), allowNewVersion: false).source
+        let run = try await store.createRun(id: "r", name: nil, source: source, configuration: .init(command: "cat"), startedAt: Date())
+        let items = try await store.remainingItems(forRun: "r", selection: .missingOnly)
+        let failure = ItemFailure(message: "exit status 2", category: "command")
+        _ = try await store.commit([ItemResult(itemID: items[0].id, error: failure)], forRun: run.id, progress: .init(etaSeconds: 60))
+        var after = try await store.commit(
+            [ItemResult(itemID: items[0].id, error: ItemFailure(message: "timed out", category: "timeout")),
+             ItemResult(itemID: items[1].id, output: "{}")], forRun: run.id, progress: .init(etaSeconds: 30))
+        #expect(after.failedCount == 1 && after.completedCount == 1)
+        #expect(after.estimatedCompletionAt != nil)
+        #expect(try await store.remainingItems(forRun: "r", selection: .retryErrorsOnly).map(\.id) == [items[0].id])
+        after = try await store.commit([ItemResult(itemID: items[0].id, output: #"{"ok":true}"#)], forRun: run.id, progress: .init(etaSeconds: nil))
+        #expect(after.failedCount == 0 && after.completedCount == 2)
+        try await store.pool.read { (db: Database) throws -> Void in
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM results") == 2)
+            let row = try #require(try Row.fetchOne(db, sql: "SELECT * FROM results WHERE item_id = ?", arguments: [items[0].id]))
+            #expect(row["attempt_count"] as Int == 3)
+            #expect(row["error_occurred"] as Int == 0)
+            #expect(row["first_error_message"] as String? == "exit status 2")
+            #expect(row["last_error_message"] as String? == "timed out")
+            #expect(row["error_category"] as String? == nil)
+            #expect(row["output"] as String? == #"{"ok":true}"#)
+        }
+        let final = try await store.finalize(runID: run.id, session: .init(items: 4, seconds: 2), at: Date())
+        #expect(final.status == .completed)
+        #expect(final.finalMetrics?.attempts == 4)
+        #expect(final.finalMetrics?.itemsPerSecond == 2)
+    }
+
+    @Test("finalize with an errored item ends failed; the runner refuses a completed run and a held lock, in that order")
+    func runnerGuards() async throws {
+        let (dir, csv) = fixture("id\n1\n2\n3\n")
+        let store = try SQLiteRunStore(path: dir.file("runs.sqlite").string)
+        let runner = ResumableRunner(store: store)
+        let source = try await store.ingest(try SourceFile(path: csv, idColumns: ["id"]), allowNewVersion: false).source
+        let outcome = try await runner.start(source: source, name: "t", configuration: .init(command: "x")) { item in
+            if item.key == "2" { throw ItemFailure(message: "no", category: "command") }
+            return item.key == "3" ? Array("not json".utf8) : Array(item.json.utf8)
+        }
+        #expect(outcome.run.status == .failed)
+        #expect(outcome.run.failedCount == 2 && outcome.run.completedCount == 1)
+        #expect(runner.state(of: outcome.run) == .failed)
+        try await store.pool.read { (db: Database) throws -> Void in
+            #expect(try String.fetchOne(db, sql: "SELECT error_category FROM results r JOIN source_items i ON i.id = r.item_id WHERE i.item_key = '3'") == "invalid-output")
+        }
+
+        // Someone else holds the run's lock: resume is refused naming the holder, and nothing runs.
+        let other = FileLock(at: .init(store.lockPath(forRun: outcome.run.id)))
+        #expect(try other.tryAcquire())
+        #expect(runner.state(of: try #require(try await store.run(id: outcome.run.id))) == .failed)
+        let held = await #expect(throws: DurableIOError.self) {
+            try await runner.resume(runID: outcome.run.id, makeProcess: { _ in { _ in Issue.record("ran"); return [] } })
+        }
+        #expect(held?.code == .lockHeld)
+        #expect(held?.message.contains("pid \(getpid())") == true)
+        try other.release()
+
+        let retried = try await runner.resume(
+            runID: outcome.run.id, request: .init(selection: .retryErrorsOnly, given: .init(command: "y", batchSize: 100)),
+            options: .init(notice: { print($0) }), makeProcess: { configuration in
+                #expect(configuration.command == "x", "the stored configuration is authoritative")
+                return { item in Array(item.json.utf8) }
+            })
+        #expect(retried.run.status == .completed && retried.processed == 2 && retried.skipped == 1)
+        #expect(RunConfiguration(command: "x").drift(from: .init(command: "y", batchSize: 100)) == ["--command: stored 'x', given 'y' (ignored)"])
+
+        // Completed is checked before the lock: even with the lock held, the answer is "completed".
+        #expect(try other.tryAcquire())
+        let done = await #expect(throws: DurableSQLiteError.self) {
+            try await runner.resume(runID: outcome.run.id, makeProcess: { _ in { _ in [] } })
+        }
+        #expect(done?.code == .alreadyCompleted)
+        try other.release()
+    }
+}
