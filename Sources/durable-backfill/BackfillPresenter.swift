@@ -22,7 +22,7 @@ enum BackfillPresenter {
         } catch {
             signals.uninstall()
             if renderer.style == .terminal { renderer.finish("") }  // clear the progress line
-            let text = (error as? BackfillError)?.detailedDescription ?? (error as? DurableIOError)?.detailedDescription ?? "\(error)"
+            let text = (error as? DurableSQLiteError)?.detailedDescription ?? (error as? DurableIOError)?.detailedDescription ?? "\(error)"
             ProgressRenderer.standardError("error: \(text)\n")
             exit(DurableExitCode(for: error).rawValue)
         }

@@ -18,7 +18,7 @@ struct ListCommand: ParsableCommand {
                 let percent = record.fraction.map { String(format: "%5.1f %%", $0 * 100) } ?? "    – "
                 say("\(record.definition.name)\t\(record.status.rawValue)\t\(percent)\t\(record.examinedRows) examined\t\(record.changedRows) changed\tupdated \(record.updatedAt)")
             }
-        } catch let error as BackfillError {
+        } catch let error as DurableSQLiteError {
             ProgressRenderer.standardError("error: \(error.detailedDescription)\n")
             throw ExitCode(DurableExitCode(for: error).rawValue)
         }

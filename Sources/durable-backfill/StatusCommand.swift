@@ -44,7 +44,7 @@ struct StatusCommand: ParsableCommand {
                     for record in records { say("\(record)") }
                 }
             }
-        } catch let error as BackfillError {
+        } catch let error as DurableSQLiteError {
             ProgressRenderer.standardError("error: \(error.detailedDescription)\n")
             throw ExitCode(DurableExitCode(for: error).rawValue)
         }

@@ -95,7 +95,7 @@ struct BackfillEngineTests {
         let predicate = "last_seen = 0 AND id NOT IN (SELECT id FROM skip_list)"
         let reference = dir.file("reference.db")
         let definition = Incident.definition(where: predicate)
-        let error = try #require(throws: BackfillError.self) { try Backfill.run(definition, in: db.string) }
+        let error = try #require(throws: DurableSQLiteError.self) { try Backfill.run(definition, in: db.string) }
         #expect(error.code == .queryFailed)
         #expect(error.message.contains("no such table: skip_list"))
         #expect(error.hint?.contains("durable-backfill resume --db \(db.string) --name tx_last_seen_backfill_v1") == true)
@@ -127,10 +127,10 @@ struct BackfillEngineTests {
         var options = BackfillOptions()
         options.batchSizing = .fixed(rows: 100)
         options.niceRatio = 0
-        let error = try #require(throws: BackfillError.self) { try Backfill.run(Incident.definition(), options: options, in: db.string) }
+        let error = try #require(throws: DurableSQLiteError.self) { try Backfill.run(Incident.definition(), options: options, in: db.string) }
         #expect(error.code == .queryFailed)
         #expect(error.message.contains("injected failure at 1234"))
-        let failed = try #require(error.record)
+        let failed = try #require(try Backfill.status(named: Incident.definition().name, in: db.string))
         #expect(failed.status == .failed)
         #expect(failed.message?.contains("injected failure at 1234") == true)
         let cursor = try #require(failed.cursorKey)
@@ -138,7 +138,6 @@ struct BackfillEngineTests {
         #expect(try Incident.int(db, "SELECT count(*) FROM transmissions WHERE id > \(cursor) AND last_seen NOT IN (0, 7)") == 0)
         #expect(try Incident.int(db, "SELECT count(*) FROM transmissions WHERE id <= \(cursor) AND last_seen = 0") == 0)
         #expect(failed.examinedRows == (try Incident.int(db, "SELECT count(*) FROM transmissions WHERE id <= \(cursor) AND id % 10 <> 0")))
-        #expect(try Backfill.status(named: failed.definition.name, in: db.string) == failed)
 
         try Incident.execute(db, "DROP TRIGGER injected")
         let outcome = try Backfill.resume(named: failed.definition.name, in: db.string)
@@ -270,11 +269,11 @@ struct BackfillEngineTests {
         let db = dir.file("app.db")
         try Incident.make(db, transmissions: 10, withoutObservations: 0)
         var bad = Incident.definition("../etc")
-        #expect(throws: BackfillError.self) { try Backfill.run(bad, in: db.string) }
+        #expect(throws: DurableSQLiteError.self) { try Backfill.run(bad, in: db.string) }
         bad = Incident.definition()
         bad.setClause = " "
-        #expect(throws: BackfillError.self) { try Backfill.run(bad, in: db.string) }
-        let missing = try #require(throws: BackfillError.self) { try Backfill.run(Incident.definition(), in: dir.file("typo.db").string) }
+        #expect(throws: DurableSQLiteError.self) { try Backfill.run(bad, in: db.string) }
+        let missing = try #require(throws: DurableSQLiteError.self) { try Backfill.run(Incident.definition(), in: dir.file("typo.db").string) }
         #expect(missing.code == .databaseUnavailable)
         #expect(!FileManager.default.fileExists(atPath: dir.file("typo.db").string))
         #expect(try Backfill.list(in: db.string).isEmpty)
@@ -288,7 +287,7 @@ struct BackfillEngineTests {
         try Incident.execute(db, "ALTER TABLE transmissions ADD COLUMN seq INTEGER; UPDATE transmissions SET seq = id")
         var definition = Incident.definition()
         definition.keyColumn = "seq"
-        let error = try #require(throws: BackfillError.self) { try Backfill.run(definition, in: db.string) }
+        let error = try #require(throws: DurableSQLiteError.self) { try Backfill.run(definition, in: db.string) }
         #expect(error.message.contains("column seq of transmissions is neither the rowid nor the first column of an index"))
         #expect(try Backfill.status(named: definition.name, in: db.string)?.status == .failed)
         try Incident.execute(db, "CREATE INDEX transmissions_seq ON transmissions(seq)")

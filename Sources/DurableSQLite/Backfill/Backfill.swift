@@ -37,7 +37,7 @@ public enum Backfill {
     ///   - stop: checked between batches: the current batch finishes, the record says `interrupted`.
     ///   - progress: called after each committed batch with the recorded state.
     /// - Returns: `.completed`, `.interrupted`, or `.alreadyCompleted` when a backfill of this name completed before.
-    /// - Throws: ``BackfillError`` (`alreadyExists` when the name is recorded and not completed: resume it;
+    /// - Throws: ``DurableSQLiteError`` (`alreadyExists` when the name is recorded and not completed: resume it;
     ///   `queryFailed` after recording `failed`), or `DurableIOError.lockHeld` when another process runs it.
     @discardableResult
     public static func run(
@@ -54,11 +54,10 @@ public enum Backfill {
         }
         if let existing {
             if existing.status == .completed { return .alreadyCompleted(existing) }
-            throw BackfillError(
-                .alreadyExists, operation: "start", backfill: definition.name, database: database,
+            throw DurableSQLiteError.backfill(
+                .backfillExists, operation: "start", backfill: definition.name, database: database,
                 message: "a backfill with this name is already recorded (\(existing.status.rawValue))",
-                hint: "Continue it with: durable-backfill resume --db \(database) --name \(definition.name)",
-                record: existing)
+                hint: "Continue it with: durable-backfill resume --db \(database) --name \(definition.name)")
         }
         let record = BackfillRecord(definition: definition, options: options, now: BackfillTable.now())
         try step("record the start in \(BackfillTable.name)", definition.name, database) {
@@ -80,7 +79,7 @@ public enum Backfill {
     /// changed while another process held it).
     ///
     /// - Returns: `.alreadyCompleted` without touching anything when it had completed.
-    /// - Throws: ``BackfillError`` (`notFound`, `queryFailed` after recording `failed`), or
+    /// - Throws: ``DurableSQLiteError`` (`notFound`, `queryFailed` after recording `failed`), or
     ///   `DurableIOError.lockHeld` when another process runs it.
     @discardableResult
     public static func resume(
@@ -94,8 +93,8 @@ public enum Backfill {
             }
             guard let record else {
                 let known = (try? queue.inDatabase { try BackfillTable.loadAll($0) })?.map(\.definition.name) ?? []
-                throw BackfillError(
-                    .notFound, operation: "resume", backfill: name, database: database,
+                throw DurableSQLiteError.backfill(
+                    .backfillNotFound, operation: "resume", backfill: name, database: database,
                     message: "no backfill of this name is recorded",
                     hint: known.isEmpty ? "Start it with: durable-backfill run --db \(database) --name \(name) …"
                         : "Recorded backfills: \(known.joined(separator: ", ")).")
@@ -165,14 +164,14 @@ public enum Backfill {
         return lock
     }
 
-    /// Runs `body`, turning a database error into a ``BackfillError`` naming the step.
+    /// Runs `body`, turning a database error into a ``DurableSQLiteError`` naming the step.
     static func step<T>(_ operation: String, _ name: String?, _ database: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as BackfillError {
+        } catch let error as DurableSQLiteError {
             throw error
         } catch {
-            throw BackfillError(
+            throw DurableSQLiteError.backfill(
                 .databaseUnavailable, operation: operation, backfill: name, database: database, message: "\(error)",
                 hint: "Nothing was changed by this step. Check the database, then run the command again.")
         }

@@ -8,9 +8,9 @@ import GRDB
 ///
 /// Foreign keys are enforced (GRDB's default): a backfill never writes a row that breaks one.
 enum BackfillConnection {
-    static func open(_ path: String, busyTimeout: Duration, readonly: Bool = false, backfill: String?) throws(BackfillError) -> DatabaseQueue {
+    static func open(_ path: String, busyTimeout: Duration, readonly: Bool = false, backfill: String?) throws(DurableSQLiteError) -> DatabaseQueue {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw BackfillError(
+            throw DurableSQLiteError.backfill(
                 .databaseUnavailable, operation: "open the database", backfill: backfill, database: path,
                 message: "no such file", hint: "Pass the path of the existing SQLite database the backfill runs on.")
         }
@@ -21,7 +21,7 @@ enum BackfillConnection {
         do {
             return try DatabaseQueue(path: path, configuration: configuration)
         } catch {
-            throw BackfillError(
+            throw DurableSQLiteError.backfill(
                 .databaseUnavailable, operation: "open the database", backfill: backfill, database: path,
                 message: "\(error)", hint: "Check that the file is an SQLite database this user can read and write.")
         }

@@ -19,7 +19,7 @@ extension BackfillDefinition {
             let first = try Row.fetchOne(db, sql: "PRAGMA index_info(\(Self.quote(name)))")
             if (first?["name"] as String?)?.lowercased() == key { return }
         }
-        throw BackfillError(
+        throw DurableSQLiteError.backfill(
             .invalidDefinition, operation: "check the key column", backfill: self.name, database: database,
             message: "column \(keyColumn) of \(table) is neither the rowid nor the first column of an index: every batch would scan the whole table",
             hint: "Use --key rowid (or the table's INTEGER PRIMARY KEY), or create an index on \(keyColumn) first.")

@@ -36,9 +36,9 @@ public struct BackfillDefinition: Sendable, Codable, Equatable {
     }
 
     /// Throws when the definition cannot be run (before anything is written).
-    func validate(database: String) throws(BackfillError) {
-        func invalid(_ message: String, _ hint: String) -> BackfillError {
-            BackfillError(.invalidDefinition, operation: "check the definition", backfill: name, database: database, message: message, hint: hint)
+    func validate(database: String) throws(DurableSQLiteError) {
+        func invalid(_ message: String, _ hint: String) -> DurableSQLiteError {
+            DurableSQLiteError.backfill(.invalidDefinition, operation: "check the definition", backfill: name, database: database, message: message, hint: hint)
         }
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
         if name.isEmpty || name.count > 100 || !name.allSatisfy(allowed.contains) || name.hasPrefix(".") {

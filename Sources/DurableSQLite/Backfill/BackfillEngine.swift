@@ -107,7 +107,7 @@ struct BackfillEngine {
         next.keyDensity = density
         if let first, let bound {
             let (start, overflow) = first.subtractingReportingOverflow(1)
-            if overflow { throw BackfillError(.invalidDefinition, operation: "snapshot", backfill: name, database: database, message: "the smallest key is Int64.min, which a cursor cannot precede", hint: "Use another key column.") }
+            if overflow { throw DurableSQLiteError.backfill(.invalidDefinition, operation: "snapshot", backfill: name, database: database, message: "the smallest key is Int64.min, which a cursor cannot precede", hint: "Use another key column.") }
             next.startKey = start
             next.cursorKey = start
             _ = bound
@@ -125,7 +125,7 @@ struct BackfillEngine {
     func key(_ value: DatabaseValue?, _ what: String) throws -> Int64? {
         guard let value, !value.isNull else { return nil }
         guard let key = Int64.fromDatabaseValue(value), case .int64 = value.storage else {
-            throw BackfillError(
+            throw DurableSQLiteError.backfill(
                 .invalidDefinition, operation: "read keys", backfill: name, database: database,
                 message: "\(what) in column \(record.definition.keyColumn) is not an integer",
                 hint: "A backfill walks an integer key: pass --key with rowid or an INTEGER PRIMARY KEY column.")
@@ -158,9 +158,9 @@ struct BackfillEngine {
 
     /// Records `failed` with the error's message (from the committed record: a failed batch rolled back) and
     /// returns the error to throw.
-    func fail(_ operation: String, _ error: any Error) -> BackfillError {
-        let message = (error as? BackfillError)?.message ?? "\(error)"
-        let code = (error as? BackfillError)?.code ?? .queryFailed
+    func fail(_ operation: String, _ error: any Error) -> DurableSQLiteError {
+        let message = (error as? DurableSQLiteError)?.message ?? "\(error)"
+        let code = (error as? DurableSQLiteError)?.code ?? .queryFailed
         let resume = "Fix the cause, then continue with: durable-backfill resume --db \(database) --name \(name)"
         do {
             let recorded = try queue.inDatabase { db -> BackfillRecord in
@@ -174,11 +174,11 @@ struct BackfillEngine {
                 return failed
             }
             let done = "\(recorded.examinedRows.formatted) rows examined before it, cursor at key \(recorded.cursorKey ?? recorded.startKey ?? 0)"
-            return BackfillError(
+            return DurableSQLiteError.backfill(
                 code, operation: operation, backfill: name, database: database, message: "\(message) (\(done); recorded as failed)",
-                hint: resume, record: recorded)
+                hint: resume)
         } catch {
-            return BackfillError(
+            return DurableSQLiteError.backfill(
                 code, operation: operation, backfill: name, database: database,
                 message: "\(message); recording the failure failed too: \(error)",
                 hint: "The progress table may still say 'running'; `status` reports it as interrupted once this process ends. " + resume)

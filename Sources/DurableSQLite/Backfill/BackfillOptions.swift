@@ -46,7 +46,7 @@ public struct BackfillOptions: Sendable, Codable, Equatable {
     public init() {}
 
     /// Throws when an option is out of range.
-    func validate(backfill: String, database: String) throws(BackfillError) {
+    func validate(backfill: String, database: String) throws(DurableSQLiteError) {
         var problems: [String] = []
         switch batchSizing {
         case .fixed(let rows) where rows < 1: problems.append("the batch size must be at least 1 (got \(rows))")
@@ -60,7 +60,7 @@ public struct BackfillOptions: Sendable, Codable, Equatable {
             problems.append("the batch size limits are inconsistent (\(minimumBatchSize)…\(maximumBatchSize), first \(initialBatchSize))")
         }
         guard problems.isEmpty else {
-            throw BackfillError(
+            throw DurableSQLiteError.backfill(
                 .invalidDefinition, operation: "check the options", backfill: backfill, database: database,
                 message: problems.joined(separator: "; "), hint: "Change the options and run again; nothing was written.")
         }

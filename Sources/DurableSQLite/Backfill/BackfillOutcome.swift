@@ -1,6 +1,6 @@
 import DurableIO
 
-/// How a backfill call ended without an error. A failure throws ``BackfillError`` after recording `failed`.
+/// How a backfill call ended without an error. A failure throws ``DurableSQLiteError`` after recording `failed`.
 ///
 /// ```swift
 /// switch try Backfill.run(definition, in: "app.db", stop: stop) {

@@ -1,4 +1,5 @@
-/// The one error type of the `DurableSQLite` module: what failed, for which run or source, why, and what to do next.
+/// The one error type of the `DurableSQLite` module (run store and backfills): what failed, for which run, source or
+/// backfill, why, and what to do next.
 ///
 /// Every error carries a ``code`` (stable, for programs), the ``operation`` that failed (`ingest`, `resume`, …), a
 /// one-line ``message`` saying what happened and how much, and, where there is one, a ``hint`` telling an operator
@@ -36,6 +37,16 @@ public struct DurableSQLiteError: Error, Sendable, Equatable, CustomStringConver
         public static let schema = Code("schema")
         /// Invalid arguments given to the library (a batch size of 0, …).
         public static let invalidInput = Code("invalidInput")
+        /// A backfill's definition or options cannot be used; nothing was written.
+        public static let invalidDefinition = Code("invalidDefinition")
+        /// No backfill of that name is recorded in the database.
+        public static let backfillNotFound = Code("backfillNotFound")
+        /// `run` with a backfill name already recorded (and not completed): resume it instead.
+        public static let backfillExists = Code("backfillExists")
+        /// A query failed while a backfill ran; recorded as `failed` before the error was thrown.
+        public static let queryFailed = Code("queryFailed")
+        /// The database could not be opened or read.
+        public static let databaseUnavailable = Code("databaseUnavailable")
     }
 
     /// What kind of failure this is.
