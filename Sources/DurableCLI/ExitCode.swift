@@ -47,6 +47,8 @@ public enum DurableExitCode: Int32, Sendable, CaseIterable {
           4    the lock is held by another process
           5    nothing to do: already completed
           64   usage error
-          129  interrupted by SIGHUP; 130 by SIGINT; 143 by SIGTERM (everything acknowledged is durable)
+          129  interrupted by SIGHUP (everything acknowledged is durable)
+          130  interrupted by SIGINT (Ctrl-C)
+          143  interrupted by SIGTERM
         """
 }
