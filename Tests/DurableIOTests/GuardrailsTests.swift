@@ -6,6 +6,7 @@ import SystemPackage
 import Testing
 
 @testable import DurableIO
+import DurableRun
 
 @Suite("Progress: rate and ETA")
 struct ProgressTests {
@@ -140,6 +141,27 @@ struct LimitsTests {
         #expect(await child.wait() == 1)
         #expect(child.text.contains("exceeds the 200 MB limit (resident"), "\(child.text)")
         #expect(child.text.contains("memory check failed: resident memory"))
+    }
+
+    @Test func itemCommandsInGroupsOfTheirOwnCountAsDescendants() async throws {
+        // A real item command: `sh -c` in a process group of its own, running a process that holds 150 MB.
+        let command = ItemCommand("'\(ChildProcess.testHelper.path)' hog --mb 150", grace: .milliseconds(100))
+        let item = Task { try await command.run() }
+        let measured = try await offPool { () -> Int64 in
+            let deadline = Date().addingTimeInterval(20)
+            var most: Int64 = 0
+            while Date() < deadline {
+                most = max(most, MemoryUsage.current(includingDescendants: true).children)
+                if most >= 140_000_000 { break }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            return most
+        }
+        let alone = MemoryUsage.current()
+        item.cancel()  // tears the group down
+        _ = try? await item.value
+        #expect(measured >= 140_000_000, "descendants: \(MemoryUsage.format(measured))")
+        #expect(alone.children == 0)
     }
 
     @Test func theLimitWarnsOnceThenThrowsWithTheFigures() throws {

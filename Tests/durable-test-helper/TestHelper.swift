@@ -9,7 +9,7 @@ import SystemPackage
 struct TestHelper: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "durable-test-helper", abstract: "Lock test helper (not installed).",
-        subcommands: [Increment.self, Hold.self, Try.self, Append.self, Allocate.self, Stall.self])
+        subcommands: [Increment.self, Hold.self, Try.self, Append.self, Allocate.self, Hog.self, Stall.self])
 
     enum Kind: String, ExpressibleByArgument { case file, lockfile }
 
@@ -117,6 +117,18 @@ struct Allocate: ParsableCommand {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(1)
         }
+    }
+}
+
+/// Allocates and touches `--mb` MB, says so, and keeps it until killed (a memory-hungry item command).
+struct Hog: ParsableCommand {
+    @Option var mb: Int
+
+    func run() throws {
+        let block = [UInt8](repeating: 1, count: mb * 1_000_000)
+        FileHandle.standardOutput.write(Data("allocated \(block.count)\n".utf8))  // unbuffered
+        Thread.sleep(forTimeInterval: 120)
+        print(block[block.count / 2])
     }
 }
 

@@ -4,8 +4,10 @@ import Synchronization
 /// A memory limit a job checks after each batch: a warning once at a fraction of it (default 80 %), and a clear
 /// error past it, before the machine starts to thrash.
 ///
-/// It counts resident + swap (see ``MemoryUsage``), plus the process group of the item commands when given. If the
-/// cgroup's `memory.max` is lower than the configured limit, that is logged once: the kernel will act first.
+/// It counts resident + swap (see ``MemoryUsage``) of this process and, by default, of its descendants (the item
+/// commands and whatever they start; measured at most once a second, a pass over `/proc`), plus a process group
+/// when given. If the cgroup's `memory.max` is lower than the configured limit, that is logged once: the kernel
+/// will act first.
 ///
 /// ```swift
 /// let limit = MemoryLimit(bytes: 4_000_000_000)
@@ -26,12 +28,26 @@ public final class MemoryLimit: Sendable {
     private let measure: @Sendable () -> MemoryUsage
 
     /// A limit of `bytes`.
+    ///
+    /// - Parameters:
+    ///   - includingDescendants: also count this process's descendants (default `true`).
     public convenience init(
-        bytes: Int64, warningFraction: Double = 0.8, processGroup: Int32? = nil,
+        bytes: Int64, warningFraction: Double = 0.8, processGroup: Int32? = nil, includingDescendants: Bool = true,
         logger: Logger = Logger(label: "DurableIO.Guardrails")
     ) {
+        let others = Mutex<(at: ContinuousClock.Instant, bytes: Int64)?>(nil)
         self.init(bytes: bytes, warningFraction: warningFraction, processGroup: processGroup, logger: logger) {
-            MemoryUsage.current(includingProcessGroup: processGroup)
+            var usage = MemoryUsage.current()
+            guard processGroup != nil || includingDescendants else { return usage }
+            // The other processes are measured at most once a second: a check runs after every item.
+            let now = ContinuousClock.now
+            usage.children = others.withLock { cached in
+                if let cached, now - cached.at < .seconds(1) { return cached.bytes }
+                let bytes = MemoryUsage.othersUsage(group: processGroup, descendants: includingDescendants)
+                cached = (now, bytes)
+                return bytes
+            }
+            return usage
         }
     }
 

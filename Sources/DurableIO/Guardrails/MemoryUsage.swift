@@ -17,18 +17,23 @@ public struct MemoryUsage: Sendable, Equatable, Codable {
     public var swap: Int64
     /// Peak resident bytes of this process (`VmHWM`).
     public var peakResident: Int64
-    /// Resident + swap of the process group's other members, when asked for.
+    /// Resident + swap of the other processes counted: this process's descendants (the item commands and what
+    /// they start) and the members of a given process group, when asked for.
     public var children: Int64
 
     /// Resident + swap, children included.
     public var total: Int64 { resident + swap + children }
 
-    /// The figures of this process, plus those of every other process in `processGroup` if given.
-    public static func current(includingProcessGroup processGroup: Int32? = nil) -> MemoryUsage {
+    /// The figures of this process, plus those of every other process in `processGroup` if given, plus those of
+    /// every descendant of this process (children, grandchildren, …) if `includingDescendants`: an item command
+    /// runs in a process group of its own, and its memory is the job's memory too.
+    public static func current(includingProcessGroup processGroup: Int32? = nil, includingDescendants: Bool = false) -> MemoryUsage {
         let own = status(of: "self")
         var usage = MemoryUsage(
             resident: own["VmRSS"] ?? 0, swap: own["VmSwap"] ?? 0, peakResident: own["VmHWM"] ?? 0, children: 0)
-        if let processGroup { usage.children = groupUsage(processGroup) }
+        if processGroup != nil || includingDescendants {
+            usage.children = othersUsage(group: processGroup, descendants: includingDescendants)
+        }
         return usage
     }
 
@@ -65,20 +70,41 @@ public struct MemoryUsage: Sendable, Equatable, Codable {
         return fields
     }
 
-    /// Resident + swap of every process in `group` other than this one.
-    static func groupUsage(_ group: Int32) -> Int64 {
+    /// Resident + swap of every process other than this one that is in `group`, or (if `descendants`) descends
+    /// from this process; each counted once. One pass over `/proc`.
+    static func othersUsage(group: Int32?, descendants: Bool) -> Int64 {
         let own = ProcessInfo.processInfo.processIdentifier
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
-        var sum: Int64 = 0
+        var parent: [Int32: Int32] = [:]
+        var counted = Set<Int32>()
         for entry in entries {
             guard let pid = Int32(entry), pid != own,
                 let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
                 let close = stat.lastIndex(of: ")")
             else { continue }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            // Field 5 (pgrp) is the third after the command name.
-            guard fields.count > 2, Int32(fields[2]) == group else { continue }
-            let status = status(of: entry)
+            // After the command name: state, ppid, pgrp.
+            guard fields.count > 2, let ppid = Int32(fields[1]) else { continue }
+            parent[pid] = ppid
+            if let group, Int32(fields[2]) == group { counted.insert(pid) }
+        }
+        if descendants {
+            for pid in parent.keys {
+                var ancestor = parent[pid]
+                var hops = 0
+                while let current = ancestor, current > 1, hops < 64 {
+                    if current == own {
+                        counted.insert(pid)
+                        break
+                    }
+                    ancestor = parent[current]
+                    hops += 1
+                }
+            }
+        }
+        var sum: Int64 = 0
+        for pid in counted {
+            let status = status(of: "\(pid)")
             sum += (status["VmRSS"] ?? 0) + (status["VmSwap"] ?? 0)
         }
         return sum
