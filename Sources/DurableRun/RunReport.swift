@@ -33,7 +33,8 @@ public struct RunReport: Sendable, CustomStringConvertible {
 
     public var description: String {
         let state = failed == 0 ? "complete" : "finished with failures"
-        return "\(state): \(rowsVerified.formatted) rows verified (\(alreadyDone.formatted) already done, \(completed.formatted) extracted, \(failed.formatted) failed)"
+        let duplicates = duplicatesDropped > 0 ? "; \(duplicatesDropped.formatted) duplicate rows dropped, the newest kept" : ""
+        return "\(state): \(rowsVerified.formatted) rows verified (\(alreadyDone.formatted) already done, \(completed.formatted) extracted, \(failed.formatted) failed\(duplicates))"
     }
 }
 
