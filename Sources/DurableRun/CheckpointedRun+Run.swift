@@ -138,6 +138,7 @@ extension CheckpointedRun {
         return RunReport(
             inputs: unique.count, alreadyDone: unique.count - pending.count, completed: completed, failed: failed,
             rowsVerified: finalized.rowsWritten, duplicatesDropped: finalized.duplicatesDropped,
+            recordedFromStaging: unrecorded.count,
             ledgerRecovery: ledger.recovery, stagingRecovery: staging.recovery.report)
     }
 }

@@ -19,16 +19,24 @@ public struct RunReport: Sendable, CustomStringConvertible {
     public var rowsVerified: Int
     /// Duplicate rows dropped while finalizing.
     public var duplicatesDropped: Int
+    /// Rows durable in staging whose key had not reached the ledger when the run started (the previous run died
+    /// between the two writes): recorded in the ledger, not extracted again.
+    public var recordedFromStaging: Int
     /// What recovering the ledger found.
     public var ledgerRecovery: RecoveryReport
     /// What recovering staging found.
     public var stagingRecovery: RecoveryReport
 
-    /// One line per recovered file that had damage (malformed lines, a torn tail), for the operator.
+    /// One line per recovered file that had damage (malformed lines, a torn tail), and one for staged rows whose
+    /// keys were recorded, for the operator.
     public var recoveryLines: [String] {
-        [("ledger", ledgerRecovery), ("staging", stagingRecovery)].compactMap { name, report in
+        var lines = [("ledger", ledgerRecovery), ("staging", stagingRecovery)].compactMap { name, report in
             report.isClean ? nil : "\(name) recovered with damage: \(report)"
         }
+        if recordedFromStaging > 0 {
+            lines.append("\(recordedFromStaging.formatted) row(s) were durable in staging but not yet in the ledger (the last run stopped between the two writes): recorded, not extracted again")
+        }
+        return lines
     }
 
     public var description: String {

@@ -141,6 +141,7 @@ struct DurableExtractTests {
         #expect(run.status == 0, "\(run.text)")
         #expect(run.text.contains("ledger recovered with damage"), "\(run.text)")
         #expect(run.text.contains("staging recovered with damage"), "\(run.text)")
+        #expect(run.text.contains("1 row(s) were durable in staging but not yet in the ledger"), "\(run.text)")
         #expect(run.text.contains("complete: 20 rows verified (3 already done, 17 extracted, 0 failed)"), "\(run.text)")
         #expect(dir.names.filter { $0.contains(".torn-") }.count == 2, "\(dir.names)")
         let ledgerLines = readText(ledgerPath).split(separator: "\n", omittingEmptySubsequences: false)
