@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "DurableRun", targets: ["DurableRun"]),
         .library(name: "DurableCLI", targets: ["DurableCLI"]),
         .library(name: "DurableSQLite", targets: ["DurableSQLite"]),
+        .library(name: "DurablePostgres", targets: ["DurablePostgres"]),
         .executable(name: "durable-resume", targets: ["durable-resume"]),
         .executable(name: "durable-demo", targets: ["durable-demo"]),
     ],
@@ -22,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Core
@@ -65,6 +67,16 @@ let package = Package(
             ]
         ),
 
+        // PostgreSQL: the same run store on a server, for many workers on many hosts claiming items with leases
+        .target(
+            name: "DurablePostgres",
+            dependencies: [
+                "DurableIO", "DurableSQLite",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Shared CLI support: progress renderer, exit codes, --json output
         .target(name: "DurableCLI", dependencies: ["DurableIO"]),
 
@@ -72,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "durable-resume",
             dependencies: [
-                "DurableIO", "DurableSQLite", "DurableRun", "DurableCLI",
+                "DurableIO", "DurableSQLite", "DurablePostgres", "DurableRun", "DurableCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -87,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "durable-benchmark",
             dependencies: [
-                "DurableIO", "DurableIOTesting", "DurableSQLite", "DurableRun",
+                "DurableIO", "DurableIOTesting", "DurableSQLite", "DurablePostgres", "DurableRun",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -104,7 +116,8 @@ let package = Package(
         .testTarget(
             name: "DurableIOTests",
             dependencies: [
-                "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI", "DurableSQLite", "durable-test-helper",
+                "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI", "DurableSQLite", "DurablePostgres",
+                "durable-test-helper",
                 "durable-resume",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "CSV", package: "CSV.swift"),

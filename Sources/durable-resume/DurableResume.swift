@@ -6,7 +6,7 @@ import DurableCLI
 struct DurableResume: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "durable-resume",
-        abstract: "Run a command over every item of a source, resumably: by run id, from a SQLite database.",
+        abstract: "Run a command over every item of a source, resumably: by run id, from a SQLite database or a PostgreSQL store shared by many workers.",
         discussion: """
             The source (CSV with a header row, or JSONL) is ingested once into the database, with its SHA-256; \
             runs read their items from the database only. Results are committed every --batch-size items or \
@@ -20,5 +20,5 @@ struct DurableResume: AsyncParsableCommand {
 
             \(DurableExitCode.helpText)
             """,
-        subcommands: [Ingest.self, Start.self, Resume.self, Status.self, List.self])
+        subcommands: [Ingest.self, Start.self, Resume.self, Work.self, Status.self, List.self])
 }
