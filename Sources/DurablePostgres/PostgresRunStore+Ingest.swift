@@ -39,6 +39,7 @@ extension PostgresRunStore {
         }
         let columns = String(decoding: try JSONEncoder().encode(source.idColumns), as: UTF8.self)
         let logger = self.logger
+        let count = items.count
         let chunks = stride(from: 0, to: items.count, by: 1000).map { Array(items[$0..<min($0 + 1000, items.count)]) }
         return try await transaction("ingest") { connection in
             let version = try await Self.collect(
@@ -48,7 +49,7 @@ extension PostgresRunStore {
                 try await connection.query(
                     """
                     INSERT INTO sources (name, version, format, id_columns, data_checksum, item_count, ingested_at)
-                    VALUES (\(source.name), \(version), \(source.format.rawValue), \(columns), \(checksum), \(items.count), now())
+                    VALUES (\(source.name), \(version), \(source.format.rawValue), \(columns), \(checksum), \(count), now())
                     RETURNING id
                     """, logger: logger)
             ).first!.decode(Int64.self)

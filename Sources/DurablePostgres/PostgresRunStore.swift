@@ -26,13 +26,16 @@ public final class PostgresRunStore: ClaimingRunStore {
     public let location: PostgresLocation
     /// The PostgreSQL schema holding the tables (default `durable`).
     public let schema: String
+    /// The longest one store call may wait for the server (a connection, a statement, a transaction).
+    public let operationTimeout: Duration
     let client: PostgresClient
     let logger: Logger
     private let running: Task<Void, Never>
 
-    private init(location: PostgresLocation, schema: String, maximumConnections: Int) {
+    private init(location: PostgresLocation, schema: String, maximumConnections: Int, operationTimeout: Duration) {
         self.location = location
         self.schema = schema
+        self.operationTimeout = operationTimeout
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password,
             database: location.database, tls: Self.tls(location.tls))
@@ -54,24 +57,65 @@ public final class PostgresRunStore: ClaimingRunStore {
     /// - Parameters:
     ///   - schema: the PostgreSQL schema for the tables (letters, digits, `_`); tests use one each.
     ///   - maximumConnections: the pool's size (a worker needs 2: its claims and commits, and its renewals).
+    ///   - operationTimeout: the longest one call may wait for the server before it fails with `unreachable`
+    ///     (a worker cut off from the database then notices, instead of waiting for ever).
     /// - Throws: ``DurablePostgresError`` — `unreachable`, `authentication`, `schema` — naming the store by its
     ///   redacted URL.
     public static func connect(
-        to location: PostgresLocation, schema: String = "durable", maximumConnections: Int = 4
+        to location: PostgresLocation, schema: String = "durable", maximumConnections: Int = 4,
+        operationTimeout: Duration = .seconds(15)
     ) async throws -> PostgresRunStore {
         guard schema.range(of: #"^[a-z_][a-z0-9_]{0,62}$"#, options: .regularExpression) != nil else {
             throw DurablePostgresError(
                 .invalidLocation, operation: "open store",
                 message: "'\(schema)' is not a usable schema name", hint: "Use lower-case letters, digits and _.")
         }
-        let store = PostgresRunStore(location: location, schema: schema, maximumConnections: maximumConnections)
+        try await probe(location, timeout: operationTimeout)
+        let store = PostgresRunStore(
+            location: location, schema: schema, maximumConnections: maximumConnections, operationTimeout: operationTimeout)
         do {
-            try await PostgresSchema.migrate(store.client, schema: schema, logger: store.logger)
+            let client = store.client
+            let logger = store.logger
+            try await Deadline.run(operationTimeout, timeoutError: store.timedOut("open store")) {
+                try await PostgresSchema.migrate(client, schema: schema, logger: logger)
+            }
         } catch {
             await store.close()
             throw DurablePostgresError.wrap(error, operation: "open store", store: location.redacted)
         }
         return store
+    }
+
+    /// One plain connection first: the pool retries a refused login or connection quietly, a single connection
+    /// says at once what is wrong.
+    private static func probe(_ location: PostgresLocation, timeout: Duration) async throws {
+        var configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password,
+            database: location.database, tls: try connectionTLS(location.tls))
+        configuration.options.connectTimeout = .milliseconds(Int64(timeout.seconds * 1000))
+        var logger = Logger(label: "DurablePostgres")
+        logger.logLevel = .critical
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try? await connection.close()
+        } catch {
+            throw DurablePostgresError.wrap(error, operation: "open store", store: location.redacted)
+        }
+    }
+
+    static func connectionTLS(_ mode: PostgresLocation.TLSMode) throws -> PostgresConnection.Configuration.TLS {
+        switch mode {
+        case .disable: return .disable
+        case .prefer: return .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .require: return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+    }
+
+    func timedOut(_ operation: String) -> DurablePostgresError {
+        DurablePostgresError(
+            .unreachable, operation: operation,
+            message: "\(location.redacted) did not answer within \(Int(operationTimeout.seconds.rounded())) s",
+            hint: "Check that the server runs and that this host can reach it; a worker's leases expire while it cannot.")
     }
 
     /// Ends the connection pool.
@@ -147,10 +191,14 @@ public final class PostgresRunStore: ClaimingRunStore {
     /// Runs `query` and collects its rows; errors name the store by its redacted URL.
     @discardableResult
     func rows(_ operation: String, _ query: PostgresQuery) async throws -> [PostgresRow] {
+        let client = self.client
+        let logger = self.logger
         do {
-            var rows: [PostgresRow] = []
-            for try await row in try await client.query(query, logger: logger) { rows.append(row) }
-            return rows
+            return try await Deadline.run(operationTimeout, timeoutError: self.timedOut(operation)) {
+                var rows: [PostgresRow] = []
+                for try await row in try await client.query(query, logger: logger) { rows.append(row) }
+                return rows
+            }
         } catch {
             throw DurablePostgresError.wrap(error, operation: operation, store: location.redacted)
         }
@@ -158,10 +206,14 @@ public final class PostgresRunStore: ClaimingRunStore {
 
     /// Runs `body` in a transaction; errors name the store by its redacted URL.
     func transaction<R: Sendable>(
-        _ operation: String, _ body: (PostgresConnection) async throws -> R
+        _ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> R
     ) async throws -> R {
+        let client = self.client
+        let logger = self.logger
         do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await Deadline.run(operationTimeout, timeoutError: self.timedOut(operation)) {
+                try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            }
         } catch let error as DurableSQLiteError {
             throw error
         } catch let error as PostgresTransactionError {
