@@ -120,6 +120,7 @@ let package = Package(
                 "durable-test-helper",
                 "durable-resume",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "Logging", package: "swift-log"),

@@ -4,7 +4,8 @@ import Foundation
 /// with a ``redacted`` form for every message — the password never appears in logs, errors or status.
 ///
 /// The password may also come from `PGPASSWORD` in the environment (then the URL carries none). `sslmode`
-/// is `disable`, `prefer` (the default, as libpq) or `require`.
+/// is `disable`, `prefer` (the default, as libpq) or `require`; `schema` names the PostgreSQL schema that holds
+/// the store's tables (default `durable`), so several stores can share one database.
 ///
 /// ```swift
 /// let location = try PostgresLocation("postgres://worker:s3cret@db.internal/runs")
@@ -33,6 +34,8 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     public var database: String
     /// TLS.
     public var tls: TLSMode
+    /// The PostgreSQL schema of the store's tables (default `durable`).
+    public var schema: String
 
     /// Parses a `postgres://` or `postgresql://` URL.
     ///
@@ -52,12 +55,24 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         let database = String(components.path.drop(while: { $0 == "/" }))
         guard !database.isEmpty else { throw bad("no database name") }
         var tls = TLSMode.prefer
-        for item in components.queryItems ?? [] where item.name == "sslmode" {
-            guard let mode = TLSMode(rawValue: item.value ?? "") else {
-                throw bad("sslmode must be disable, prefer or require")
+        var schema = "durable"
+        for item in components.queryItems ?? [] {
+            switch item.name {
+            case "sslmode":
+                guard let mode = TLSMode(rawValue: item.value ?? "") else {
+                    throw bad("sslmode must be disable, prefer or require")
+                }
+                tls = mode
+            case "schema":
+                guard let name = item.value, Self.isSchemaName(name) else {
+                    throw bad("schema must be lower-case letters, digits and _, starting with a letter or _")
+                }
+                schema = name
+            default:
+                throw bad("unknown parameter '\(item.name)' (known: sslmode, schema)")
             }
-            tls = mode
         }
+        self.schema = schema
         self.user = user
         self.password = components.password ?? environment["PGPASSWORD"]
         self.host = host
@@ -66,9 +81,14 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         self.tls = tls
     }
 
-    /// `postgres://user:***@host:port/database` (`***` only where a password was given).
+    /// `postgres://user:***@host:port/database[?schema=…]` (`***` only where a password was given).
     public var redacted: String {
-        "postgres://\(user)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)"
+        "postgres://\(user)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)\(schema == "durable" ? "" : "?schema=\(schema)")"
+    }
+
+    /// Whether `name` can name a schema here: `[a-z_][a-z0-9_]*`, at most 63 bytes.
+    public static func isSchemaName(_ name: String) -> Bool {
+        name.range(of: #"^[a-z_][a-z0-9_]{0,62}$"#, options: .regularExpression) != nil
     }
 
     public var description: String { redacted }

@@ -55,17 +55,19 @@ public final class PostgresRunStore: ClaimingRunStore {
     /// Connects to the store at `location` and migrates its schema.
     ///
     /// - Parameters:
-    ///   - schema: the PostgreSQL schema for the tables (letters, digits, `_`); tests use one each.
+    ///   - schema: the PostgreSQL schema for the tables (default: the location's, `durable` unless the URL says
+    ///     `?schema=…`); tests use one each.
     ///   - maximumConnections: the pool's size (a worker needs 2: its claims and commits, and its renewals).
     ///   - operationTimeout: the longest one call may wait for the server before it fails with `unreachable`
     ///     (a worker cut off from the database then notices, instead of waiting for ever).
     /// - Throws: ``DurablePostgresError`` — `unreachable`, `authentication`, `schema` — naming the store by its
     ///   redacted URL.
     public static func connect(
-        to location: PostgresLocation, schema: String = "durable", maximumConnections: Int = 4,
+        to location: PostgresLocation, schema: String? = nil, maximumConnections: Int = 4,
         operationTimeout: Duration = .seconds(15)
     ) async throws -> PostgresRunStore {
-        guard schema.range(of: #"^[a-z_][a-z0-9_]{0,62}$"#, options: .regularExpression) != nil else {
+        let schema = schema ?? location.schema
+        guard PostgresLocation.isSchemaName(schema) else {
             throw DurablePostgresError(
                 .invalidLocation, operation: "open store",
                 message: "'\(schema)' is not a usable schema name", hint: "Use lower-case letters, digits and _.")
