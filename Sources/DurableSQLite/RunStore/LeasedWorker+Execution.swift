@@ -30,7 +30,10 @@ extension LeasedWorker {
                 if Task.isCancelled { break }
                 let held = state.heldCount
                 do {
-                    let renewed = try await store.renewLeases(runID: runID, worker: me, lease: lease)
+                    // A renewal that cannot finish within its interval counts as failed: the worker is cut off.
+                    let renewed = try await Deadline.run(lease / 3, timeoutError: RenewalTimeout(limit: lease / 3)) {
+                        try await store.renewLeases(runID: runID, worker: me, lease: lease)
+                    }
                     if !state.renewalSucceeded(), held > 0 { notice?("worker \(me.id): the database is reachable again; renewing leases") }
                     if renewed < held {
                         logger.info("leases lost", metadata: ["worker": "\(me.id)", "held": "\(held)", "renewed": "\(renewed)"])
@@ -176,6 +179,12 @@ extension LeasedWorker {
     static func describe(_ error: any Error) -> String {
         "\(error)"
     }
+}
+
+/// A renewal that got no answer within its interval.
+struct RenewalTimeout: Error, CustomStringConvertible {
+    let limit: Duration
+    var description: String { "no answer within \(String(format: "%.1f", limit.seconds)) s" }
 }
 
 /// A worker's leases, results waiting for their commit, and figures; shared with the renewer.

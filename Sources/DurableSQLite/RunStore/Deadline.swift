@@ -3,15 +3,16 @@ import Synchronization
 
 /// Runs an operation with a time limit that holds even when the operation ignores cancellation: PostgresNIO's pool
 /// keeps a request waiting while it retries a server that refuses connections, so a worker cut off from the
-/// database would otherwise wait for ever instead of noticing.
+/// database would otherwise wait for ever instead of noticing. (Package access: the worker's renewals and the
+/// PostgreSQL store's calls use it.)
 ///
 /// On time-out the operation is cancelled and abandoned (it ends on its own); the caller gets `timeoutError`.
 ///
 /// ```swift
 /// let rows = try await Deadline.run(.seconds(15), timeoutError: error) { try await client.query(q) }
 /// ```
-enum Deadline {
-    static func run<R: Sendable>(
+package enum Deadline {
+    package static func run<R: Sendable>(
         _ limit: Duration, timeoutError: @autoclosure @escaping @Sendable () -> any Error,
         _ body: @escaping @Sendable () async throws -> R
     ) async throws -> R {
