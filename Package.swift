@@ -101,6 +101,7 @@ let package = Package(
             dependencies: [
                 "DurableIO", "DurableIOTesting", "DurableSQLite", "DurablePostgres", "DurableRun",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

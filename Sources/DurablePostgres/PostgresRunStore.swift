@@ -192,7 +192,7 @@ public final class PostgresRunStore: ClaimingRunStore {
 
     /// Runs `query` and collects its rows; errors name the store by its redacted URL.
     @discardableResult
-    func rows(_ operation: String, _ query: PostgresQuery) async throws -> [PostgresRow] {
+    package func rows(_ operation: String, _ query: PostgresQuery) async throws -> [PostgresRow] {
         let client = self.client
         let logger = self.logger
         do {

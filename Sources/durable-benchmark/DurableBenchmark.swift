@@ -10,7 +10,7 @@ struct DurableBenchmark: AsyncParsableCommand {
         commandName: "durable-benchmark",
         abstract: "Measure DurableIO against a raw write+fdatasync loop and the usual alternatives.",
         discussion: "Build in release mode: swift run -c release durable-benchmark",
-        subcommands: [AllBenchmarks.self, CrashBenchmark.self, ResumeBenchmark.self, HoldLock.self, RecoverOnce.self], defaultSubcommand: AllBenchmarks.self)
+        subcommands: [AllBenchmarks.self, CrashBenchmark.self, ResumeBenchmark.self, PostgresBenchmark.self, HoldLock.self, RecoverOnce.self], defaultSubcommand: AllBenchmarks.self)
 }
 
 /// One recovery in a fresh process, as a job does it at start: prints the seconds.
