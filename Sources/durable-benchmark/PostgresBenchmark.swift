@@ -24,6 +24,9 @@ struct PostgresBenchmark: AsyncParsableCommand {
     @Option(help: "The per-item command.")
     var command: String = "sleep 0.05; cat"
 
+    @Option(help: "Seconds a lease lasts in the command runs (renewed every third of it).")
+    var lease: Double = 3
+
     @Option(help: "Items in the ceiling runs (in-process echo, no command).")
     var ceilingItems: Int = 20_000
 
@@ -35,13 +38,13 @@ struct PostgresBenchmark: AsyncParsableCommand {
         let levels = workers.split(separator: ",").compactMap { Int($0) }
         print("durable-resume on PostgreSQL — \(ProcessInfo.processInfo.activeProcessorCount) cores, server \(location.redacted)")
 
-        print("\n## Workers on one run, per-item command `\(command)`, --jobs 1 each, lease 30 s, batch 100 / 5 s")
+        print("\n## Workers on one run, per-item command `\(command)`, --jobs 1 each, lease \(lease) s, batch 100 / 5 s")
         print("| workers | items | seconds | items/s | per worker | claim p50 | claim p99 | commit p50 | commit p99 | renew p50 |")
         print("|---|---|---|---|---|---|---|---|---|---|")
         for level in levels {
             let count = level * itemsPerWorker
             let configuration = RunConfiguration(command: command)
-            let r = try await measure(location, root: root, count: count, workers: level, jobs: 1, claimSize: nil, configuration: configuration) { item in
+            let r = try await measure(location, root: root, count: count, workers: level, jobs: 1, claimSize: nil, lease: lease, configuration: configuration) { item in
                 try await ItemCommand(configuration.command).run(argument: item.key, standardInput: Array((item.json + "\n").utf8))
             }
             print(String(format: "| %d | %d | %.1f | **%.1f** | %.1f | %@ | %@ | %@ | %@ | %@ |", level, count, r.seconds, Double(count) / r.seconds,
@@ -77,7 +80,7 @@ struct PostgresBenchmark: AsyncParsableCommand {
     /// One run of `count` items in a fresh schema, worked by `workers` in-process workers, each with its own store
     /// (connection pool), as separate processes would be.
     func measure(
-        _ location: PostgresLocation, root: String, count: Int, workers: Int, jobs: Int, claimSize: Int?,
+        _ location: PostgresLocation, root: String, count: Int, workers: Int, jobs: Int, claimSize: Int?, lease: Double = 30,
         configuration: RunConfiguration, keep: Bool = false, process: @escaping ResumableRunner.Process
     ) async throws -> Measurement {
         let schema = "bench_\(ProcessInfo.processInfo.processIdentifier)_\(workers)_\(count)"
@@ -95,7 +98,7 @@ struct PostgresBenchmark: AsyncParsableCommand {
         let outcomes = try await withThrowingTaskGroup(of: WorkerOutcome.self) { group in
             for store in stores {
                 group.addTask {
-                    try await LeasedWorker(store: store, options: .init(jobs: jobs, claimSize: claimSize, lease: .seconds(30)))
+                    try await LeasedWorker(store: store, options: .init(jobs: jobs, claimSize: claimSize, lease: .milliseconds(Int64(lease * 1000))))
                         .work(runID: run.id, process: process)
                 }
             }
