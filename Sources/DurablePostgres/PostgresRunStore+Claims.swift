@@ -62,37 +62,55 @@ extension PostgresRunStore {
 
     /// Records each result only if `worker` still holds its lease — same worker, same token, not expired by the
     /// database's clock — in the same statement that marks the item done; refused results are counted on the
-    /// run and the worker. Counts are kept incrementally (from each item's previous result), the ETA is the
+    /// run and the worker. The batch travels as one JSON parameter (`jsonb_to_recordset`): one statement per batch,
+    /// not one per result. Counts are kept incrementally (from each item's previous result), the ETA is the
     /// remaining items over the summed rate of the live workers.
     public func commit(
         _ results: [ItemResult], leases: [Int64: Int64], forRun id: String, worker: WorkerIdentity,
         progress: ProgressUpdate
     ) async throws -> LeasedCommit {
+        // An item twice in one batch (claimed again after its lease expired) goes in a later round: one statement
+        // must not upsert a row twice.
+        var rounds: [[ItemResult]] = []
+        var seen: [Set<Int64>] = []
+        for result in results {
+            if let index = seen.firstIndex(where: { !$0.contains(result.itemID) }) {
+                rounds[index].append(result)
+                seen[index].insert(result.itemID)
+            } else {
+                rounds.append([result])
+                seen.append([result.itemID])
+            }
+        }
+        let batches = try rounds.map { try Self.batchJSON($0, leases: leases) }
         let logger = self.logger
         return try await transaction("commit") { connection in
             var recorded: [Int64] = []
-            var refused: [Int64] = []
             var completedDelta = 0
             var failedDelta = 0
-            for result in results {
-                let token = leases[result.itemID] ?? -1
-                let failed = result.error == nil ? 0 : 1
-                let row = try await Self.collect(
+            for batch in batches {
+                let rows = try await Self.collect(
                     try await connection.query(
                         """
-                        WITH accepted AS (
-                            UPDATE run_items SET done = true, lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL
-                            WHERE run_id = \(id) AND item_id = \(result.itemID) AND lease_worker = \(worker.id)
-                              AND lease_token = \(token) AND lease_expires_at >= now() AND NOT done
-                            RETURNING item_id),
-                        prior AS (SELECT error_occurred FROM results WHERE run_id = \(id) AND item_id = \(result.itemID)),
+                        WITH batch AS (
+                            SELECT * FROM jsonb_to_recordset(\(batch)::jsonb) AS x(
+                                item_id BIGINT, token BIGINT, output TEXT, failed INTEGER, message TEXT, category TEXT,
+                                attempted_at TIMESTAMPTZ)),
+                        accepted AS (
+                            UPDATE run_items AS ri SET done = true, lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL
+                            FROM batch
+                            WHERE ri.run_id = \(id) AND ri.item_id = batch.item_id AND ri.lease_worker = \(worker.id)
+                              AND ri.lease_token = batch.token AND ri.lease_expires_at >= now() AND NOT ri.done
+                            RETURNING ri.item_id),
+                        prior AS (
+                            SELECT r.item_id, r.error_occurred FROM results AS r JOIN accepted AS a ON a.item_id = r.item_id
+                            WHERE r.run_id = \(id)),
                         recorded AS (
                             INSERT INTO results (run_id, item_id, output, error_occurred, attempt_count, first_error_message,
                                                  last_error_message, error_category, last_attempt_at, created_at, recorded_by)
-                            SELECT \(id), item_id, \(result.output), \(failed), 1, \(result.error?.message),
-                                   \(result.error?.message), \(result.error?.category), \(result.attemptedAt),
-                                   \(result.attemptedAt), \(worker.id)
-                            FROM accepted
+                            SELECT \(id), b.item_id, b.output, b.failed, 1, b.message, b.message, b.category, b.attempted_at,
+                                   b.attempted_at, \(worker.id)
+                            FROM batch AS b JOIN accepted AS a ON a.item_id = b.item_id
                             ON CONFLICT (run_id, item_id) DO UPDATE SET
                                 output = excluded.output,
                                 error_occurred = excluded.error_occurred,
@@ -102,22 +120,26 @@ extension PostgresRunStore {
                                 error_category = excluded.error_category,
                                 last_attempt_at = excluded.last_attempt_at,
                                 recorded_by = excluded.recorded_by
-                            RETURNING 1)
-                        SELECT (SELECT count(*) FROM recorded), (SELECT error_occurred FROM prior)
-                        """, logger: logger)
-                ).first!
-                let (count, prior) = try row.decode((Int, Int?).self)
-                guard count == 1 else {
-                    refused.append(result.itemID)
-                    continue
+                            RETURNING item_id, error_occurred)
+                        SELECT r.item_id, r.error_occurred, p.error_occurred
+                        FROM recorded AS r LEFT JOIN prior AS p ON p.item_id = r.item_id
+                        """, logger: logger))
+                for row in rows {
+                    let (item, now, before) = try row.decode((Int64, Int, Int?).self)
+                    recorded.append(item)
+                    switch before {
+                    case 0: completedDelta -= 1
+                    case 1: failedDelta -= 1
+                    default: break
+                    }
+                    if now == 1 { failedDelta += 1 } else { completedDelta += 1 }
                 }
-                recorded.append(result.itemID)
-                switch prior {
-                case 0: completedDelta -= 1
-                case 1: failedDelta -= 1
-                default: break
-                }
-                if failed == 1 { failedDelta += 1 } else { completedDelta += 1 }
+            }
+            let recordedSet = Set(recorded)
+            var refused: [Int64] = []
+            var counted = Set<Int64>()
+            for result in results where !recordedSet.contains(result.itemID) || !counted.insert(result.itemID).inserted {
+                refused.append(result.itemID)
             }
             try await connection.query(
                 """
@@ -145,6 +167,28 @@ extension PostgresRunStore {
             guard let run = try await Self.fetchRun(connection, id: id, logger: logger) else { throw Self.notFound(id) }
             return LeasedCommit(run: run, recorded: recorded, refused: refused)
         }
+    }
+
+    /// One batch as the JSON array `jsonb_to_recordset` reads.
+    private static func batchJSON(_ results: [ItemResult], leases: [Int64: Int64]) throws -> String {
+        struct Row: Encodable {
+            var item_id: Int64
+            var token: Int64
+            var output: String?
+            var failed: Int
+            var message: String?
+            var category: String?
+            var attempted_at: String
+        }
+        let time = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        // PostgreSQL text cannot hold NUL: a command's stderr may (it is replaced by U+FFFD).
+        let clean = { (text: String?) in text?.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") }
+        let rows = results.map { r in
+            Row(
+                item_id: r.itemID, token: leases[r.itemID] ?? -1, output: clean(r.output), failed: r.error == nil ? 0 : 1,
+                message: clean(r.error?.message), category: clean(r.error?.category), attempted_at: r.attemptedAt.formatted(time))
+        }
+        return String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
     }
 
     public func reopenErrors(runID: String) async throws -> Int {

@@ -139,6 +139,35 @@ struct PostgresLeaseTests {
         }
     }
 
+    @Test("leased commits keep the counts: an error, reopened by retry-errors, then a success; one item twice in a batch")
+    func leasedCountsAndRetry() async throws {
+        try await withRun(count: 3) { store, run in
+            let claimed = try await store.claim(runID: run.id, worker: a, limit: 3, lease: .seconds(30))
+            var tokens = Dictionary(uniqueKeysWithValues: claimed.map { ($0.item.id, $0.token) })
+            let failure = ItemFailure(message: "exit status 2\u{0}", category: "command")
+            var commit = try await store.commit(
+                [ItemResult(itemID: claimed[0].item.id, error: failure), ItemResult(itemID: claimed[1].item.id, output: "1")],
+                leases: tokens, forRun: run.id, worker: a, progress: .init(etaSeconds: nil))
+            #expect(commit.run.failedCount == 1 && commit.run.completedCount == 1 && commit.recorded.count == 2)
+            #expect(commit.run.estimatedCompletionAt != nil, "an ETA from the live workers' rate")
+            #expect(try await store.reopenErrors(runID: run.id) == 1)
+            let again = try await store.claim(runID: run.id, worker: a, limit: 3, lease: .seconds(30))
+            #expect(Set(again.map(\.item.id)) == [claimed[0].item.id], "only the errored item; the third is still leased to a")
+            tokens[claimed[0].item.id] = again[0].token
+            commit = try await store.commit(
+                [ItemResult(itemID: claimed[0].item.id, output: "ok"), ItemResult(itemID: claimed[0].item.id, output: "twice"),
+                 ItemResult(itemID: claimed[2].item.id, output: "3")],
+                leases: tokens, forRun: run.id, worker: a, progress: .init(etaSeconds: nil))
+            #expect(commit.recorded.sorted() == [claimed[0].item.id, claimed[2].item.id].sorted())
+            #expect(commit.refused == [claimed[0].item.id], "the second result for the item in one batch is refused")
+            #expect(commit.run.failedCount == 0 && commit.run.completedCount == 3)
+            let row = try #require(try await store.rows("test", "SELECT attempt_count, first_error_message, output FROM results WHERE item_id = \(claimed[0].item.id)").first)
+            let (attempts, first, output) = try row.decode((Int, String?, String).self)
+            #expect(attempts == 2 && first == "exit status 2\u{FFFD}" && output == "ok")
+            #expect(!(try await store.hasUnfinishedItems(runID: run.id)))
+        }
+    }
+
     @Test("three in-process workers share a run: every item recorded once, the run finalized completed once")
     func workersShareARun() async throws {
         try await withRun(count: 90) { store, run in
