@@ -173,6 +173,39 @@ struct PostgresWorkerTests {
         #expect(try #require(try await f.store.run(id: run.id)).status == .completed)
     }
 
+    @Test("resume on PostgreSQL: a failed run retries its errors only (exit 0), then exits 5; a changed source exits 3")
+    func resumeChecks() async throws {
+        let store = try await PostgresTestServer.makeStore()
+        defer { Task { await PostgresTestServer.drop(store) } }
+        let f = ResumeFixture(count: 12, failEvery: 4)
+        let url = PostgresTestServer.url(schema: store.schema)
+        let first = try await ResumeCLI.run(
+            ["start", "--store", url, "--source", f.csv, "--id", "id", "--command", f.command(failing: true), "--jobs", "2", "--quiet"], in: f.dir)
+        #expect(first.status == 1, "\(first.stderr)")
+        let id = String(try #require(first.stdout.split(separator: "\n").first).dropFirst(4))
+        #expect(first.stderr.contains("resume with: durable-resume resume --store postgres://"), "\(first.stderr)")
+        #expect(f.calls.count == 12)
+        f.touch("fixed")
+        let retry = try await ResumeCLI.run(["resume", "--store", url, "--run-id", id, "--retry-errors-only", "--quiet"], in: f.dir)
+        #expect(retry.status == 0, "\(retry.stderr)")
+        #expect(retry.stdout.hasPrefix("run \(id)\n"))
+        #expect(retry.stderr.contains("3 errored items reopened for retry"), "\(retry.stderr)")
+        #expect(f.calls.count == 15, "only the 3 errored items ran again")
+        #expect(try await PostgresTestServer.int(store, "SELECT sum(attempt_count)::BIGINT FROM results") == 15)
+        let again = try await ResumeCLI.run(["resume", "--store", url, "--run-id", id], in: f.dir)
+        #expect(again.status == 5, "\(again.stderr)")
+        writeRaw("id,kind,text,fail\n1,A,changed,no\n", to: f.directory.file("other.csv"))
+        let run2 = try await ResumeCLI.run(
+            ["start", "--store", url, "--source", f.csv, "--id", "id", "--command", "exit 1", "--quiet"], in: f.dir)
+        let id2 = String(try #require(run2.stdout.split(separator: "\n").first).dropFirst(4))
+        let mismatch = try await ResumeCLI.run(["resume", "--store", url, "--run-id", id2, "--source", "\(f.dir)/other.csv"], in: f.dir)
+        #expect(mismatch.status == 3, "\(mismatch.stderr)")
+        #expect(mismatch.stderr.contains("sha256"))
+        for output in [first.stdout, first.stderr, retry.stderr, again.stderr, mismatch.stderr] {
+            #expect(!output.contains(PostgresTestServer.location.password ?? "\u{0}"))
+        }
+    }
+
     @Test("credentials never appear: a refused login, an unreachable server, status and hints show the URL redacted")
     func credentialsNeverPrinted() async throws {
         let f = try await PostgresCLIFixture(count: 5)
