@@ -117,10 +117,12 @@ struct PostgresLeaseTests {
     @Test("renewal keeps a lease past its first expiry; leave releases unfinished claims at once")
     func renewAndLeave() async throws {
         try await withRun(count: 4) { store, run in
-            let mine = try await store.claim(runID: run.id, worker: a, limit: 2, lease: .milliseconds(800))
-            try await Task.sleep(for: .milliseconds(400))
-            #expect(try await store.renewLeases(runID: run.id, worker: a, lease: .milliseconds(800)) == 2)
-            try await Task.sleep(for: .milliseconds(600))
+            // No wall-clock sleeps: on a loaded machine a task resumes seconds late. The database says how long.
+            let mine = try await store.claim(runID: run.id, worker: a, limit: 2, lease: .seconds(20))
+            #expect(try await store.renewLeases(runID: run.id, worker: a, lease: .seconds(120)) == 2)
+            #expect(try await PostgresTestServer.int(
+                store, "SELECT count(*) FROM run_items WHERE lease_worker = \(a.id) AND lease_expires_at > now() + interval '100 seconds'") == 2,
+                "renewed past the first expiry")
             let other = try await store.claim(runID: run.id, worker: b, limit: 10, lease: .seconds(30))
             #expect(Set(other.map(\.item.id)).isDisjoint(with: mine.map(\.item.id)), "renewed leases are still held")
             let done = try await store.commit(
@@ -177,7 +179,7 @@ struct PostgresLeaseTests {
                     group.addTask {
                         let worker = LeasedWorker(
                             store: store, identity: WorkerIdentity(id: "w\(n)", host: "h", pid: Int32(n)),
-                            options: .init(jobs: 2, lease: .seconds(5), idlePause: .milliseconds(50)))
+                            options: .init(jobs: 2, lease: .seconds(30), idlePause: .milliseconds(50)))
                         return try await worker.work(runID: run.id) { item in
                             calls.count(item.id)
                             try await Task.sleep(for: .milliseconds(5))
