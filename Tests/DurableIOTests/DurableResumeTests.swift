@@ -1,5 +1,6 @@
 import DurableSQLite
 import Foundation
+import Synchronization
 import GRDB
 import Testing
 
@@ -15,9 +16,7 @@ struct DurableResumeTests {
         let id = try #require(await start.runID())
         #expect(start.stdout.hasPrefix("run \(id)\n"), "`run <ID>` is the first line")
         // Wait for some committed batches, then kill without warning.
-        let deadline = Date().addingTimeInterval(60)
-        while try f.committed(runID: id) < 100, Date() < deadline { try await Task.sleep(for: .milliseconds(5)) }
-        start.signal(SIGKILL)
+        #expect(await start.send(SIGKILL, when: { ((try? f.committed(runID: id)) ?? 0) >= 100 }))
         #expect(await start.wait() == SIGKILL)
         let partial = try f.resultCount()
         #expect(partial >= 100 && partial < 400, "killed mid-run: \(partial) results")
@@ -214,10 +213,13 @@ struct DurableResumeTests {
             ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", f.command(sleep: 0.05),
              "--jobs", "2", "--batch-size", "1000", "--batch-seconds", "600", "--quiet"], in: f.dir)
         let id = try #require(await start.runID())
-        let deadline = Date().addingTimeInterval(60)
-        while f.calls.count < 10, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(try f.resultCount() == 0, "nothing is committed before the batch closes")
-        start.signal(SIGINT)
+        let before = Mutex<Int?>(nil)
+        #expect(await start.send(SIGINT, when: {
+            guard f.calls.count >= 10 else { return false }
+            before.withLock { $0 = try? f.resultCount() }  // read just before the signal
+            return true
+        }))
+        #expect(before.withLock { $0 } == 0, "nothing is committed before the batch closes")
         #expect(await start.wait() == 130, "\(start.stderr)")
         let committed = try f.resultCount()
         #expect(committed >= 10 && committed < 200, "\(committed) results committed at shutdown")
