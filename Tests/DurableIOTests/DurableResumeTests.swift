@@ -13,10 +13,13 @@ struct DurableResumeTests {
         let start = try ResumeCLI(
             ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", f.command(sleep: 0.02),
              "--jobs", "4", "--batch-size", "10", "--quiet"], in: f.dir)
+        // Wait for some committed batches, then kill without warning — watched from a thread from the start: the
+        // whole run takes a few seconds, less than a late resume on a loaded pool.
+        #expect(await start.send(SIGKILL, when: {
+            FileManager.default.fileExists(atPath: f.db) && ((try? f.resultCount()) ?? 0) >= 100
+        }))
         let id = try #require(await start.runID())
         #expect(start.stdout.hasPrefix("run \(id)\n"), "`run <ID>` is the first line")
-        // Wait for some committed batches, then kill without warning.
-        #expect(await start.send(SIGKILL, when: { ((try? f.committed(runID: id)) ?? 0) >= 100 }))
         #expect(await start.wait() == SIGKILL)
         let partial = try f.resultCount()
         #expect(partial >= 100 && partial < 400, "killed mid-run: \(partial) results")
@@ -212,7 +215,6 @@ struct DurableResumeTests {
         let start = try ResumeCLI(
             ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", f.command(sleep: 0.05),
              "--jobs", "2", "--batch-size", "1000", "--batch-seconds", "600", "--quiet"], in: f.dir)
-        let id = try #require(await start.runID())
         let before = Mutex<Int?>(nil)
         #expect(await start.send(SIGINT, when: {
             guard f.calls.count >= 10 else { return false }
@@ -220,6 +222,7 @@ struct DurableResumeTests {
             return true
         }))
         #expect(before.withLock { $0 } == 0, "nothing is committed before the batch closes")
+        let id = try #require(await start.runID())
         #expect(await start.wait() == 130, "\(start.stderr)")
         let committed = try f.resultCount()
         #expect(committed >= 10 && committed < 200, "\(committed) results committed at shutdown")
