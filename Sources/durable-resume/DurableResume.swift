@@ -13,6 +13,10 @@ struct DurableResume: AsyncParsableCommand {
             --batch-seconds seconds (with synchronous=FULL: a commit that returned survives a power cut), so a \
             killed run loses at most one batch, and `resume` redoes only what has no result.
 
+            With --store postgres://user@host/db (or DURABLE_STORE) the run lives in PostgreSQL instead: `start` \
+            and `resume` become workers, `work` joins a run from any host, and items are shared out under leases \
+            (attempted at least once, recorded once). The password is never printed.
+
             Environment (flags win over the environment):
               RESUME=1             start resumes EXPERIMENT_ID (unless --no-resume)
               EXPERIMENT_ID=ID     the run to resume when --run-id is not given
