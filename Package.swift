@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "DurableIOTesting", targets: ["DurableIOTesting"]),
         .library(name: "DurableRun", targets: ["DurableRun"]),
         .library(name: "DurableSQLite", targets: ["DurableSQLite"]),
+        .library(name: "DurablePostgres", targets: ["DurablePostgres"]),
         .library(name: "DurableCLI", targets: ["DurableCLI"]),
         .executable(name: "durable-extract", targets: ["durable-extract"]),
         .executable(name: "durable-resume", targets: ["durable-resume"]),
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Core
@@ -68,6 +70,16 @@ let package = Package(
             ]
         ),
 
+        // PostgreSQL: the same run store on a server, for many workers on many hosts claiming items with leases
+        .target(
+            name: "DurablePostgres",
+            dependencies: [
+                "DurableIO", "DurableSQLite",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Shared CLI support: progress renderer, exit codes, signal handling, --json output
         .target(
             name: "DurableCLI",
@@ -87,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "durable-resume",
             dependencies: [
-                "DurableIO", "DurableSQLite", "DurableRun", "DurableCLI",
+                "DurableIO", "DurableSQLite", "DurablePostgres", "DurableRun", "DurableCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -104,8 +116,9 @@ let package = Package(
         .executableTarget(
             name: "durable-benchmark",
             dependencies: [
-                "DurableIO", "DurableIOTesting", "DurableSQLite", "DurableRun",
+                "DurableIO", "DurableIOTesting", "DurableSQLite", "DurablePostgres", "DurableRun",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -121,9 +134,10 @@ let package = Package(
         .testTarget(
             name: "DurableIOTests",
             dependencies: [
-                "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI", "DurableSQLite",
+                "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI", "DurableSQLite", "DurablePostgres",
                 "durable-test-helper", "durable-extract", "durable-resume", "durable-backfill",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "Logging", package: "swift-log"),

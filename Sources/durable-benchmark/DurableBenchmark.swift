@@ -11,8 +11,8 @@ struct DurableBenchmark: AsyncParsableCommand {
         abstract: "Measure DurableIO against a raw write+fdatasync loop and the usual alternatives.",
         discussion: "Build in release mode: swift run -c release durable-benchmark",
         subcommands: [
-            AllBenchmarks.self, CrashBenchmark.self, ResumeBenchmark.self, BackfillBenchmark.self, BackfillLoad.self,
-            HoldLock.self, RecoverOnce.self,
+            AllBenchmarks.self, CrashBenchmark.self, ResumeBenchmark.self, PostgresBenchmark.self, BackfillBenchmark.self,
+            BackfillLoad.self, HoldLock.self, RecoverOnce.self,
         ], defaultSubcommand: AllBenchmarks.self)
 }
 

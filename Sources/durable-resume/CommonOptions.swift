@@ -1,16 +1,9 @@
 import ArgumentParser
 import DurableCLI
 import DurableIO
+import DurablePostgres
 import DurableSQLite
 import Foundation
-
-/// `--db FILE`, shared by every subcommand.
-struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: "The SQLite database (created when missing).")
-    var db: String
-
-    func openStore() throws -> SQLiteRunStore { try SQLiteRunStore(path: db) }
-}
 
 /// How a session runs: concurrency, progress, signals.
 struct SessionOptions: ParsableArguments {
@@ -26,8 +19,16 @@ struct SessionOptions: ParsableArguments {
     @Flag(help: "No progress display.")
     var quiet = false
 
+    @Option(help: "PostgreSQL store: seconds a claimed item's lease lasts without renewal (renewed every third of it).")
+    var lease: Double = 30
+
+    @Option(help: "PostgreSQL store: items claimed at once (default: twice --jobs).")
+    var claimSize: Int?
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard lease >= 0.3 else { throw ValidationError("--lease must be at least 0.3 seconds") }
+        if let claimSize, claimSize < 1 { throw ValidationError("--claim-size must be at least 1") }
     }
 }
 
@@ -94,8 +95,11 @@ func fail(_ error: any Error) -> ExitCode {
     case let error as DurableIOError:
         text = error.detailedDescription
         code = DurableExitCode(for: error)
+    case let error as DurablePostgresError:
+        text = error.detailedDescription  // names the store by its redacted URL
+        code = error.code == .schema ? .consistency : .failure
     default:
-        text = "\(error)"
+        text = PostgresLocation.redact("\(error)")
         code = .failure
     }
     note("error: " + text)

@@ -14,16 +14,20 @@ struct List: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let store = try database.openStore()
+            let opened = try await database.open()
+            defer { Task { await opened.close() } }
+            let store = opened.store
             let runs = try await store.runs()
+            var states: [String: RunState] = [:]
+            for run in runs { states[run.id] = try await store.currentState(of: run) }
             if json {
-                try JSONOutput.print(ListJSON(runs: runs.map { RunJSON($0, state: store.state(of: $0)) }))
+                try JSONOutput.print(ListJSON(runs: runs.map { RunJSON($0, state: states[$0.id]) }))
                 return
             }
-            if runs.isEmpty { say("no runs in \(database.db)") }
+            if runs.isEmpty { say("no runs in \(database.display)") }
             for run in runs {
                 let started = run.startedAt.formatted(Date.ISO8601FormatStyle())
-                say("\(run.id)  \(store.state(of: run).rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))  \(run.completedCount + run.failedCount)/\(run.totalItems) done, \(run.failedCount) failed  \(started)  \(run.sourceName) v\(run.sourceVersion)\(run.name.map { "  \($0)" } ?? "")")
+                say("\(run.id)  \(states[run.id]!.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))  \(run.completedCount + run.failedCount)/\(run.totalItems) done, \(run.failedCount) failed  \(started)  \(run.sourceName) v\(run.sourceVersion)\(run.name.map { "  \($0)" } ?? "")")
             }
         } catch { throw fail(error) }
     }

@@ -9,7 +9,8 @@ struct Resume: AsyncParsableCommand {
         discussion: """
             Checks, in order: the run's status (a completed run exits 5), its lock (held by another process: exit 4, \
             naming the holder), the status again, and --source's SHA-256 against the run's (a mismatch exits 3, \
-            naming both). The stored configuration is authoritative: a --command, --batch-size, --batch-seconds or \
+            naming both). With a PostgreSQL --store there is no run lock: this process becomes one more worker, \
+            claiming items under leases, and others may join with `work`. The stored configuration is authoritative: a --command, --batch-size, --batch-seconds or \
             --item-timeout that differs is reported as drift and ignored. --jobs may change between sessions. \
             Environment: EXPERIMENT_ID stands for --run-id, RETRY_ERRORS_ONLY=1 for --retry-errors-only; flags win.
 
@@ -46,12 +47,13 @@ struct Resume: AsyncParsableCommand {
     func run() async throws {
         let exit: ExitCode
         do {
-            let runner = ResumableRunner(store: try database.openStore())
+            let opened = try await database.open()
+            defer { Task { await opened.close() } }
             let id: String
             if latest {
-                guard let run = try await runner.latestResumableRun() else {
+                guard let run = try await opened.store.runs().first(where: { $0.status != .completed }) else {
                     throw DurableSQLiteError(
-                        .runNotFound, operation: "resume", message: "no run in \(database.db) is resumable (all are completed, or there are none)")
+                        .runNotFound, operation: "resume", message: "no run in \(database.display) is resumable (all are completed, or there are none)")
                 }
                 id = run.id
             } else {
@@ -59,21 +61,29 @@ struct Resume: AsyncParsableCommand {
             }
             let selection: WorkSelection = retryErrorsOnly ?? Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly
             exit = try await Self.resume(
-                runner: runner, runID: id,
+                opened: opened, runID: id,
                 request: .init(selection: selection, sourceFile: source, given: configurationOptions.overrides),
-                session: Session(database: database.db, options: session, json: json))
+                session: Session(storeArgument: database.argument, options: session, json: json))
         } catch { throw fail(error) }
         throw exit
     }
 
     /// Resumes `runID`, printing `run <ID>` once the checks passed and the lock is held.
     static func resume(
-        runner: ResumableRunner, runID: String, request: ResumableRunner.ResumeRequest, session: Session
+        opened: OpenedStore, runID: String, request: ResumableRunner.ResumeRequest, session: Session
     ) async throws -> ExitCode {
-        try await session.run { options in
-            try await runner.resume(
-                runID: runID, request: request, options: options, announce: { say("run \($0.id)") },
-                makeProcess: Session.process(for:))
+        switch opened {
+        case .sqlite(let store):
+            return try await session.run { options in
+                try await ResumableRunner(store: store).resume(
+                    runID: runID, request: request, options: options, announce: { say("run \($0.id)") },
+                    makeProcess: Session.process(for:))
+            }
+        case .postgres(let store):
+            return try await session.runWorker { options in
+                try await LeasedWorker(store: store, options: options).resume(
+                    runID: runID, request: request, announce: { say("run \($0.id)") }, makeProcess: Session.process(for:))
+            }
         }
     }
 }

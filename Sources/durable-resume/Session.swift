@@ -8,7 +8,8 @@ import Logging
 
 /// What `start` and `resume` share: signals, progress, the per-item command, and the report at the end.
 struct Session {
-    let database: String
+    /// How hints name the store: `--db FILE` or `--store URL` (password redacted).
+    let storeArgument: String
     let options: SessionOptions
     let json: Bool
     let stop = StopRequest()
@@ -53,7 +54,7 @@ struct Session {
         if json { try JSONOutput.print(OutcomeJSON(outcome)) }
         if let reason = outcome.stoppedBy {
             renderer.finish("stopped by \(reason): \(counts); \(session); every finished result is committed")
-            note("resume with: durable-resume resume --db \(database) --run-id \(run.id)")
+            note("resume with: durable-resume resume \(storeArgument) --run-id \(run.id)")
             return ExitCode(DurableExitCode(stoppedBy: reason).rawValue)
         }
         switch run.status {
@@ -63,7 +64,7 @@ struct Session {
         case .failed, .running:
             renderer.finish("run \(run.id) failed: \(counts); \(session)")
             let retry = run.failedCount > 0 ? " --retry-errors-only" : ""
-            note("resume with: durable-resume resume --db \(database) --run-id \(run.id)\(retry)")
+            note("resume with: durable-resume resume \(storeArgument) --run-id \(run.id)\(retry)")
             return ExitCode(DurableExitCode.failure.rawValue)
         }
     }

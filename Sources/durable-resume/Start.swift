@@ -39,28 +39,37 @@ struct Start: AsyncParsableCommand {
     func run() async throws {
         let exit: ExitCode
         do {
-            let store = try database.openStore()
-            let runner = ResumableRunner(store: store)
-            let session = Session(database: database.db, options: self.session, json: json)
+            let opened = try await database.open()
+            defer { Task { await opened.close() } }
+            let session = Session(storeArgument: database.argument, options: self.session, json: json)
             if resume ?? Environment.flag("RESUME") {
                 guard let id = Environment.value("EXPERIMENT_ID") else {
                     throw ValidationError("RESUME=1 needs EXPERIMENT_ID=<run id> (or pass --no-resume to start a new run)")
                 }
                 exit = try await Resume.resume(
-                    runner: runner, runID: id,
+                    opened: opened, runID: id,
                     request: .init(
                         selection: Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly,
                         sourceFile: source.source, given: configurationOptions.overrides),
                     session: session)
             } else {
-                let version = try await resolveSource(store)
+                let version = try await resolveSource(opened.store)
                 let configuration = RunConfiguration(
                     command: configurationOptions.command ?? "", batchSize: configurationOptions.batchSize ?? 100,
                     batchSeconds: configurationOptions.batchSeconds ?? 5, itemTimeoutSeconds: configurationOptions.itemTimeout)
-                exit = try await session.run { options in
-                    try await runner.start(
-                        source: version, name: runName, configuration: configuration, options: options,
-                        announce: { say("run \($0.id)") }, process: Session.process(for: configuration))
+                switch opened {
+                case .sqlite(let store):
+                    exit = try await session.run { options in
+                        try await ResumableRunner(store: store).start(
+                            source: version, name: runName, configuration: configuration, options: options,
+                            announce: { say("run \($0.id)") }, process: Session.process(for: configuration))
+                    }
+                case .postgres(let store):
+                    exit = try await session.runWorker { options in
+                        try await LeasedWorker(store: store, options: options).start(
+                            source: version, name: runName, configuration: configuration,
+                            announce: { say("run \($0.id)") }, process: Session.process(for: configuration))
+                    }
                 }
             }
         } catch let error as ValidationError {
@@ -70,7 +79,7 @@ struct Start: AsyncParsableCommand {
     }
 
     /// The stored version with this file's checksum, or a fresh ingest of it.
-    private func resolveSource(_ store: SQLiteRunStore) async throws -> SourceVersion {
+    private func resolveSource(_ store: any RunStore) async throws -> SourceVersion {
         let name = source.name ?? (source.source as NSString).lastPathComponent
         let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: source.source)
         if source.idColumns.isEmpty, let stored = try await store.sourceVersions(named: name).last(where: { $0.checksum == checksum }) {

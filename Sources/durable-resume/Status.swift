@@ -7,7 +7,11 @@ import Foundation
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a run's state (running, interrupted, failed, completed), progress and ETA.",
-        discussion: "A run whose status is `running` but whose lock no process holds is shown as `interrupted`: resume it.")
+        discussion: """
+            SQLite: a run whose status is `running` but whose lock no process holds is shown as `interrupted`: resume \
+            it. PostgreSQL: `running` while a worker's heartbeat is live; the workers are listed, live ones first, with \
+            host, pid, last heartbeat and their claimed / recorded / refused counts.
+            """)
 
     @OptionGroup var database: DatabaseOptions
 
@@ -19,23 +23,45 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let store = try database.openStore()
+            let opened = try await database.open()
+            defer { Task { await opened.close() } }
+            let store = opened.store
             let found: RunRecord?
             if let runID { found = try await store.run(id: runID) } else { found = try await store.runs().first }
             guard let run = found else {
                 throw DurableSQLiteError(
                     .runNotFound, operation: "status",
-                    message: runID.map { "no run has the id \($0)" } ?? "there are no runs in \(database.db)")
+                    message: runID.map { "no run has the id \($0)" } ?? "there are no runs in \(database.display)")
             }
-            let state = store.state(of: run)
-            let holder = state == .live ? store.lock(forRun: run.id).currentHolder().map { "\($0)" } : nil
+            let state = try await store.currentState(of: run)
+            var holder: String?
+            var workers: [WorkerRecord]?
+            var refused: Int?
+            switch opened {
+            case .sqlite(let sqlite):
+                holder = state == .live ? sqlite.lock(forRun: run.id).currentHolder().map { "\($0)" } : nil
+            case .postgres(let postgres):
+                workers = try await postgres.workers(runID: run.id)
+                refused = try await postgres.refusedCount(runID: run.id)
+                let live = workers?.filter(\.isLive).count ?? 0
+                holder = state == .live ? "\(live) live worker\(live == 1 ? "" : "s")" : nil
+            }
             if json {
                 var object = RunJSON(run, state: state)
                 object.holder = holder
+                object.workers = workers?.map(WorkerJSON.init)
+                object.refused = refused
                 try JSONOutput.print(object)
                 return
             }
             for line in Self.lines(run, state: state, holder: holder) { say(line) }
+            if let refused, refused > 0 {
+                say("  refused: \(refused) results arrived after their lease expired (the items were redone; each is recorded once)")
+            }
+            if let workers {
+                say("  workers: \(workers.filter(\.isLive).count) live, \(workers.filter { !$0.isLive }.count) gone")
+                for w in workers { say("    " + WorkerJSON(w).line) }
+            }
         } catch { throw fail(error) }
     }
 
@@ -70,6 +96,8 @@ struct RunJSON: Encodable {
     var status: String
     var state: String
     var holder: String?
+    var workers: [WorkerJSON]?
+    var refused: Int?
     var source: String
     var sourceVersion: Int
     var sourceSHA256: String
@@ -106,7 +134,7 @@ struct RunJSON: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, status, state, holder, source, total, completed, failed, missing, configuration
+        case id, name, status, state, holder, workers, refused, source, total, completed, failed, missing, configuration
         case sourceVersion = "source_version", sourceSHA256 = "source_sha256", startedAt = "started_at"
         case lastProgressAt = "last_progress_at", estimatedCompletionAt = "estimated_completion_at"
         case finishedAt = "finished_at", finalMetrics = "final_metrics"

@@ -1,5 +1,6 @@
 import DurableSQLite
 import Foundation
+import Synchronization
 import GRDB
 import Testing
 

@@ -87,7 +87,7 @@ struct RunStoreMigrationTests {
     }
 }
 
-@Suite("RunStore: ingest, idempotent results, remaining work, locks")
+@Suite("RunStore (SQLite): checksums, the runner's guards and the run lock")
 struct RunStoreTests {
     func fixture(_ text: String, name: String = "n.csv") -> (TemporaryDirectory, String) {
         let dir = TemporaryDirectory()
@@ -95,106 +95,11 @@ struct RunStoreTests {
         return (dir, dir.file(name).string)
     }
 
-    @Test("CSV with a composite id: stored once with its SHA-256; the same file again is skipped")
-    func ingestCSV() async throws {
-        let (dir, csv) = fixture("incident_id,narrative_type,text\n17,A,\"a, b\"\n17,B,\"line\nbreak\"\n18,A,x\n")
-        let store = try SQLiteRunStore(path: dir.file("runs.sqlite").string)
-        let source = try SourceFile(path: csv, idColumns: ["incident_id", "narrative_type"])
-        let first = try await store.ingest(source, allowNewVersion: false)
-        #expect(!first.skipped)
-        #expect(first.source.itemCount == 3 && first.source.version == 1)
-        #expect(first.source.checksum == (try SourceChecksum.sha256(ofFileAt: csv)))
-        #expect(first.source.checksum.count == 64)
-        let again = try await store.ingest(source, allowNewVersion: false)
-        #expect(again.skipped && again.source == first.source)
-        let run = try await store.createRun(id: "r", name: nil, source: first.source, configuration: .init(command: "cat"), startedAt: Date())
-        let items = try await store.remainingItems(forRun: run.id, selection: .missingOnly)
-        #expect(items.map(\.key) == [#"["17","A"]"#, #"["17","B"]"#, #"["18","A"]"#])
-        #expect(items[1].json == #"{"incident_id":"17","narrative_type":"B","text":"line\nbreak"}"#)
-    }
-
     @Test("SHA-256 of a known input")
     func checksum() throws {
         let (dir, path) = fixture("abc", name: "abc.txt")
         defer { _ = dir }
         #expect(try SourceChecksum.sha256(ofFileAt: path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-    }
-
-    @Test("a different file under the same name is refused, or stored as the next version when asked; runs stay pinned")
-    func versionedSources() async throws {
-        let (dir, csv) = fixture("id,v\n1,a\n2,b\n")
-        let store = try SQLiteRunStore(path: dir.file("runs.sqlite").string)
-        let source = try SourceFile(path: csv, idColumns: ["id"])
-        let v1 = try await store.ingest(source, allowNewVersion: false).source
-        let run = try await store.createRun(id: "r", name: nil, source: v1, configuration: .init(command: "cat"), startedAt: Date())
-        writeRaw("id,v\n1,a\n2,b\n3,c\n", to: dir.file("n.csv"))
-        let error = await #expect(throws: DurableSQLiteError.self) { try await store.ingest(source, allowNewVersion: false) }
-        #expect(error?.code == .sourceChanged)
-        #expect(error?.message.contains(v1.checksum) == true)
-        #expect(error?.hint?.contains("--new-version") == true)
-        let v2 = try await store.ingest(source, allowNewVersion: true).source
-        #expect(v2.version == 2 && v2.itemCount == 3)
-        #expect(try await store.remainingItems(forRun: run.id, selection: .missingOnly).count == 2, "pinned to v1")
-        #expect(try await store.sourceVersions(named: "n.csv").map(\.version) == [1, 2])
-    }
-
-    @Test("JSONL; a duplicate id or a missing id column stores nothing and says where")
-    func ingestErrors() async throws {
-        let (dir, jsonl) = fixture("{\"id\":1,\"t\":\"a\"}\n\n{\"id\":2,\"t\":\"b\"}\n{\"id\":1,\"t\":\"c\"}\n", name: "n.jsonl")
-        let store = try SQLiteRunStore(path: dir.file("runs.sqlite").string)
-        let duplicate = await #expect(throws: DurableSQLiteError.self) {
-            try await store.ingest(try SourceFile(path: jsonl, idColumns: ["id"]), allowNewVersion: false)
-        }
-        #expect(duplicate?.code == .duplicateItemID)
-        #expect(duplicate?.message.contains("item 3") == true)
-        #expect(try await store.sourceVersions(named: "n.jsonl").isEmpty, "nothing stored")
-        let missing = await #expect(throws: DurableSQLiteError.self) {
-            try await store.ingest(try SourceFile(path: jsonl, idColumns: ["nope"]), allowNewVersion: false)
-        }
-        #expect(missing?.code == .invalidSource)
-        #expect(missing?.message.contains("line 1") == true)
-        writeRaw("{\"id\":1}\n{\"id\":2}\n", to: dir.file("n.jsonl"))
-        let ok = try await store.ingest(try SourceFile(path: jsonl, idColumns: ["id"]), allowNewVersion: false)
-        #expect(ok.source.itemCount == 2 && ok.source.format == .jsonl)
-        let (other, csv) = fixture("a,b\n1,2\n")
-        defer { _ = other }
-        let column = await #expect(throws: DurableSQLiteError.self) {
-            try await store.ingest(try SourceFile(path: csv, idColumns: ["id"]), allowNewVersion: false)
-        }
-        #expect(column?.message.contains("the id column 'id' is not in the header") == true)
-    }
-
-    @Test("re-recording an item upserts: no new row, attempts counted, a success clears the error and keeps the first")
-    func idempotentUpsert() async throws {
-        let (dir, csv) = fixture("id\n1\n2\n")
-        let store = try SQLiteRunStore(path: dir.file("runs.sqlite").string)
-        let source = try await store.ingest(try SourceFile(path: csv, idColumns: ["id"]), allowNewVersion: false).source
-        let run = try await store.createRun(id: "r", name: nil, source: source, configuration: .init(command: "cat"), startedAt: Date())
-        let items = try await store.remainingItems(forRun: "r", selection: .missingOnly)
-        let failure = ItemFailure(message: "exit status 2", category: "command")
-        _ = try await store.commit([ItemResult(itemID: items[0].id, error: failure)], forRun: run.id, progress: .init(etaSeconds: 60))
-        var after = try await store.commit(
-            [ItemResult(itemID: items[0].id, error: ItemFailure(message: "timed out", category: "timeout")),
-             ItemResult(itemID: items[1].id, output: "{}")], forRun: run.id, progress: .init(etaSeconds: 30))
-        #expect(after.failedCount == 1 && after.completedCount == 1)
-        #expect(after.estimatedCompletionAt != nil)
-        #expect(try await store.remainingItems(forRun: "r", selection: .retryErrorsOnly).map(\.id) == [items[0].id])
-        after = try await store.commit([ItemResult(itemID: items[0].id, output: #"{"ok":true}"#)], forRun: run.id, progress: .init(etaSeconds: nil))
-        #expect(after.failedCount == 0 && after.completedCount == 2)
-        try await store.pool.read { (db: Database) throws -> Void in
-            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM results") == 2)
-            let row = try #require(try Row.fetchOne(db, sql: "SELECT * FROM results WHERE item_id = ?", arguments: [items[0].id]))
-            #expect(row["attempt_count"] as Int == 3)
-            #expect(row["error_occurred"] as Int == 0)
-            #expect(row["first_error_message"] as String? == "exit status 2")
-            #expect(row["last_error_message"] as String? == "timed out")
-            #expect(row["error_category"] as String? == nil)
-            #expect(row["output"] as String? == #"{"ok":true}"#)
-        }
-        let final = try await store.finalize(runID: run.id, session: .init(items: 4, seconds: 2), at: Date())
-        #expect(final.status == .completed)
-        #expect(final.finalMetrics?.attempts == 4)
-        #expect(final.finalMetrics?.itemsPerSecond == 2)
     }
 
     @Test("finalize with an errored item ends failed; the runner refuses a completed run and a held lock, in that order")

@@ -84,10 +84,10 @@ public struct ResumableRunner: Sendable {
     }
 
     /// The store.
-    public let store: any RunStore
+    public let store: any LockedRunStore
 
     /// A runner over `store`.
-    public init(store: any RunStore) { self.store = store }
+    public init(store: any LockedRunStore) { self.store = store }
 
     /// Creates a run over `source` and processes every item.
     ///

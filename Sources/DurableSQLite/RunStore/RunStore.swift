@@ -2,7 +2,7 @@ import DurableIO
 import Foundation
 
 /// Where runs live: source items, runs, results and progress. ``SQLiteRunStore`` is the embedded implementation;
-/// a server-backed one (PostgreSQL) can sit beside it behind this protocol — every method is `async`, takes and
+/// `PostgresRunStore` (target `DurablePostgres`) the server-backed one — every method is `async`, takes and
 /// returns plain values, and names no SQL type.
 ///
 /// The semantics every implementation keeps:
@@ -11,7 +11,8 @@ import Foundation
 /// - a run is pinned to one source version and reads its items from the store only;
 /// - ``commit(_:forRun:progress:)`` upserts results on `(run, item)` and updates the run's counts, progress time
 ///   and ETA **in the same transaction**: when it returns, the batch and the progress are durable together;
-/// - one process works on a run at a time, through ``lock(forRun:)``.
+/// - who may work on a run is the refinement's business: a ``LockedRunStore`` (SQLite) lets one process at a time
+///   hold the run's lock; a ``ClaimingRunStore`` (PostgreSQL) lets many workers claim items under leases.
 ///
 /// ```swift
 /// let store: any RunStore = try SQLiteRunStore(path: "runs.sqlite")
@@ -58,8 +59,9 @@ public protocol RunStore: Sendable {
     /// and the final metrics computed from the results and `session`.
     func finalize(runID id: String, session: SessionFigures, at: Date) async throws -> RunRecord
 
-    /// The lock that keeps a second process off the run. The SQLite store's is a ``FileLock`` beside the database.
-    func lock(forRun id: String) -> any ProcessLock
+    /// The run's state for operators, asked now: `running` splits into ``RunState/live`` (someone works on it)
+    /// and ``RunState/interrupted`` (nobody does: its process died).
+    func currentState(of run: RunRecord) async throws -> RunState
 }
 
 /// The progress a commit records beside its results.
@@ -98,13 +100,3 @@ public struct SessionFigures: Sendable, Equatable {
     }
 }
 
-extension RunStore {
-    /// A run's state for operators: a `running` run whose lock no process holds is ``RunState/interrupted``.
-    public func state(of run: RunRecord) -> RunState {
-        switch run.status {
-        case .completed: return .completed
-        case .failed: return .failed
-        case .running: return lock(forRun: run.id).currentHolder() == nil ? .interrupted : .live
-        }
-    }
-}

@@ -13,7 +13,7 @@ import SystemPackage
 /// let store = try SQLiteRunStore(path: "runs.sqlite")
 /// for run in try await store.runs() { print(run.id, store.state(of: run)) }
 /// ```
-public final class SQLiteRunStore: RunStore {
+public final class SQLiteRunStore: LockedRunStore {
     /// The database file.
     public let path: String
     /// The GRDB pool (for inspection and for users' own queries; write through the store).

@@ -1,0 +1,121 @@
+import Foundation
+
+/// Where a PostgreSQL run store is: a `postgres://user[:password]@host[:port]/database[?sslmode=…]` URL, parsed,
+/// with a ``redacted`` form for every message — the password never appears in logs, errors or status.
+///
+/// The password may also come from `PGPASSWORD` in the environment (then the URL carries none). `sslmode`
+/// is `disable`, `prefer` (the default, as libpq) or `require`; `schema` names the PostgreSQL schema that holds
+/// the store's tables (default `durable`), so several stores can share one database.
+///
+/// ```swift
+/// let location = try PostgresLocation("postgres://worker:s3cret@db.internal/runs")
+/// print(location.redacted)   // postgres://worker:***@db.internal:5432/runs
+/// ```
+public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
+    /// TLS as libpq's `sslmode` names it.
+    public enum TLSMode: String, Sendable {
+        /// Plain TCP.
+        case disable
+        /// TLS when the server offers it (the default).
+        case prefer
+        /// TLS or fail.
+        case require
+    }
+
+    /// The user name.
+    public var user: String
+    /// The password (never printed).
+    public var password: String?
+    /// The host name or address.
+    public var host: String
+    /// The port (default 5432).
+    public var port: Int
+    /// The database.
+    public var database: String
+    /// TLS.
+    public var tls: TLSMode
+    /// The PostgreSQL schema of the store's tables (default `durable`).
+    public var schema: String
+
+    /// Parses a `postgres://` or `postgresql://` URL.
+    ///
+    /// - Throws: ``DurablePostgresError`` (`invalidLocation`) naming what is wrong, with the URL redacted.
+    public init(_ url: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let shown = Self.redact(url)
+        func bad(_ why: String) -> DurablePostgresError {
+            DurablePostgresError(
+                .invalidLocation, operation: "open store", message: "\(shown) is not a usable PostgreSQL URL: \(why)",
+                hint: "Write it as postgres://user[:password]@host[:port]/database (the password may come from PGPASSWORD).")
+        }
+        guard let components = URLComponents(string: url), let scheme = components.scheme,
+            ["postgres", "postgresql"].contains(scheme.lowercased())
+        else { throw bad("it does not start with postgres://") }
+        guard let host = components.host, !host.isEmpty else { throw bad("no host") }
+        guard let user = components.user, !user.isEmpty else { throw bad("no user name") }
+        let database = String(components.path.drop(while: { $0 == "/" }))
+        guard !database.isEmpty else { throw bad("no database name") }
+        var tls = TLSMode.prefer
+        var schema = "durable"
+        for item in components.queryItems ?? [] {
+            switch item.name {
+            case "sslmode":
+                guard let mode = TLSMode(rawValue: item.value ?? "") else {
+                    throw bad("sslmode must be disable, prefer or require")
+                }
+                tls = mode
+            case "schema":
+                guard let name = item.value, Self.isSchemaName(name) else {
+                    throw bad("schema must be lower-case letters, digits and _, starting with a letter or _")
+                }
+                schema = name
+            default:
+                throw bad("unknown parameter '\(item.name)' (known: sslmode, schema)")
+            }
+        }
+        self.schema = schema
+        self.user = user
+        self.password = components.password ?? environment["PGPASSWORD"]
+        self.host = host
+        self.port = components.port ?? 5432
+        self.database = database.removingPercentEncoding ?? database
+        self.tls = tls
+    }
+
+    /// `postgres://user:***@host:port/database[?schema=…]` (`***` only where a password was given).
+    public var redacted: String {
+        "postgres://\(user)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)\(schema == "durable" ? "" : "?schema=\(schema)")"
+    }
+
+    /// Whether `name` can name a schema here: `[a-z_][a-z0-9_]*`, at most 63 bytes.
+    public static func isSchemaName(_ name: String) -> Bool {
+        name.range(of: #"^[a-z_][a-z0-9_]{0,62}$"#, options: .regularExpression) != nil
+    }
+
+    public var description: String { redacted }
+
+    /// Whether `text` looks like a PostgreSQL URL (else it is a SQLite file).
+    public static func isURL(_ text: String) -> Bool {
+        let lower = text.lowercased()
+        return lower.hasPrefix("postgres://") || lower.hasPrefix("postgresql://")
+    }
+
+    /// `text` with the password of any `scheme://user:password@` in it replaced by `***`: for messages that quote
+    /// what a user typed.
+    public static func redact(_ text: String) -> String {
+        var out = ""
+        var rest = Substring(text)
+        while let scheme = rest.range(of: "://") {
+            out += rest[..<scheme.upperBound]
+            rest = rest[scheme.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" || $0 == " " }) ?? rest.endIndex
+            let authority = rest[..<authorityEnd]
+            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
+                out += authority[..<colon] + ":***" + authority[at...]
+            } else {
+                out += authority
+            }
+            rest = rest[authorityEnd...]
+        }
+        return out + rest
+    }
+}

@@ -1,0 +1,80 @@
+import DurableSQLite
+import Foundation
+import PostgresNIO
+
+extension PostgresRunStore {
+    /// Ingests `source` in one transaction (all items or none), unless a version with its checksum is stored.
+    /// Items go in as multi-row inserts of 1,000.
+    ///
+    /// See ``RunStore/ingest(_:allowNewVersion:)``.
+    public func ingest(_ source: SourceFile, allowNewVersion: Bool) async throws -> IngestReport {
+        let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: source.path)
+        let versions = try await sourceVersions(named: source.name)
+        if let same = versions.last(where: { $0.checksum == checksum }) {
+            guard same.idColumns == source.idColumns else {
+                throw DurableSQLiteError(
+                    .invalidInput, operation: "ingest",
+                    message: "\(source.name) v\(same.version) has this checksum but id column(s) \(same.idColumns.joined(separator: ", ")), not \(source.idColumns.joined(separator: ", "))",
+                    hint: "Use the id columns it was ingested with, or ingest it under another --name.")
+            }
+            return IngestReport(source: same, skipped: true)
+        }
+        if let latest = versions.last, !allowNewVersion {
+            throw DurableSQLiteError(
+                .sourceChanged, operation: "ingest",
+                message: "source '\(source.name)' is already ingested (v\(latest.version), sha256 \(latest.checksum)); \(source.path) is a different file (sha256 \(checksum))",
+                hint: "To store it as v\(latest.version + 1) pass --new-version (runs stay pinned to the version they started with); otherwise check that this is the right file.")
+        }
+        // Read (and check) the whole file before touching the database: a bad file stores nothing.
+        var items: [(key: String, json: String)] = []
+        var seen: Set<String> = []
+        try SourceReader.read(source) { key, json in
+            guard seen.insert(key).inserted else {
+                throw DurableSQLiteError(
+                    .duplicateItemID, operation: "ingest",
+                    message: "\(source.path): item \(items.count + 1) has the same id as an earlier item (id column(s) \(source.idColumns.joined(separator: ", ")))",
+                    hint: "Ids must be unique; add a column to the id (--id A --id B) or fix the file. Nothing was stored.")
+            }
+            items.append((key, json))
+        }
+        let columns = String(decoding: try JSONEncoder().encode(source.idColumns), as: UTF8.self)
+        let logger = self.logger
+        let count = items.count
+        let chunks = stride(from: 0, to: items.count, by: 1000).map { Array(items[$0..<min($0 + 1000, items.count)]) }
+        return try await transaction("ingest") { connection in
+            let version = try await Self.collect(
+                try await connection.query("SELECT COALESCE(MAX(version), 0) + 1 FROM sources WHERE name = \(source.name)", logger: logger)
+            ).first!.decode(Int.self)
+            let sourceID = try await Self.collect(
+                try await connection.query(
+                    """
+                    INSERT INTO sources (name, version, format, id_columns, data_checksum, item_count, ingested_at)
+                    VALUES (\(source.name), \(version), \(source.format.rawValue), \(columns), \(checksum), \(count), now())
+                    RETURNING id
+                    """, logger: logger)
+            ).first!.decode(Int64.self)
+            var position = 0
+            for chunk in chunks {
+                var bindings = PostgresBindings(capacity: chunk.count * 3 + 1)
+                bindings.append(sourceID)
+                var values: [String] = []
+                for item in chunk {
+                    let n = bindings.count
+                    bindings.append(item.key)
+                    bindings.append(position)
+                    bindings.append(item.json)
+                    values.append("($1, $\(n + 1), $\(n + 2), $\(n + 3))")
+                    position += 1
+                }
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "INSERT INTO source_items (source_id, item_key, position, data) VALUES " + values.joined(separator: ", "),
+                        binds: bindings), logger: logger)
+            }
+            let row = try await Self.collect(
+                try await connection.query("SELECT \(unescaped: Self.sourceColumns) FROM sources WHERE id = \(sourceID)", logger: logger)
+            ).first!
+            return IngestReport(source: try Self.sourceVersion(row), skipped: false)
+        }
+    }
+}

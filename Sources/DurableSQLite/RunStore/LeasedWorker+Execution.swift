@@ -1,0 +1,266 @@
+import DurableIO
+import Foundation
+import Logging
+import Synchronization
+
+extension LeasedWorker {
+    /// The claim → process → commit loop, the renewer beside it, then finalize or leave.
+    func execute(run: RunRecord, process: @escaping ResumableRunner.Process) async throws -> WorkerOutcome {
+        let started = ContinuousClock.now
+        let tracker = ProgressTracker(total: run.totalItems)
+        tracker.skip(run.completedCount + run.failedCount)
+        let state = WorkerState()
+        let store = self.store
+        let me = identity
+        let runID = run.id
+        let jobs = max(1, options.jobs)
+        let claimSize = max(1, options.claimSize ?? max(2, 2 * jobs))
+        let lease = options.lease
+        let idlePause = options.idlePause
+        let batchSize = run.configuration.batchSize
+        let batchInterval = Duration.milliseconds(Int64(run.configuration.batchSeconds * 1000))
+        let stop = options.stop
+        let progress = options.progress
+        let notice = options.notice
+        let logger = options.logger
+
+        let renewer = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: lease / 3)
+                if Task.isCancelled { break }
+                let held = state.heldCount
+                do {
+                    // A renewal that cannot finish within its interval counts as failed: the worker is cut off.
+                    let renewed = try await Deadline.run(lease / 3, timeoutError: RenewalTimeout(limit: lease / 3)) {
+                        try await store.renewLeases(runID: runID, worker: me, lease: lease)
+                    }
+                    if !state.renewalSucceeded(), held > 0 { notice?("worker \(me.id): the database is reachable again; renewing leases") }
+                    // Held before and after: a commit that finished meanwhile released some, which is not a loss.
+                    let stillHeld = min(held, state.heldCount)
+                    if renewed < stillHeld {
+                        logger.info("leases lost", metadata: ["worker": "\(me.id)", "held": "\(stillHeld)", "renewed": "\(renewed)"])
+                    }
+                } catch {
+                    if state.renewalFailed() {
+                        notice?("worker \(me.id): cannot renew leases (\(Self.describe(error))); claiming nothing new until the database answers — results whose lease expires meanwhile will be refused")
+                    }
+                }
+            }
+        }
+        defer { renewer.cancel() }
+
+        let work = Task<Bool, any Error> {
+            try await withThrowingTaskGroup(of: ResumableRunner.Completion.self) { group in
+                var queue: [ClaimedItem] = []
+                var inFlight = 0
+                var finished = false
+                var lastCommit = ContinuousClock.now
+                var nextClaim = ContinuousClock.now
+                func tick() -> @Sendable () async -> ResumableRunner.Completion {
+                    { try? await Task.sleep(for: .milliseconds(100)); return .tick }
+                }
+                group.addTask(operation: tick())
+                while true {
+                    if queue.isEmpty, inFlight < jobs, !finished, !stop.isRequested, state.isHealthy,
+                        ContinuousClock.now >= nextClaim
+                    {
+                        let claimed = try await Self.retrying(notice) {
+                            try await store.claim(runID: runID, worker: me, limit: claimSize, lease: lease)
+                        }
+                        if claimed.isEmpty {
+                            nextClaim = ContinuousClock.now + idlePause
+                            if inFlight == 0 {
+                                try await commit(state, store: store, runID: runID, tracker: tracker)
+                                lastCommit = ContinuousClock.now
+                                finished = try await !Self.retrying(notice) { try await store.hasUnfinishedItems(runID: runID) }
+                            }
+                        } else {
+                            state.hold(claimed)
+                            queue.append(contentsOf: claimed)
+                            logger.debug("claimed", metadata: ["worker": "\(me.id)", "items": "\(claimed.count)"])
+                        }
+                    }
+                    while !queue.isEmpty, inFlight < jobs, !stop.isRequested {
+                        let claimed = queue.removeFirst()
+                        inFlight += 1
+                        group.addTask { await ResumableRunner.attempt(claimed.item, process) }
+                    }
+                    if inFlight == 0, finished || stop.isRequested { break }
+                    guard let completion = try await group.next() else { break }
+                    switch completion {
+                    case .tick:
+                        group.addTask(operation: tick())
+                    case .done(let result):
+                        inFlight -= 1
+                        state.finish(result)
+                        tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
+                        progress?(tracker.snapshot())
+                    case .abandoned:
+                        inFlight -= 1
+                        state.abandon()
+                    }
+                    let pending = state.pendingCount
+                    if pending >= batchSize || (pending > 0 && ContinuousClock.now - lastCommit >= batchInterval) {
+                        try await commit(state, store: store, runID: runID, tracker: tracker)
+                        lastCommit = ContinuousClock.now
+                    }
+                }
+                group.cancelAll()
+                return finished
+            }
+        }
+        stop.onForce { work.cancel() }
+        let result = await work.result
+        renewer.cancel()
+        var finished = false
+        switch result {
+        case .success(let value): finished = value
+        case .failure(let error) where error is CancellationError && stop.isRequested: break
+        case .failure(let error):
+            try? await commit(state, store: store, runID: runID, tracker: tracker)
+            try? await store.leave(runID: runID, worker: me)
+            throw error
+        }
+        try await commit(state, store: store, runID: runID, tracker: tracker)
+        try await Self.retrying(notice) { try await store.leave(runID: runID, worker: me) }
+        let seconds = (ContinuousClock.now - started).seconds
+        let figures = state.figures
+        var latest = try await store.run(id: runID) ?? run
+        var finalized = false
+        if finished, stop.reason == nil, latest.status == .running {
+            latest = try await store.finalize(
+                runID: runID, session: SessionFigures(items: figures.processed, seconds: seconds), at: Date())
+            finalized = true
+            logger.info("finalized as \(latest.status)", metadata: ["run": "\(runID)", "worker": "\(me.id)"])
+        }
+        return WorkerOutcome(
+            run: latest, processed: figures.processed, succeeded: figures.succeeded, failed: figures.failed,
+            recorded: figures.recorded, refused: figures.refused, abandoned: figures.abandoned, seconds: seconds,
+            finalized: finalized, stoppedBy: finished ? nil : stop.reason)
+    }
+
+    /// Commits the finished results with their lease tokens; refused ones are counted and reported.
+    private func commit(_ state: WorkerState, store: any ClaimingRunStore, runID: String, tracker: ProgressTracker) async throws {
+        let (batch, tokens) = state.peek()
+        guard !batch.isEmpty else { return }
+        let me = identity
+        let update = ProgressUpdate(at: Date(), etaSeconds: ResumableRunner.eta(tracker.snapshot()))
+        let outcome = try await Self.retrying(options.notice) {
+            try await store.commit(batch, leases: tokens, forRun: runID, worker: me, progress: update)
+        }
+        state.committed(batch.count, recorded: outcome.recorded, refused: outcome.refused)
+        if !outcome.refused.isEmpty {
+            options.notice?("worker \(me.id): \(outcome.refused.count) of \(batch.count) results refused: their leases had expired (another worker takes or took those items; each is recorded once)")
+            options.logger.info("results refused", metadata: ["worker": "\(me.id)", "refused": "\(outcome.refused.count)"])
+        }
+        options.logger.debug("committed", metadata: ["worker": "\(me.id)", "recorded": "\(outcome.recorded.count)"])
+    }
+
+    /// Retries a store call that failed for a reason other than the run's semantics (a dropped connection, a
+    /// restarting server): 6 attempts over about 8 s, then the error.
+    static func retrying<R: Sendable>(
+        _ notice: (@Sendable (String) -> Void)?, _ body: @Sendable () async throws -> R
+    ) async throws -> R {
+        var pause = Duration.milliseconds(250)
+        var attempt = 1
+        while true {
+            do { return try await body() } catch let error as DurableSQLiteError {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                guard attempt < 6 else { throw error }
+                notice?("the store did not answer (\(describe(error))); retrying in \(pause)")
+                try await Task.sleep(for: pause)
+                pause *= 2
+                attempt += 1
+            }
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        "\(error)"
+    }
+}
+
+/// A renewal that got no answer within its interval.
+struct RenewalTimeout: Error, CustomStringConvertible {
+    let limit: Duration
+    var description: String { "no answer within \(String(format: "%.1f", limit.seconds)) s" }
+}
+
+/// A worker's leases, results waiting for their commit, and figures; shared with the renewer.
+final class WorkerState: Sendable {
+    struct Figures {
+        var processed = 0
+        var succeeded = 0
+        var failed = 0
+        var abandoned = 0
+        var recorded = 0
+        var refused = 0
+    }
+
+    private struct State {
+        var held: [Int64: Int64] = [:]
+        var pending: [ItemResult] = []
+        var figures = Figures()
+        var renewalFailures = 0
+    }
+
+    private let state = Mutex(State())
+
+    func hold(_ claimed: [ClaimedItem]) {
+        state.withLock { s in for c in claimed { s.held[c.item.id] = c.token } }
+    }
+
+    var heldCount: Int { state.withLock { $0.held.count } }
+    var pendingCount: Int { state.withLock { $0.pending.count } }
+    var figures: Figures { state.withLock { $0.figures } }
+
+    /// Whether the last renewal reached the store.
+    var isHealthy: Bool { state.withLock { $0.renewalFailures == 0 } }
+
+    /// Returns whether the renewals were healthy before.
+    func renewalSucceeded() -> Bool {
+        state.withLock { s in
+            defer { s.renewalFailures = 0 }
+            return s.renewalFailures == 0
+        }
+    }
+
+    /// Returns whether this is the first failure in a row.
+    func renewalFailed() -> Bool {
+        state.withLock { s in
+            s.renewalFailures += 1
+            return s.renewalFailures == 1
+        }
+    }
+
+    func finish(_ result: ItemResult) {
+        state.withLock { s in
+            s.pending.append(result)
+            s.figures.processed += 1
+            if result.error == nil { s.figures.succeeded += 1 } else { s.figures.failed += 1 }
+        }
+    }
+
+    func abandon() { state.withLock { $0.figures.abandoned += 1 } }
+
+    func peek() -> ([ItemResult], [Int64: Int64]) {
+        state.withLock { s in
+            var tokens: [Int64: Int64] = [:]
+            for r in s.pending { tokens[r.itemID] = s.held[r.itemID] ?? -1 }
+            return (s.pending, tokens)
+        }
+    }
+
+    func committed(_ count: Int, recorded: [Int64], refused: [Int64]) {
+        state.withLock { s in
+            s.pending.removeFirst(count)
+            for id in recorded { s.held[id] = nil }
+            for id in refused { s.held[id] = nil }
+            s.figures.recorded += recorded.count
+            s.figures.refused += refused.count
+        }
+    }
+}

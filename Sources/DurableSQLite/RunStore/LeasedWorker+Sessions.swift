@@ -1,0 +1,63 @@
+import DurableIO
+import Foundation
+
+extension LeasedWorker {
+    /// Creates a run over `source` and works on it as its first worker; others join with ``work(runID:process:)``.
+    ///
+    /// - Parameter announce: called once the run exists, before any item is claimed (the CLI prints `run <ID>`).
+    public func start(
+        source: SourceVersion, name: String?, configuration: RunConfiguration,
+        announce: @Sendable (RunRecord) -> Void = { _ in }, process: @escaping ResumableRunner.Process
+    ) async throws -> WorkerOutcome {
+        try configuration.validate()
+        let run = try await store.createRun(
+            id: UUID().uuidString.lowercased(), name: name, source: source, configuration: configuration, startedAt: Date())
+        announce(run)
+        return try await execute(run: run, process: process)
+    }
+
+    /// Resumes a `running` (interrupted) or `failed` run and works on it; other workers may join once it runs.
+    ///
+    /// Checks, in order: the status (a `completed` run is refused), then the source file's checksum when one is
+    /// given. There is no run lock to take: items are excluded one by one, by their leases. The stored
+    /// configuration is authoritative (drift is reported through ``Options/notice`` and ignored). With
+    /// ``WorkSelection/retryErrorsOnly`` the errored items are reopened for claiming; items with no result are
+    /// claimable in either case.
+    ///
+    /// - Parameter makeProcess: builds the item processor from the *stored* configuration.
+    public func resume(
+        runID: String, request: ResumableRunner.ResumeRequest = .init(),
+        announce: @Sendable (RunRecord) -> Void = { _ in }, makeProcess: (RunConfiguration) -> ResumableRunner.Process
+    ) async throws -> WorkerOutcome {
+        guard let found = try await store.run(id: runID) else {
+            throw DurableSQLiteError(
+                .runNotFound, operation: "resume", message: "no run has the id \(runID)",
+                hint: "List the runs with: durable-resume list --store URL")
+        }
+        if found.status == .completed {
+            throw DurableSQLiteError(
+                .alreadyCompleted, operation: "resume",
+                message: "run \(found.id) is completed: \(found.completedCount) of \(found.totalItems) items succeeded; there is nothing to resume",
+                hint: "Start a new run to process the items again.")
+        }
+        if let file = request.sourceFile {
+            let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: file)
+            guard checksum == found.sourceChecksum else {
+                throw DurableSQLiteError(
+                    .checksumMismatch, operation: "resume",
+                    message: "\(file) has sha256 \(checksum), but run \(found.id) was started on \(found.sourceName) v\(found.sourceVersion) with sha256 \(found.sourceChecksum)",
+                    hint: "The source changed since the run started. Resume without --source to use the items stored in the database, or ingest the new file with --new-version and start a new run.")
+            }
+        }
+        for line in found.configuration.drift(from: request.given) {
+            options.notice?("warning: configuration drift: \(line) — the stored configuration is authoritative")
+        }
+        let resumed = try await store.markResumed(runID: runID)
+        if request.selection == .retryErrorsOnly {
+            let reopened = try await store.reopenErrors(runID: runID)
+            options.notice?("\(reopened) errored items reopened for retry")
+        }
+        announce(resumed)
+        return try await execute(run: resumed, process: makeProcess(resumed.configuration))
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import DurableCLI
+import DurableIO
+import DurableSQLite
+import Foundation
+import Logging
+
+extension Session {
+    /// Worker options from the session's: jobs, lease, claim size, stop, progress.
+    func workerOptions(renderer: ProgressRenderer) -> LeasedWorker.Options {
+        var logger = Logger(label: "durable-resume")
+        logger.logLevel = .warning
+        return LeasedWorker.Options(
+            jobs: options.jobs, claimSize: options.claimSize, lease: .milliseconds(Int64(options.lease * 1000)),
+            stop: stop, progress: { renderer.update($0) }, notice: { note($0) }, logger: logger)
+    }
+
+    /// Runs one worker (PostgreSQL) with signals handled, then reports and returns the exit code: 0 when the run
+    /// is completed (by this worker or another), 1 when it ended failed, 130/143/129 when stopped.
+    func runWorker(_ body: (LeasedWorker.Options) async throws -> WorkerOutcome) async throws -> ExitCode {
+        let signals = SignalHandler.install(stop: stop, grace: .milliseconds(Int64(options.grace * 1000)))
+        defer { signals.uninstall() }
+        let progress = self.renderer()
+        let summary = Summary(progress: progress)
+        let outcome = try await body(workerOptions(renderer: progress))
+        let run = outcome.run
+        let counts = "\(run.completedCount) of \(run.totalItems) items succeeded, \(run.failedCount) failed, \(run.missingCount) not done"
+        let session = "this worker: \(outcome.processed) processed, \(outcome.recorded) recorded, \(outcome.refused) refused (lease expired) in \(String(format: "%.1f", outcome.seconds)) s"
+        if json { try JSONOutput.print(WorkerOutcomeJSON(outcome)) }
+        if let reason = outcome.stoppedBy {
+            summary.finish("stopped by \(reason): \(counts); \(session); every finished result is committed, unstarted claims released")
+            note("rejoin with: durable-resume work \(storeArgument) --run-id \(run.id)")
+            return ExitCode(DurableExitCode(stoppedBy: reason).rawValue)
+        }
+        switch run.status {
+        case .completed:
+            summary.finish("run \(run.id) completed: \(counts); \(session)")
+            return .success
+        case .failed:
+            summary.finish("run \(run.id) failed: \(counts); \(session)")
+            note("resume with: durable-resume resume \(storeArgument) --run-id \(run.id)\(run.failedCount > 0 ? " --retry-errors-only" : "")")
+            return ExitCode(DurableExitCode.failure.rawValue)
+        case .running:
+            // Another worker finalizes it; this one found nothing left to claim.
+            summary.finish("run \(run.id): nothing left for this worker; \(counts); \(session)")
+            return .success
+        }
+    }
+}
+
+/// The `--json` summary of a worker's session.
+struct WorkerOutcomeJSON: Encodable {
+    var run: RunJSON
+    var processed: Int
+    var succeeded: Int
+    var failed: Int
+    var recorded: Int
+    var refused: Int
+    var abandoned: Int
+    var seconds: Double
+    var finalized: Bool
+    var stoppedBy: String?
+
+    init(_ outcome: WorkerOutcome) {
+        run = RunJSON(outcome.run, state: nil)
+        processed = outcome.processed
+        succeeded = outcome.succeeded
+        failed = outcome.failed
+        recorded = outcome.recorded
+        refused = outcome.refused
+        abandoned = outcome.abandoned
+        seconds = outcome.seconds
+        finalized = outcome.finalized
+        stoppedBy = outcome.stoppedBy.map { "\($0)" }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case run, processed, succeeded, failed, recorded, refused, abandoned, seconds, finalized
+        case stoppedBy = "stopped_by"
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import DurableCLI
+import DurablePostgres
+import DurableSQLite
+
+/// `durable-resume work`: joins a running run on a PostgreSQL store as one more worker.
+struct Work: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Join a running run on a PostgreSQL store as one more worker (any host).",
+        discussion: """
+            The worker claims a few items at a time under a lease (--lease seconds, renewed every third of it), runs \
+            the run's stored command on each, and records a result only while it still holds the item's lease. A \
+            worker that dies (kill -9, a lost host) stops renewing: after its leases expire other workers take its \
+            items. An item may be attempted more than once; it is recorded once. When nothing is left, the last \
+            worker finalizes the run. SIGINT/SIGTERM: no new claims, in-flight items finish within --grace, results \
+            are committed and unstarted claims released.
+
+            \(DurableExitCode.helpText)
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "The run to join (default: EXPERIMENT_ID from the environment).")
+    var runID: String?
+
+    @OptionGroup var session: SessionOptions
+
+    @Flag(help: "Print a JSON summary (schema 1) at the end.")
+    var json = false
+
+    func validate() throws {
+        if runID == nil && Environment.value("EXPERIMENT_ID") == nil { throw ValidationError("give --run-id ID (or set EXPERIMENT_ID)") }
+        if !database.isPostgres {
+            throw ValidationError("`work` needs a PostgreSQL store (--store postgres://…): a SQLite run has one process, use `resume`")
+        }
+    }
+
+    func run() async throws {
+        let exit: ExitCode
+        do {
+            let opened = try await database.open()
+            defer { Task { await opened.close() } }
+            guard case .postgres(let store) = opened else { throw ValidationError("`work` needs a PostgreSQL store") }
+            let id = runID ?? Environment.value("EXPERIMENT_ID")!
+            let session = Session(storeArgument: database.argument, options: self.session, json: json)
+            guard let run = try await store.run(id: id) else { throw PostgresRunStore.notFound(id) }
+            say("run \(run.id)")
+            exit = try await session.runWorker { options in
+                try await LeasedWorker(store: store, options: options).work(
+                    runID: id, process: Session.process(for: run.configuration))
+            }
+        } catch let error as ValidationError {
+            throw error
+        } catch { throw fail(error) }
+        throw exit
+    }
+}

@@ -1,0 +1,236 @@
+import DurableIO
+import DurablePostgres
+import DurableSQLite
+import Foundation
+import GRDB
+import PostgresNIO
+import Testing
+
+@testable import DurablePostgres
+
+/// One result row as a store holds it, for checks both backends answer the same way.
+struct StoredResultRow: Equatable {
+    var attempts: Int
+    var errorOccurred: Int
+    var firstError: String?
+    var lastError: String?
+    var category: String?
+    var output: String?
+}
+
+/// Makes a store of one backend for one test, and reads what the protocol does not expose.
+protocol StoreFactory: Sendable {
+    func make(in dir: TemporaryDirectory) async throws -> any RunStore
+    func results(in store: any RunStore) async throws -> Int
+    func result(in store: any RunStore, itemID: Int64) async throws -> StoredResultRow?
+    func dispose(_ store: any RunStore) async
+}
+
+struct SQLiteFactory: StoreFactory {
+    func make(in dir: TemporaryDirectory) async throws -> any RunStore { try SQLiteRunStore(path: dir.file("runs.sqlite").string) }
+
+    func results(in store: any RunStore) async throws -> Int {
+        try await (store as! SQLiteRunStore).pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM results")! }
+    }
+
+    func result(in store: any RunStore, itemID: Int64) async throws -> StoredResultRow? {
+        try await (store as! SQLiteRunStore).pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM results WHERE item_id = ?", arguments: [itemID]).map { row in
+                StoredResultRow(
+                    attempts: row["attempt_count"], errorOccurred: row["error_occurred"], firstError: row["first_error_message"],
+                    lastError: row["last_error_message"], category: row["error_category"], output: row["output"])
+            }
+        }
+    }
+
+    func dispose(_ store: any RunStore) async {}
+}
+
+struct PostgresFactory: StoreFactory {
+    func make(in dir: TemporaryDirectory) async throws -> any RunStore { try await PostgresTestServer.makeStore() }
+
+    func results(in store: any RunStore) async throws -> Int {
+        try await PostgresTestServer.int(store as! PostgresRunStore, "SELECT count(*) FROM results")
+    }
+
+    func result(in store: any RunStore, itemID: Int64) async throws -> StoredResultRow? {
+        try await (store as! PostgresRunStore).rows(
+            "test",
+            """
+            SELECT attempt_count, error_occurred, first_error_message, last_error_message, error_category, output
+            FROM results WHERE item_id = \(itemID)
+            """
+        ).first.map { row in
+            let (a, e, f, l, c, o) = try row.decode((Int, Int, String?, String?, String?, String?).self)
+            return StoredResultRow(attempts: a, errorOccurred: e, firstError: f, lastError: l, category: c, output: o)
+        }
+    }
+
+    func dispose(_ store: any RunStore) async { await PostgresTestServer.drop(store as! PostgresRunStore) }
+}
+
+/// The store semantics both backends keep, run by ``SQLiteStoreContractTests`` and ``PostgresStoreContractTests``.
+enum RunStoreContract {
+    static func fixture(_ text: String, name: String = "n.csv") -> (TemporaryDirectory, String) {
+        let dir = TemporaryDirectory()
+        writeRaw(text, to: dir.file(name))
+        return (dir, dir.file(name).string)
+    }
+
+    static func with(_ factory: any StoreFactory, _ dir: TemporaryDirectory, _ body: (any RunStore) async throws -> Void) async throws {
+        let store = try await factory.make(in: dir)
+        do { try await body(store) } catch {
+            await factory.dispose(store)
+            throw error
+        }
+        await factory.dispose(store)
+    }
+
+    static func ingestCSV(_ factory: any StoreFactory) async throws {
+        let (dir, csv) = fixture("incident_id,narrative_type,text\n17,A,\"a, b\"\n17,B,\"line\nbreak\"\n18,A,x\n")
+        try await with(factory, dir) { store in
+            let source = try SourceFile(path: csv, idColumns: ["incident_id", "narrative_type"])
+            let first = try await store.ingest(source, allowNewVersion: false)
+            #expect(!first.skipped)
+            #expect(first.source.itemCount == 3 && first.source.version == 1)
+            #expect(first.source.checksum == (try SourceChecksum.sha256(ofFileAt: csv)))
+            #expect(first.source.checksum.count == 64)
+            let again = try await store.ingest(source, allowNewVersion: false)
+            #expect(again.skipped && again.source.id == first.source.id && again.source.checksum == first.source.checksum)
+            let run = try await store.createRun(id: "r", name: nil, source: first.source, configuration: .init(command: "cat"), startedAt: Date())
+            let items = try await store.remainingItems(forRun: run.id, selection: .missingOnly)
+            #expect(items.map(\.key) == [#"["17","A"]"#, #"["17","B"]"#, #"["18","A"]"#])
+            #expect(items[1].json == #"{"incident_id":"17","narrative_type":"B","text":"line\nbreak"}"#)
+            #expect(try await store.run(id: "r")?.totalItems == 3)
+            #expect(try await store.run(id: "nope") == nil)
+        }
+    }
+
+    static func versionedSources(_ factory: any StoreFactory) async throws {
+        let (dir, csv) = fixture("id,v\n1,a\n2,b\n")
+        try await with(factory, dir) { store in
+            let source = try SourceFile(path: csv, idColumns: ["id"])
+            let v1 = try await store.ingest(source, allowNewVersion: false).source
+            let run = try await store.createRun(id: "r", name: nil, source: v1, configuration: .init(command: "cat"), startedAt: Date())
+            writeRaw("id,v\n1,a\n2,b\n3,c\n", to: dir.file("n.csv"))
+            let error = await #expect(throws: DurableSQLiteError.self) { try await store.ingest(source, allowNewVersion: false) }
+            #expect(error?.code == .sourceChanged)
+            #expect(error?.message.contains(v1.checksum) == true)
+            #expect(error?.hint?.contains("--new-version") == true)
+            let v2 = try await store.ingest(source, allowNewVersion: true).source
+            #expect(v2.version == 2 && v2.itemCount == 3)
+            #expect(try await store.remainingItems(forRun: run.id, selection: .missingOnly).count == 2, "pinned to v1")
+            #expect(try await store.sourceVersions(named: "n.csv").map(\.version) == [1, 2])
+        }
+    }
+
+    static func ingestErrors(_ factory: any StoreFactory) async throws {
+        let (dir, jsonl) = fixture("{\"id\":1,\"t\":\"a\"}\n\n{\"id\":2,\"t\":\"b\"}\n{\"id\":1,\"t\":\"c\"}\n", name: "n.jsonl")
+        try await with(factory, dir) { store in
+            let duplicate = await #expect(throws: DurableSQLiteError.self) {
+                try await store.ingest(try SourceFile(path: jsonl, idColumns: ["id"]), allowNewVersion: false)
+            }
+            #expect(duplicate?.code == .duplicateItemID)
+            #expect(duplicate?.message.contains("item 3") == true)
+            #expect(try await store.sourceVersions(named: "n.jsonl").isEmpty, "nothing stored")
+            let missing = await #expect(throws: DurableSQLiteError.self) {
+                try await store.ingest(try SourceFile(path: jsonl, idColumns: ["nope"]), allowNewVersion: false)
+            }
+            #expect(missing?.code == .invalidSource)
+            #expect(missing?.message.contains("line 1") == true)
+            writeRaw("{\"id\":1}\n{\"id\":2}\n", to: dir.file("n.jsonl"))
+            let ok = try await store.ingest(try SourceFile(path: jsonl, idColumns: ["id"]), allowNewVersion: false)
+            #expect(ok.source.itemCount == 2 && ok.source.format == .jsonl)
+            let (other, csv) = fixture("a,b\n1,2\n")
+            defer { _ = other }
+            let column = await #expect(throws: DurableSQLiteError.self) {
+                try await store.ingest(try SourceFile(path: csv, idColumns: ["id"]), allowNewVersion: false)
+            }
+            #expect(column?.message.contains("the id column 'id' is not in the header") == true)
+        }
+    }
+
+    static func idempotentUpsert(_ factory: any StoreFactory) async throws {
+        let (dir, csv) = fixture("id\n1\n2\n")
+        try await with(factory, dir) { store in
+            let source = try await store.ingest(try SourceFile(path: csv, idColumns: ["id"]), allowNewVersion: false).source
+            let run = try await store.createRun(id: "r", name: nil, source: source, configuration: .init(command: "cat"), startedAt: Date())
+            let items = try await store.remainingItems(forRun: "r", selection: .missingOnly)
+            let failure = ItemFailure(message: "exit status 2", category: "command")
+            _ = try await store.commit([ItemResult(itemID: items[0].id, error: failure)], forRun: run.id, progress: .init(etaSeconds: 60))
+            var after = try await store.commit(
+                [ItemResult(itemID: items[0].id, error: ItemFailure(message: "timed out", category: "timeout")),
+                 ItemResult(itemID: items[1].id, output: "{}")], forRun: run.id, progress: .init(etaSeconds: 30))
+            #expect(after.failedCount == 1 && after.completedCount == 1)
+            #expect(after.estimatedCompletionAt != nil)
+            #expect(try await store.remainingItems(forRun: "r", selection: .retryErrorsOnly).map(\.id) == [items[0].id])
+            #expect(try await store.remainingItems(forRun: "r", selection: .missingOnly).isEmpty)
+            after = try await store.commit([ItemResult(itemID: items[0].id, output: #"{"ok":true}"#)], forRun: run.id, progress: .init(etaSeconds: nil))
+            #expect(after.failedCount == 0 && after.completedCount == 2)
+            #expect(try await factory.results(in: store) == 2)
+            let row = try #require(try await factory.result(in: store, itemID: items[0].id))
+            #expect(row == StoredResultRow(
+                attempts: 3, errorOccurred: 0, firstError: "exit status 2", lastError: "timed out", category: nil,
+                output: #"{"ok":true}"#))
+            let final = try await store.finalize(runID: run.id, session: .init(items: 4, seconds: 2), at: Date())
+            #expect(final.status == .completed)
+            #expect(final.finalMetrics?.attempts == 4)
+            #expect(final.finalMetrics?.itemsPerSecond == 2)
+            #expect(try await store.currentState(of: final) == .completed)
+        }
+    }
+
+    static func finalizeAndResume(_ factory: any StoreFactory) async throws {
+        let (dir, csv) = fixture("id\n1\n2\n3\n")
+        try await with(factory, dir) { store in
+            let source = try await store.ingest(try SourceFile(path: csv, idColumns: ["id"]), allowNewVersion: false).source
+            let run = try await store.createRun(id: "r", name: "n", source: source, configuration: .init(command: "cat"), startedAt: Date())
+            #expect(try await store.currentState(of: run) == .interrupted, "running, and nobody works on it")
+            let items = try await store.remainingItems(forRun: "r", selection: .missingOnly)
+            _ = try await store.commit(
+                [ItemResult(itemID: items[0].id, output: "1"), ItemResult(itemID: items[1].id, error: ItemFailure(message: "no", category: "command"))],
+                forRun: "r", progress: .init(etaSeconds: nil))
+            let failed = try await store.finalize(runID: "r", session: .init(items: 2, seconds: 1), at: Date())
+            #expect(failed.status == .failed && failed.missingCount == 1 && failed.finishedAt != nil)
+            #expect(failed.finalMetrics?.missing == 1)
+            #expect(try await store.currentState(of: failed) == .failed)
+            let resumed = try await store.markResumed(runID: "r")
+            #expect(resumed.status == .running && resumed.finishedAt == nil)
+            #expect(try await store.runs().map(\.id) == ["r"])
+            let missing = await #expect(throws: DurableSQLiteError.self) { try await store.markResumed(runID: "nope") }
+            #expect(missing?.code == .runNotFound)
+        }
+    }
+}
+
+@Suite("RunStore contract: SQLite")
+struct SQLiteStoreContractTests {
+    let factory = SQLiteFactory()
+    @Test("CSV with a composite id: stored once with its SHA-256; the same file again is skipped")
+    func ingestCSV() async throws { try await RunStoreContract.ingestCSV(factory) }
+    @Test("a different file under the same name is refused, or stored as the next version when asked; runs stay pinned")
+    func versionedSources() async throws { try await RunStoreContract.versionedSources(factory) }
+    @Test("JSONL; a duplicate id or a missing id column stores nothing and says where")
+    func ingestErrors() async throws { try await RunStoreContract.ingestErrors(factory) }
+    @Test("re-recording an item upserts: no new row, attempts counted, a success clears the error and keeps the first")
+    func idempotentUpsert() async throws { try await RunStoreContract.idempotentUpsert(factory) }
+    @Test("finalize with errored and missing items ends failed; markResumed sets it running again")
+    func finalizeAndResume() async throws { try await RunStoreContract.finalizeAndResume(factory) }
+}
+
+@Suite(
+    "RunStore contract: PostgreSQL",
+    .enabled(if: PostgresTestServer.isAvailable, "needs a PostgreSQL server: set DURABLE_TEST_POSTGRES_URL (.ci/run does)"))
+struct PostgresStoreContractTests {
+    let factory = PostgresFactory()
+    @Test("CSV with a composite id: stored once with its SHA-256; the same file again is skipped")
+    func ingestCSV() async throws { try await RunStoreContract.ingestCSV(factory) }
+    @Test("a different file under the same name is refused, or stored as the next version when asked; runs stay pinned")
+    func versionedSources() async throws { try await RunStoreContract.versionedSources(factory) }
+    @Test("JSONL; a duplicate id or a missing id column stores nothing and says where")
+    func ingestErrors() async throws { try await RunStoreContract.ingestErrors(factory) }
+    @Test("re-recording an item upserts: no new row, attempts counted, a success clears the error and keeps the first")
+    func idempotentUpsert() async throws { try await RunStoreContract.idempotentUpsert(factory) }
+    @Test("finalize with errored and missing items ends failed; markResumed sets it running again")
+    func finalizeAndResume() async throws { try await RunStoreContract.finalizeAndResume(factory) }
+}
