@@ -99,24 +99,6 @@ final class ResumeCLI: @unchecked Sendable {
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
-    /// Sends `number` the moment `condition` holds, polling every 2 ms on a thread of its own: a task polling on the
-    /// cooperative pool (2 threads here) resumes seconds late when other suites load the machine, and the child
-    /// may finish meanwhile. Returns whether the condition held before `timeout`.
-    func send(_ number: Int32, when condition: @escaping @Sendable () -> Bool, timeout: Double = 60) async -> Bool {
-        await withCheckedContinuation { continuation in
-            Thread {
-                let deadline = Date().addingTimeInterval(timeout)
-                var held = condition()
-                while !held, Date() < deadline, self.process.isRunning {
-                    Thread.sleep(forTimeInterval: 0.002)
-                    held = condition()
-                }
-                kill(self.process.processIdentifier, number)
-                continuation.resume(returning: held)
-            }.start()
-        }
-    }
-
     /// Runs to the end: (exit status, stdout, stderr).
     static func run(
         _ arguments: [String], in directory: String, environment: [String: String] = [:]
