@@ -10,20 +10,10 @@ extension PostgresRunStore {
     public func ingest(_ source: SourceFile, allowNewVersion: Bool) async throws -> IngestReport {
         let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: source.path)
         let versions = try await sourceVersions(named: source.name)
-        if let same = versions.last(where: { $0.checksum == checksum }) {
-            guard same.idColumns == source.idColumns else {
-                throw DurableSQLiteError(
-                    .invalidInput, operation: "ingest",
-                    message: "\(source.name) v\(same.version) has this checksum but id column(s) \(same.idColumns.joined(separator: ", ")), not \(source.idColumns.joined(separator: ", "))",
-                    hint: "Use the id columns it was ingested with, or ingest it under another --name.")
-            }
+        if let same = try SourceVersion.alreadyIngested(
+            source, checksum: checksum, among: versions, allowNewVersion: allowNewVersion)
+        {
             return IngestReport(source: same, skipped: true)
-        }
-        if let latest = versions.last, !allowNewVersion {
-            throw DurableSQLiteError(
-                .sourceChanged, operation: "ingest",
-                message: "source '\(source.name)' is already ingested (v\(latest.version), sha256 \(latest.checksum)); \(source.path) is a different file (sha256 \(checksum))",
-                hint: "To store it as v\(latest.version + 1) pass --new-version (runs stay pinned to the version they started with); otherwise check that this is the right file.")
         }
         // Read (and check) the whole file before touching the database: a bad file stores nothing.
         var items: [(key: String, json: String)] = []
