@@ -18,13 +18,13 @@ extension Session {
     /// Runs one worker (PostgreSQL) with signals handled, then reports and returns the exit code: 0 when the run
     /// is completed (by this worker or another), 1 when it ended failed, 130/143/129 when stopped.
     func runWorker(_ body: (LeasedWorker.Options) async throws -> WorkerOutcome) async throws -> ExitCode {
-        let signals = SignalHandler.install(stop: stop, grace: .milliseconds(Int64(options.grace * 1000)))
+        let signals = installSignals()
         defer { signals.uninstall() }
         let progress = self.renderer()
         let summary = Summary(progress: progress)
         let outcome = try await body(workerOptions(renderer: progress))
         let run = outcome.run
-        let counts = "\(run.completedCount) of \(run.totalItems) items succeeded, \(run.failedCount) failed, \(run.missingCount) not done"
+        let counts = Self.counts(of: run)
         let session = "this worker: \(outcome.processed) processed, \(outcome.recorded) recorded, \(outcome.refused) refused (lease expired) in \(String(format: "%.1f", outcome.seconds)) s"
         if json { try JSONOutput.print(WorkerOutcomeJSON(outcome)) }
         if let reason = outcome.stoppedBy {

@@ -41,15 +41,25 @@ struct Session {
         }
     }
 
+    /// SIGINT/SIGTERM/SIGHUP handling for a session, with the `--grace` the options give.
+    func installSignals() -> SignalHandler {
+        SignalHandler.install(stop: stop, grace: .milliseconds(Int64(options.grace * 1000)))
+    }
+
+    /// `39,990 of 42,000 items succeeded, 10 failed, 2,000 not done`.
+    static func counts(of run: RunRecord) -> String {
+        "\(run.completedCount) of \(run.totalItems) items succeeded, \(run.failedCount) failed, \(run.missingCount) not done"
+    }
+
     /// Runs `body` with signals handled, then reports the outcome and returns the exit code.
     func run(_ body: (ResumableRunner.Options) async throws -> RunOutcome) async throws -> ExitCode {
-        let signals = SignalHandler.install(stop: stop, grace: .milliseconds(Int64(options.grace * 1000)))
+        let signals = installSignals()
         defer { signals.uninstall() }
         let progress = self.renderer()
         let renderer = Summary(progress: progress)
         let outcome = try await body(runnerOptions(renderer: progress))
         let run = outcome.run
-        let counts = "\(run.completedCount) of \(run.totalItems) items succeeded, \(run.failedCount) failed, \(run.missingCount) not done"
+        let counts = Self.counts(of: run)
         let session = "this session: \(outcome.processed) processed (\(outcome.succeeded) ok, \(outcome.failed) errors) in \(String(format: "%.1f", outcome.seconds)) s"
         if json { try JSONOutput.print(OutcomeJSON(outcome)) }
         if let reason = outcome.stoppedBy {

@@ -4,7 +4,7 @@
 /// everything else (all other ASCII, and valid UTF-8) is written as is.
 ///
 /// Reading (the fast path of recovery): a string literal under the full JSON rules — every escape including
-/// `\/` and `\uXXXX` with surrogate pairs, no raw control characters, valid UTF-8. Whatever it does not fully
+/// `\/` and `\uHHHH` (four hex digits) with surrogate pairs, no raw control characters, valid UTF-8. Whatever it does not fully
 /// recognise it declines (returns `nil`), and the caller hands the line to Foundation's decoder; so correctness
 /// never depends on this parser, only speed does. Fuzzed against Foundation in the tests.
 enum CanonicalJSON {
