@@ -9,13 +9,22 @@ import DurableIO
 /// }
 /// ```
 public enum ErrorReport {
-    /// Prints `error` (and its hint: a ``DurableIOError``'s own, or `hint`) to standard error and returns its
-    /// exit code (`code`, or the one ``DurableExitCode/init(for:)`` gives).
+    /// Prints `error` (and its hint: `hint`, or a ``HintedError``'s own) to standard error and returns its exit
+    /// code (`code`, or the one ``DurableExitCode/init(for:)`` gives).
     @discardableResult
     public static func print(_ error: any Error, hint: String? = nil, code: DurableExitCode? = nil) -> DurableExitCode {
         var text = "error: \(error)\n"
-        if let hint = hint ?? (error as? DurableIOError)?.hint { text += "  \(hint)\n" }
+        if let hint = hint ?? (error as? any HintedError)?.hint { text += "  \(hint)\n" }
         ProgressRenderer.standardError(text)
         return code ?? DurableExitCode(for: error)
     }
 }
+
+/// An error that says what to do next: ``ErrorReport`` prints its ``hint`` on the line after it. `DurableIOError`
+/// conforms; a command conforms its own library's error type (`extension DurableSQLiteError: HintedError {}`).
+public protocol HintedError: Error {
+    /// What to do next, if anything.
+    var hint: String? { get }
+}
+
+extension DurableIOError: HintedError {}

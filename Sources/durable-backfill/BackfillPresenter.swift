@@ -22,9 +22,7 @@ enum BackfillPresenter {
         } catch {
             signals.uninstall()
             if renderer.style == .terminal { renderer.finish("") }  // clear the progress line
-            let text = (error as? DurableSQLiteError)?.detailedDescription ?? (error as? DurableIOError)?.detailedDescription ?? "\(error)"
-            ProgressRenderer.standardError("error: \(text)\n")
-            exit(DurableExitCode(for: error).rawValue)
+            exit(ErrorReport.print(error).rawValue)
         }
         signals.uninstall()
         // The summary goes out even with --quiet: it says how the run ended and how to go on.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DurableCLI
+import DurableSQLite
 
 /// `durable-backfill`: run an `UPDATE` over a live SQLite database in short batches that never starve readers,
 /// always terminate, survive `kill -9`, and record their status honestly.
@@ -22,3 +23,6 @@ struct DurableBackfill: ParsableCommand {
             """,
         subcommands: [RunCommand.self, ResumeCommand.self, StatusCommand.self, ListCommand.self])
 }
+
+/// The library's errors carry their own hint: `ErrorReport` prints it on the line after the error.
+extension DurableSQLiteError: HintedError {}

@@ -19,8 +19,7 @@ struct ListCommand: ParsableCommand {
                 say("\(record.definition.name)\t\(record.status.rawValue)\t\(percent)\t\(record.examinedRows) examined\t\(record.changedRows) changed\tupdated \(record.updatedAt)")
             }
         } catch let error as DurableSQLiteError {
-            ProgressRenderer.standardError("error: \(error.detailedDescription)\n")
-            throw ExitCode(DurableExitCode(for: error).rawValue)
+            throw ExitCode(ErrorReport.print(error).rawValue)
         }
     }
 }

@@ -45,8 +45,7 @@ struct StatusCommand: ParsableCommand {
                 }
             }
         } catch let error as DurableSQLiteError {
-            ProgressRenderer.standardError("error: \(error.detailedDescription)\n")
-            throw ExitCode(DurableExitCode(for: error).rawValue)
+            throw ExitCode(ErrorReport.print(error).rawValue)
         }
     }
 }
