@@ -1,4 +1,7 @@
+import NIOCore
+import NIOPosix
 import PostgresNIO
+import _ConnectionPoolModule
 
 /// The one error type of the `DurablePostgres` module: the server or the connection failed. What the run store's
 /// semantics refuse (a completed run, a checksum mismatch, …) is a `DurableSQLiteError`, the same for both stores.
@@ -63,6 +66,11 @@ public struct DurablePostgresError: Error, Sendable, Equatable, CustomStringConv
             let inner = transaction.beginError ?? transaction.closureError ?? transaction.commitError
             return inner.map { wrap($0, operation: operation, store: store) } ?? error
         }
+        if let pool = error as? ConnectionPoolError, pool == .connectionCreationCircuitBreakerTripped {
+            return DurablePostgresError(
+                .unreachable, operation: operation, message: "\(store): no connection could be made for over a minute",
+                hint: "Check that the server runs and accepts connections from this host; a worker retries for 2 minutes, then stops (the run stays resumable).")
+        }
         guard let psql = error as? PSQLError else { return error }
         if let info = psql.serverInfo {
             let state = info[.sqlState]
@@ -78,7 +86,7 @@ public struct DurablePostgresError: Error, Sendable, Equatable, CustomStringConv
         }
         let reason: String
         switch psql.code {
-        case .connectionError: reason = "cannot connect\(psql.underlying.map { " (\(PostgresLocation.redact("\($0)")))" } ?? "")"
+        case .connectionError: reason = "cannot connect: \(connectionFailure(psql.underlying))"
         case .serverClosedConnection, .uncleanShutdown: reason = "the server closed the connection"
         case .clientClosedConnection, .poolClosed: reason = "the connection was closed"
         case .sslUnsupported: reason = "the server does not support TLS (sslmode=require)"
@@ -86,6 +94,29 @@ public struct DurablePostgresError: Error, Sendable, Equatable, CustomStringConv
         }
         return DurablePostgresError(
             .unreachable, operation: operation, message: "\(store): \(reason)",
-            hint: "Check that the server runs and accepts connections from this host; workers retry for a few seconds before giving up.")
+            hint: "Check that the server runs and accepts connections from this host; a worker retries for 2 minutes, then stops (the run stays resumable).")
+    }
+
+    /// A failed connection attempt in words: refused, no answer, no route, a host name that does not resolve.
+    static func connectionFailure(_ underlying: (any Error)?) -> String {
+        var error = underlying
+        if let attempts = error as? NIOConnectionError {
+            if let dns = attempts.dnsAError ?? attempts.dnsAAAAError {
+                return "the host name '\(attempts.host)' does not resolve (\(dns))"
+            }
+            error = attempts.connectionErrors.first?.error ?? error
+        }
+        if let io = error as? IOError {
+            switch io.errnoCode {
+            case ECONNREFUSED: return "the server refused the connection (nothing listens on that port)"
+            case ETIMEDOUT: return "no answer from the server (timed out)"
+            case EHOSTUNREACH, ENETUNREACH: return "no route to the host"
+            default: return "\(String(cString: strerror(io.errnoCode))) (errno \(io.errnoCode))"
+            }
+        }
+        if case .connectTimeout(let limit)? = error as? ChannelError {
+            return "no answer from the server within \(limit.nanoseconds / 1_000_000_000) s"
+        }
+        return error.map { PostgresLocation.redact("\($0)") } ?? "the connection failed"
     }
 }

@@ -47,9 +47,11 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
                 .invalidLocation, operation: "open store", message: "\(shown) is not a usable PostgreSQL URL: \(why)",
                 hint: "Write it as postgres://user[:password]@host[:port]/database (the password may come from PGPASSWORD).")
         }
-        guard let components = URLComponents(string: url), let scheme = components.scheme,
-            ["postgres", "postgresql"].contains(scheme.lowercased())
-        else { throw bad("it does not start with postgres://") }
+        guard Self.isURL(url) else { throw bad("it does not start with postgres:// or postgresql://") }
+        if let problem = Self.portProblem(in: url) { throw bad(problem) }
+        guard !url.contains(where: \.isWhitespace), let components = URLComponents(string: url) else {
+            throw bad("it is not a well-formed URL (percent-encode @ : / ? # and spaces in the user name or password, e.g. %40 for @)")
+        }
         guard let host = components.host, !host.isEmpty else { throw bad("no host") }
         guard let user = components.user, !user.isEmpty else { throw bad("no user name") }
         let database = String(components.path.drop(while: { $0 == "/" }))
@@ -79,6 +81,21 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         self.port = components.port ?? 5432
         self.database = database.removingPercentEncoding ?? database
         self.tls = tls
+    }
+
+    /// What is wrong with the port of `url` (a `postgres://` URL), if one is given: it must be a number from 1 to
+    /// 65535 (`host:` with nothing after the colon is refused too, not read as 5432).
+    private static func portProblem(in url: String) -> String? {
+        let rest = url[url.range(of: "://")!.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let hostPort = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? authority
+        let afterHost = hostPort.hasPrefix("[") ? hostPort.drop { $0 != "]" }.dropFirst() : hostPort
+        guard let colon = afterHost.lastIndex(of: ":") else { return nil }
+        let port = afterHost[afterHost.index(after: colon)...]
+        guard port.allSatisfy(\.isASCII), let number = Int(port), (1...65535).contains(number) else {
+            return Int(port) != nil ? "the port \(port) is not a number from 1 to 65535" : "the port '\(port)' is not a number from 1 to 65535"
+        }
+        return nil
     }
 
     /// `postgres://user:***@host:port/database[?schema=…]` (`***` only where a password was given).

@@ -4,7 +4,8 @@ import PostgresNIO
 
 extension PostgresRunStore {
     /// Ingests `source` in one transaction (all items or none), unless a version with its checksum is stored.
-    /// Items go in as multi-row inserts of 1,000.
+    /// Items go in as multi-row inserts of 1,000. Concurrent ingests of one source name are serialised by a
+    /// transaction-scoped advisory lock, so the same file ingested by two workers at once is stored once.
     ///
     /// See ``RunStore/ingest(_:allowNewVersion:)``.
     public func ingest(_ source: SourceFile, allowNewVersion: Bool) async throws -> IngestReport {
@@ -32,9 +33,21 @@ extension PostgresRunStore {
         let count = items.count
         let chunks = stride(from: 0, to: items.count, by: 1000).map { Array(items[$0..<min($0 + 1000, items.count)]) }
         return try await transaction("ingest") { connection in
-            let version = try await Self.collect(
-                try await connection.query("SELECT COALESCE(MAX(version), 0) + 1 FROM sources WHERE name = \(source.name)", logger: logger)
-            ).first!.decode(Int.self)
+            // Two workers ingesting the same file at once ingest it once: the second waits for the first's
+            // commit here, then finds its version and applies the same rule as above.
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtext(\("durable.ingest:" + source.name)))", logger: logger)
+            let stored = try await Self.collect(
+                try await connection.query(
+                    "SELECT \(unescaped: Self.sourceColumns) FROM sources WHERE name = \(source.name) ORDER BY version",
+                    logger: logger)
+            ).map(Self.sourceVersion)
+            if let same = try SourceVersion.alreadyIngested(
+                source, checksum: checksum, among: stored, allowNewVersion: allowNewVersion && stored.count == versions.count)
+            {
+                return IngestReport(source: same, skipped: true)
+            }
+            let version = (stored.last?.version ?? 0) + 1
             let sourceID = try await Self.collect(
                 try await connection.query(
                     """

@@ -41,7 +41,11 @@ public final class PostgresRunStore: ClaimingRunStore {
             database: location.database, tls: Self.tls(location.tls))
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
-        configuration.options.additionalStartupParameters = [("search_path", schema), ("application_name", "durable-resume")]
+        // synchronous_commit=on for every connection whatever the server, database or role default: a commit
+        // returns only after the server flushed its WAL (checked after connecting: ``connect(to:schema:maximumConnections:operationTimeout:)``).
+        configuration.options.additionalStartupParameters = [
+            ("search_path", schema), ("application_name", "durable-resume"), ("synchronous_commit", "on"),
+        ]
         var logger = Logger(label: "DurablePostgres")
         logger.logLevel = .critical
         self.logger = logger
@@ -81,6 +85,7 @@ public final class PostgresRunStore: ClaimingRunStore {
             try await Deadline.run(operationTimeout, timeoutError: store.timedOut("open store")) {
                 try await PostgresSchema.migrate(client, schema: schema, logger: logger)
             }
+            try await store.checkSynchronousCommit()
         } catch {
             await store.close()
             throw DurablePostgresError.wrap(error, operation: "open store", store: location.redacted)
@@ -111,6 +116,33 @@ public final class PostgresRunStore: ClaimingRunStore {
         case .prefer: return .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
         case .require: return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
         }
+    }
+
+    /// Reads `synchronous_commit` back on a connection of the pool (the effective setting, not the one asked
+    /// for): anything that does not wait for the server's WAL flush (`off`) would acknowledge commits a server
+    /// crash can lose.
+    func checkSynchronousCommit() async throws {
+        let setting = try await rows("open store", "SHOW synchronous_commit").first?.decode(String.self) ?? "?"
+        guard ["on", "local", "remote_write", "remote_apply"].contains(setting) else {
+            throw DurablePostgresError(
+                .server, operation: "open store",
+                message: "\(location.redacted): synchronous_commit is '\(setting)' on this connection although the store asked for 'on'; a commit it acknowledged could be lost if the server crashed",
+                hint: "Find what overrides it (ALTER ROLE/DATABASE … SET synchronous_commit, a pooler) and let clients set it.")
+        }
+    }
+
+    /// The error a failed call throws, saying what happened: when the pool knows only that it got no connection in
+    /// time (or has stopped trying: its circuit breaker), one plain connection finds out why — the server refused
+    /// it, did not answer, refused the login.
+    func explained(_ error: any Error, operation: String) async -> any Error {
+        let wrapped = DurablePostgresError.wrap(error, operation: operation, store: location.redacted)
+        guard let failure = wrapped as? DurablePostgresError, failure.code == .unreachable else { return wrapped }
+        do {
+            try await Self.probe(location, timeout: min(operationTimeout, .seconds(5)))
+        } catch let cause as DurablePostgresError {
+            return DurablePostgresError(cause.code, operation: operation, message: cause.message, hint: cause.hint, sqlState: cause.sqlState)
+        } catch {}
+        return wrapped
     }
 
     func timedOut(_ operation: String) -> DurablePostgresError {
@@ -202,7 +234,7 @@ public final class PostgresRunStore: ClaimingRunStore {
                 return rows
             }
         } catch {
-            throw DurablePostgresError.wrap(error, operation: operation, store: location.redacted)
+            throw await explained(error, operation: operation)
         }
     }
 
@@ -220,9 +252,9 @@ public final class PostgresRunStore: ClaimingRunStore {
             throw error
         } catch let error as PostgresTransactionError {
             if let inner = error.closureError as? DurableSQLiteError { throw inner }
-            throw DurablePostgresError.wrap(error, operation: operation, store: location.redacted)
+            throw await explained(error, operation: operation)
         } catch {
-            throw DurablePostgresError.wrap(error, operation: operation, store: location.redacted)
+            throw await explained(error, operation: operation)
         }
     }
 

@@ -18,6 +18,12 @@ struct DatabaseOptions: ParsableArguments {
         if db == nil && store == nil && Environment.value("DURABLE_STORE") == nil {
             throw ValidationError("give --db FILE (SQLite) or --store postgres://user@host/db (or set DURABLE_STORE)")
         }
+        // A malformed URL is a usage error (64), found before anything is opened; its message is redacted.
+        if isPostgres {
+            do { _ = try PostgresLocation(given) } catch let error as DurablePostgresError {
+                throw ValidationError(error.detailedDescription)
+            }
+        }
     }
 
     /// The store's address as given: a file, or a URL (`--store`, then `DURABLE_STORE`).

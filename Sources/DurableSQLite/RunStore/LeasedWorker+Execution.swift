@@ -64,7 +64,7 @@ extension LeasedWorker {
                     if queue.isEmpty, inFlight < jobs, !finished, !stop.isRequested, state.isHealthy,
                         ContinuousClock.now >= nextClaim
                     {
-                        let claimed = try await Self.retrying(notice) {
+                        let claimed = try await retrying(runID: runID) {
                             try await store.claim(runID: runID, worker: me, limit: claimSize, lease: lease)
                         }
                         if claimed.isEmpty {
@@ -72,7 +72,7 @@ extension LeasedWorker {
                             if inFlight == 0 {
                                 try await commit(state, store: store, runID: runID, tracker: tracker)
                                 lastCommit = ContinuousClock.now
-                                finished = try await !Self.retrying(notice) { try await store.hasUnfinishedItems(runID: runID) }
+                                finished = try await !retrying(runID: runID) { try await store.hasUnfinishedItems(runID: runID) }
                             }
                         } else {
                             state.hold(claimed)
@@ -116,13 +116,15 @@ extension LeasedWorker {
         switch result {
         case .success(let value): finished = value
         case .failure(let error) where error is CancellationError && stop.isRequested: break
+        case .failure(let error as DurableSQLiteError) where error.code == .databaseUnavailable:
+            throw error  // the store has been down for the whole tolerance: another commit would wait as long again
         case .failure(let error):
             try? await commit(state, store: store, runID: runID, tracker: tracker)
             try? await store.leave(runID: runID, worker: me)
             throw error
         }
         try await commit(state, store: store, runID: runID, tracker: tracker)
-        try await Self.retrying(notice) { try await store.leave(runID: runID, worker: me) }
+        try await retrying(runID: runID) { try await store.leave(runID: runID, worker: me) }
         let seconds = (ContinuousClock.now - started).seconds
         let figures = state.figures
         var latest = try await store.run(id: runID) ?? run
@@ -145,7 +147,7 @@ extension LeasedWorker {
         guard !batch.isEmpty else { return }
         let me = identity
         let update = ProgressUpdate(at: Date(), etaSeconds: ResumableRunner.eta(tracker.snapshot()))
-        let outcome = try await Self.retrying(options.notice) {
+        let outcome = try await retrying(runID: runID) {
             try await store.commit(batch, leases: tokens, forRun: runID, worker: me, progress: update)
         }
         state.committed(batch.count, recorded: outcome.recorded, refused: outcome.refused)
@@ -157,25 +159,44 @@ extension LeasedWorker {
     }
 
     /// Retries a store call that failed for a reason other than the run's semantics (a dropped connection, a
-    /// restarting server): 6 attempts over about 8 s, then the error.
-    static func retrying<R: Sendable>(
-        _ notice: (@Sendable (String) -> Void)?, _ body: @Sendable () async throws -> R
-    ) async throws -> R {
+    /// restarting server, a server down) for ``Options/outageTolerance`` from the first failure, pausing 250 ms,
+    /// doubling up to 5 s; then stops with `databaseUnavailable`, naming the last error and how to rejoin.
+    func retrying<R: Sendable>(runID: String, _ body: @Sendable () async throws -> R) async throws -> R {
+        let tolerance = options.outageTolerance
         var pause = Duration.milliseconds(250)
-        var attempt = 1
+        var firstFailure: ContinuousClock.Instant?
+        var lastNotice: ContinuousClock.Instant?
         while true {
             do { return try await body() } catch let error as DurableSQLiteError {
                 throw error
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                guard attempt < 6 else { throw error }
-                notice?("the store did not answer (\(describe(error))); retrying in \(pause)")
-                try await Task.sleep(for: pause)
-                pause *= 2
-                attempt += 1
+                let now = ContinuousClock.now
+                let since = firstFailure ?? now
+                firstFailure = since
+                let down = now - since
+                guard down < tolerance else {
+                    throw DurableSQLiteError(
+                        .databaseUnavailable, operation: "work",
+                        message: "the store has not answered for \(Self.minutesAndSeconds(down)), so this worker stopped; last error: \(Self.describe(error))",
+                        hint: "Everything committed is kept and the run stays resumable; its claimed items go to other workers when their leases expire. Once the store answers, rejoin with: durable-resume work --store URL --run-id \(runID)")
+                }
+                if lastNotice.map({ now - $0 >= .seconds(30) }) ?? true {
+                    lastNotice = now
+                    let left = Self.minutesAndSeconds(tolerance - down)
+                    options.notice?("the store did not answer (\(Self.describe(error))); retrying for up to \(left) more")
+                }
+                try await Task.sleep(for: min(pause, tolerance - down))
+                pause = min(pause * 2, .seconds(5))
             }
         }
+    }
+
+    /// `2 min 5 s`, `45 s`.
+    static func minutesAndSeconds(_ duration: Duration) -> String {
+        let seconds = max(0, Int(duration.seconds.rounded()))
+        return seconds >= 60 ? "\(seconds / 60) min \(seconds % 60) s" : "\(seconds) s"
     }
 
     static func describe(_ error: any Error) -> String {

@@ -36,12 +36,18 @@ public struct LeasedWorker: Sendable {
         public var notice: (@Sendable (String) -> Void)?
         /// Where claims and commits (debug), refusals and finalize (info) are logged.
         public var logger: Logger
+        /// How long the worker keeps retrying a store that does not answer (a server down or unreachable; default
+        /// 2 minutes), with backoff from 250 ms up to 5 s between attempts. Then it stops with
+        /// ``DurableSQLiteError/Code/databaseUnavailable``: everything committed stays, its claimed items go to other
+        /// workers when their leases expire, and the run can be rejoined once the store answers.
+        public var outageTolerance: Duration
 
         /// Options.
         public init(
             jobs: Int = 1, claimSize: Int? = nil, lease: Duration = .seconds(30), idlePause: Duration = .milliseconds(500),
             stop: StopRequest = StopRequest(), progress: (@Sendable (ProgressSnapshot) -> Void)? = nil,
-            notice: (@Sendable (String) -> Void)? = nil, logger: Logger = Logger(label: "DurableSQLite.LeasedWorker")
+            notice: (@Sendable (String) -> Void)? = nil, logger: Logger = Logger(label: "DurableSQLite.LeasedWorker"),
+            outageTolerance: Duration = .seconds(120)
         ) {
             self.jobs = jobs
             self.claimSize = claimSize
@@ -51,6 +57,7 @@ public struct LeasedWorker: Sendable {
             self.progress = progress
             self.notice = notice
             self.logger = logger
+            self.outageTolerance = outageTolerance
         }
     }
 
