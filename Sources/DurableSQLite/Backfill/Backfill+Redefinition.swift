@@ -20,7 +20,7 @@ extension Backfill {
             throw DurableSQLiteError.backfill(
                 .backfillExists, operation: "replace", backfill: name, database: database,
                 message: "it is \(recorded): --replace replaces only a backfill that changed no row",
-                hint: "Choose a new --name for this definition (the recorded backfill stays as it is)"
+                hint: "It has changed rows: choose a new --name for this definition (the recorded backfill stays as it is)"
                     + (existing.status == .completed ? "." : "; or continue the recorded one with: \(resume)"))
         }
         if differences.isEmpty {
