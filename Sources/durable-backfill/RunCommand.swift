@@ -7,6 +7,10 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Start a backfill and run it to the end.",
         discussion: """
+            The same --name with another --table, --key, --set or --where is refused, showing the difference: choose \
+            a new --name, or, for a backfill that changed no row (it failed before its first batch committed), pass \
+            --replace. A --set that assigns the key column is refused.
+
             Example:
               durable-backfill run --db app.db --name tx_last_seen_backfill_v1 --table transmissions --key id \\
                 --set 'last_seen = COALESCE((SELECT MAX(timestamp) FROM observations WHERE transmission_id = transmissions.id), last_seen)' \\
@@ -39,6 +43,8 @@ struct RunCommand: ParsableCommand {
     var busyTimeout: DurationArgument = DurationArgument(.seconds(5))
     @Option(help: "In WAL mode, checkpoint (TRUNCATE) once the WAL is larger than this many MiB.")
     var walCheckpointMib: Int = 64
+    @Flag(help: "Replace the record of a backfill of this name that changed no row (e.g. one that failed on a typo in --set); refused once it has changed rows.")
+    var replace = false
     @Flag(help: "Show no progress (errors and the summary still go to standard error).")
     var quiet = false
 
@@ -61,7 +67,7 @@ struct RunCommand: ParsableCommand {
         options.checkpointThreshold = walCheckpointMib << 20
         let definition = BackfillDefinition(name: name, table: table, set: setClause, where: predicate, key: key)
         try BackfillPresenter.execute(database: db, name: name, quiet: quiet) { stop, progress in
-            try Backfill.run(definition, options: options, in: db, stop: stop, progress: progress)
+            try Backfill.run(definition, options: options, in: db, replace: replace, stop: stop, progress: progress)
         }
     }
 }

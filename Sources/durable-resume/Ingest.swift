@@ -15,9 +15,9 @@ struct Ingest: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let opened = try await database.open()
-            defer { Task { await opened.close() } }
-            let report = try await opened.store.ingest(try source.file(), allowNewVersion: source.newVersion)
+            let report = try await database.using { opened in
+                try await opened.store.ingest(try source.file(), allowNewVersion: source.newVersion)
+            }
             let s = report.source
             if json {
                 try JSONOutput.print(IngestJSON(report: report))

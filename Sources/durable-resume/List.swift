@@ -14,12 +14,12 @@ struct List: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let opened = try await database.open()
-            defer { Task { await opened.close() } }
-            let store = opened.store
-            let runs = try await store.runs()
-            var states: [String: RunState] = [:]
-            for run in runs { states[run.id] = try await store.currentState(of: run) }
+            let (runs, states) = try await database.using(readOnly: true) { opened in
+                let runs = try await opened.store.runs()
+                var states: [String: RunState] = [:]
+                for run in runs { states[run.id] = try await opened.store.currentState(of: run) }
+                return (runs, states)
+            }
             if json {
                 try JSONOutput.print(ListJSON(runs: runs.map { RunJSON($0, state: states[$0.id]) }))
                 return

@@ -48,22 +48,26 @@ struct Resume: AsyncParsableCommand {
         let exit: ExitCode
         do {
             let opened = try await database.open()
-            defer { Task { await opened.close() } }
-            let id: String
-            if latest {
-                guard let run = try await opened.store.runs().first(where: { $0.status != .completed }) else {
-                    throw DurableSQLiteError(
-                        .runNotFound, operation: "resume", message: "no run in \(database.display) is resumable (all are completed, or there are none)")
+            do {
+                let id: String
+                if latest {
+                    guard let run = try await opened.store.runs().first(where: { $0.status != .completed }) else {
+                        throw DurableSQLiteError(
+                            .runNotFound, operation: "resume", message: "no run in \(database.display) is resumable (all are completed, or there are none)")
+                    }
+                    id = run.id
+                } else {
+                    id = runID ?? Environment.value("EXPERIMENT_ID")!
                 }
-                id = run.id
-            } else {
-                id = runID ?? Environment.value("EXPERIMENT_ID")!
+                let selection: WorkSelection = retryErrorsOnly ?? Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly
+                exit = try await Self.resume(
+                    opened: opened, runID: id,
+                    request: .init(selection: selection, sourceFile: source, given: configurationOptions.overrides),
+                    session: Session(storeArgument: database.argument, options: session, json: json))
+            } catch {
+                await opened.abandon()
+                throw error
             }
-            let selection: WorkSelection = retryErrorsOnly ?? Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly
-            exit = try await Self.resume(
-                opened: opened, runID: id,
-                request: .init(selection: selection, sourceFile: source, given: configurationOptions.overrides),
-                session: Session(storeArgument: database.argument, options: session, json: json))
         } catch { throw fail(error) }
         throw exit
     }
@@ -74,13 +78,13 @@ struct Resume: AsyncParsableCommand {
     ) async throws -> ExitCode {
         switch opened {
         case .sqlite(let store):
-            return try await session.run { options in
+            return try await session.run(closing: opened) { options in
                 try await ResumableRunner(store: store).resume(
                     runID: runID, request: request, options: options, announce: { say("run \($0.id)") },
                     makeProcess: Session.process(for:))
             }
         case .postgres(let store):
-            return try await session.runWorker { options in
+            return try await session.runWorker(closing: opened) { options in
                 try await LeasedWorker(store: store, options: options).resume(
                     runID: runID, request: request, announce: { say("run \($0.id)") }, makeProcess: Session.process(for:))
             }

@@ -51,13 +51,16 @@ struct Session {
         "\(run.completedCount) of \(run.totalItems) items succeeded, \(run.failedCount) failed, \(run.missingCount) not done"
     }
 
-    /// Runs `body` with signals handled, then reports the outcome and returns the exit code.
-    func run(_ body: (ResumableRunner.Options) async throws -> RunOutcome) async throws -> ExitCode {
+    /// Runs `body` with signals handled, closes `store` (a failed sync or close throws: nothing is reported as
+    /// success before the last sync returned), then reports the outcome and returns the exit code.
+    func run(closing store: OpenedStore, _ body: (ResumableRunner.Options) async throws -> RunOutcome) async throws -> ExitCode {
         let signals = installSignals()
         defer { signals.uninstall() }
         let progress = self.renderer()
         let renderer = Summary(progress: progress)
         let outcome = try await body(runnerOptions(renderer: progress))
+        // The store's last syncs (checkpoint, close) come before any word of success.
+        try await store.close()
         let run = outcome.run
         let counts = Self.counts(of: run)
         let session = "this session: \(outcome.processed) processed (\(outcome.succeeded) ok, \(outcome.failed) errors) in \(String(format: "%.1f", outcome.seconds)) s"

@@ -40,37 +40,41 @@ struct Start: AsyncParsableCommand {
         let exit: ExitCode
         do {
             let opened = try await database.open()
-            defer { Task { await opened.close() } }
-            let session = Session(storeArgument: database.argument, options: self.session, json: json)
-            if resume ?? Environment.flag("RESUME") {
-                guard let id = Environment.value("EXPERIMENT_ID") else {
-                    throw ValidationError("RESUME=1 needs EXPERIMENT_ID=<run id> (or pass --no-resume to start a new run)")
-                }
-                exit = try await Resume.resume(
-                    opened: opened, runID: id,
-                    request: .init(
-                        selection: Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly,
-                        sourceFile: source.source, given: configurationOptions.overrides),
-                    session: session)
-            } else {
-                let version = try await resolveSource(opened.store)
-                let configuration = RunConfiguration(
-                    command: configurationOptions.command ?? "", batchSize: configurationOptions.batchSize ?? 100,
-                    batchSeconds: configurationOptions.batchSeconds ?? 5, itemTimeoutSeconds: configurationOptions.itemTimeout)
-                switch opened {
-                case .sqlite(let store):
-                    exit = try await session.run { options in
-                        try await ResumableRunner(store: store).start(
-                            source: version, name: runName, configuration: configuration, options: options,
-                            announce: { say("run \($0.id)") }, process: Session.process(for: configuration))
+            do {
+                let session = Session(storeArgument: database.argument, options: self.session, json: json)
+                if resume ?? Environment.flag("RESUME") {
+                    guard let id = Environment.value("EXPERIMENT_ID") else {
+                        throw ValidationError("RESUME=1 needs EXPERIMENT_ID=<run id> (or pass --no-resume to start a new run)")
                     }
-                case .postgres(let store):
-                    exit = try await session.runWorker { options in
-                        try await LeasedWorker(store: store, options: options).start(
-                            source: version, name: runName, configuration: configuration,
-                            announce: { say("run \($0.id)") }, process: Session.process(for: configuration))
+                    exit = try await Resume.resume(
+                        opened: opened, runID: id,
+                        request: .init(
+                            selection: Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly,
+                            sourceFile: source.source, given: configurationOptions.overrides),
+                        session: session)
+                } else {
+                    let version = try await resolveSource(opened.store)
+                    let configuration = RunConfiguration(
+                        command: configurationOptions.command ?? "", batchSize: configurationOptions.batchSize ?? 100,
+                        batchSeconds: configurationOptions.batchSeconds ?? 5, itemTimeoutSeconds: configurationOptions.itemTimeout)
+                    switch opened {
+                    case .sqlite(let store):
+                        exit = try await session.run(closing: opened) { options in
+                            try await ResumableRunner(store: store).start(
+                                source: version, name: runName, configuration: configuration, options: options,
+                                announce: { say("run \($0.id)") }, process: Session.process(for: configuration))
+                        }
+                    case .postgres(let store):
+                        exit = try await session.runWorker(closing: opened) { options in
+                            try await LeasedWorker(store: store, options: options).start(
+                                source: version, name: runName, configuration: configuration,
+                                announce: { say("run \($0.id)") }, process: Session.process(for: configuration))
+                        }
                     }
                 }
+            } catch {
+                await opened.abandon()
+                throw error
             }
         } catch let error as ValidationError {
             throw error

@@ -38,12 +38,28 @@ struct DatabaseOptions: ParsableArguments {
     /// The option that names the store again, for hints (`--db F` or `--store URL-without-password`).
     var argument: String { isPostgres ? "--store \(display)" : "--db \(given)" }
 
-    /// Opens the store.
-    func open() async throws -> OpenedStore {
+    /// Opens the store. `readOnly` (status, list): a SQLite database that does not exist is "no such database",
+    /// never created, and its schema is never migrated.
+    func open(readOnly: Bool = false) async throws -> OpenedStore {
         if isPostgres {
             return .postgres(try await PostgresRunStore.connect(to: try PostgresLocation(given)))
         }
-        return .sqlite(try SQLiteRunStore(path: given))
+        return .sqlite(readOnly ? try SQLiteRunStore(readingExisting: given) : try SQLiteRunStore(path: given))
+    }
+
+    /// Opens the store, runs `body`, and closes the store — checking the close, whose syncs must succeed before
+    /// anything reports success. When `body` throws, the store is closed too and `body`'s error is thrown.
+    func using<T>(readOnly: Bool = false, _ body: (OpenedStore) async throws -> T) async throws -> T {
+        let opened = try await open(readOnly: readOnly)
+        let result: T
+        do {
+            result = try await body(opened)
+        } catch {
+            await opened.abandon()
+            throw error
+        }
+        try await opened.close()
+        return result
     }
 }
 
@@ -59,8 +75,17 @@ enum OpenedStore {
         }
     }
 
-    /// Ends the PostgreSQL connection pool.
-    func close() async {
-        if case .postgres(let store) = self { await store.close() }
+    /// Closes the store: the SQLite store checkpoints and closes its connections (throwing when a sync or the
+    /// close failed); the PostgreSQL connection pool ends. Idempotent.
+    func close() async throws {
+        switch self {
+        case .sqlite(let store): try store.close()
+        case .postgres(let store): await store.close()
+        }
+    }
+
+    /// Closes the store after a failure, whose error is the one to report.
+    func abandon() async {
+        try? await close()
     }
 }

@@ -39,15 +39,19 @@ struct Work: AsyncParsableCommand {
         let exit: ExitCode
         do {
             let opened = try await database.open()
-            defer { Task { await opened.close() } }
-            guard case .postgres(let store) = opened else { throw ValidationError("`work` needs a PostgreSQL store") }
-            let id = runID ?? Environment.value("EXPERIMENT_ID")!
-            let session = Session(storeArgument: database.argument, options: self.session, json: json)
-            guard let run = try await store.run(id: id) else { throw PostgresRunStore.notFound(id) }
-            say("run \(run.id)")
-            exit = try await session.runWorker { options in
-                try await LeasedWorker(store: store, options: options).work(
-                    runID: id, process: Session.process(for: run.configuration))
+            do {
+                guard case .postgres(let store) = opened else { throw ValidationError("`work` needs a PostgreSQL store") }
+                let id = runID ?? Environment.value("EXPERIMENT_ID")!
+                let session = Session(storeArgument: database.argument, options: self.session, json: json)
+                guard let run = try await store.run(id: id) else { throw PostgresRunStore.notFound(id) }
+                say("run \(run.id)")
+                exit = try await session.runWorker(closing: opened) { options in
+                    try await LeasedWorker(store: store, options: options).work(
+                        runID: id, process: Session.process(for: run.configuration))
+                }
+            } catch {
+                await opened.abandon()
+                throw error
             }
         } catch let error as ValidationError {
             throw error

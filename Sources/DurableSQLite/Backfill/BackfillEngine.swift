@@ -41,6 +41,8 @@ struct BackfillEngine {
                 _ = try db.makeStatement(sql: selectSQL)
                 _ = try db.makeStatement(sql: updateSQL)
             }
+            operation = "check the definition"
+            try queue.inDatabase { try record.definition.refuseKeyAssignment($0, database: database, whenCompiled: false) }
             if record.boundKey == nil {
                 operation = "snapshot the bound and count the rows in scope"
                 try snapshot()
@@ -161,7 +163,7 @@ struct BackfillEngine {
     func fail(_ operation: String, _ error: any Error) -> DurableSQLiteError {
         let message = (error as? DurableSQLiteError)?.message ?? "\(error)"
         let code = (error as? DurableSQLiteError)?.code ?? .queryFailed
-        let resume = "Fix the cause, then continue with: durable-backfill resume --db \(database) --name \(name)"
+        var resume = "Fix the cause, then continue with: durable-backfill resume --db \(database) --name \(name)"
         do {
             let recorded = try queue.inDatabase { db -> BackfillRecord in
                 var failed = try BackfillTable.load(name, db) ?? record
@@ -174,6 +176,9 @@ struct BackfillEngine {
                 return failed
             }
             let done = "\(recorded.examinedRows.formatted) rows examined before it, cursor at key \(recorded.cursorKey ?? recorded.startKey ?? 0)"
+            if recorded.changedNoRow {
+                resume += ". If the definition itself is wrong (a typo in --set or --where), run it again with the corrected definition and --replace: it changed no row, so its record can be replaced"
+            }
             return DurableSQLiteError.backfill(
                 code, operation: operation, backfill: name, database: database, message: "\(message) (\(done); recorded as failed)",
                 hint: resume)

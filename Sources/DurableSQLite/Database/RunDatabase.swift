@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 
-/// Opens the SQLite database of a run store the way DurableIO needs it: WAL mode, `synchronous=FULL`, a busy
-/// timeout, and the schema migrated to the latest version.
+/// Opens the SQLite database of a run store the way DurableIO needs it: WAL mode, `synchronous=FULL` on the writer
+/// connection (set after GRDB's WAL set-up, and read back), a busy timeout, and the schema migrated to the latest
+/// version under the writer's lock.
 ///
 /// With `synchronous=FULL` in WAL mode SQLite syncs the write-ahead log at every commit: when a commit returns,
 /// the batch it holds survives a power cut. ``Synchronous/normal`` syncs only at checkpoints — faster, but the last
@@ -11,6 +12,7 @@ import GRDB
 /// ```swift
 /// let pool = try RunDatabase.open(at: "runs.sqlite")          // created when missing
 /// let version = try pool.read { try RunSchema.appliedVersions($0) }
+/// try pool.close()                                             // a failed close throws: check it
 /// ```
 public enum RunDatabase {
     /// How hard SQLite syncs a commit.
@@ -20,6 +22,8 @@ public enum RunDatabase {
         /// Commits are synced at WAL checkpoints only: a power cut may lose the last ones (a crash of the
         /// process does not).
         case normal = "NORMAL"
+
+        var level: WriterSettings.Synchronous { self == .full ? .full : .normal }
     }
 
     /// Opens (or creates) the database at `path` and migrates it to the latest schema.
@@ -28,18 +32,24 @@ public enum RunDatabase {
     ///   - path: the SQLite file; created when missing (with its `-wal` and `-shm` files beside it).
     ///   - synchronous: ``Synchronous/full`` unless you accept losing the last commits on a power cut.
     ///   - busyTimeout: how long a statement waits for another connection's lock before failing.
-    /// - Returns: a `DatabasePool` (one writer, concurrent readers).
-    /// - Throws: GRDB's `DatabaseError` when the file is not a database; ``DurableSQLiteError`` (`schema`) when
-    ///   the file was written by a newer version of this program.
+    /// - Returns: a `DatabasePool` (one writer, concurrent readers) whose writer runs with `synchronous` as asked.
+    /// - Throws: ``DurableSQLiteError`` naming the file: `databaseUnavailable` when it cannot be opened or is not a
+    ///   database, `schema` when it was written by a newer version of this program.
     public static func open(
         at path: String, synchronous: Synchronous = .full, busyTimeout: TimeInterval = 10
     ) throws -> DatabasePool {
         let pool = try openUnmigrated(at: path, synchronous: synchronous, busyTimeout: busyTimeout)
-        try RunSchema.migrate(pool)
+        do {
+            try RunSchema.migrate(pool)
+        } catch {
+            try? pool.close()
+            throw DurableSQLiteError.database(error, operation: "set up the run store schema", path: path)
+        }
         return pool
     }
 
-    /// Opens the database without migrating it (for tests of the migrations and for inspection).
+    /// Opens the database without migrating it (for tests of the migrations and for inspection); the writer's
+    /// `synchronous` and `journal_mode` are set and checked as in ``open(at:synchronous:busyTimeout:)``.
     public static func openUnmigrated(
         at path: String, synchronous: Synchronous = .full, busyTimeout: TimeInterval = 10
     ) throws -> DatabasePool {
@@ -49,8 +59,53 @@ public enum RunDatabase {
         configuration.foreignKeysEnabled = true
         let mode = synchronous.rawValue
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(mode)")
+            try db.execute(sql: "PRAGMA synchronous = \(mode)")  // every connection; the writer's is set again below
         }
-        return try DatabasePool(path: path, configuration: configuration)  // a pool always uses WAL
+        let operation = "open the run store"
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)  // a pool always uses WAL
+            do {
+                // GRDB's WAL set-up has just run `PRAGMA synchronous = NORMAL` on the writer: set ours after it.
+                try pool.writeWithoutTransaction { db in
+                    try WriterSettings.apply(synchronous.level, to: db, path: path, operation: operation, journalModes: ["wal"])
+                }
+            } catch {
+                try? pool.close()
+                throw error
+            }
+            return pool
+        } catch {
+            throw DurableSQLiteError.database(error, operation: operation, path: path)
+        }
+    }
+
+    /// Opens an existing database for reading only: nothing is created when it does not exist (an existing WAL
+    /// database may get its `-wal` and `-shm` files: SQLite needs them for readers), and nothing is migrated.
+    ///
+    /// - Throws: ``DurableSQLiteError`` `databaseUnavailable`: "no such database", a file that is not a database,
+    ///   or one whose schema is not set up yet; `schema` for a schema older or newer than this program's.
+    package static func openForReading(at path: String, busyTimeout: TimeInterval = 10) throws -> DatabasePool {
+        let operation = "read the run store"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw DurableSQLiteError.noSuchDatabase(
+                path, operation: operation,
+                hint: "Check --db: `status` and `list` read an existing database and create none; `ingest` or `start` creates it.")
+        }
+        var configuration = Configuration()
+        configuration.label = "DurableSQLite (read-only)"
+        configuration.readonly = true
+        configuration.busyMode = .timeout(busyTimeout)
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            do {
+                try pool.read { db in try RunSchema.requireReadable(db, path: path) }
+            } catch {
+                try? pool.close()
+                throw error
+            }
+            return pool
+        } catch {
+            throw DurableSQLiteError.database(error, operation: operation, path: path)
+        }
     }
 }

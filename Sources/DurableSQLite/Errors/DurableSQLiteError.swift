@@ -45,8 +45,16 @@ public struct DurableSQLiteError: Error, Sendable, Equatable, CustomStringConver
         public static let backfillExists = Code("backfillExists")
         /// A query failed while a backfill ran; recorded as `failed` before the error was thrown.
         public static let queryFailed = Code("queryFailed")
-        /// The database could not be opened or read.
+        /// The database could not be opened or read: it does not exist (for a command that only reads), is not an
+        /// SQLite database, cannot be opened, or has no schema yet.
         public static let databaseUnavailable = Code("databaseUnavailable")
+        /// A read, write or sync of the database failed (a disk I/O error, the disk is full): what was being
+        /// committed is not acknowledged, and it is not retried.
+        public static let ioFailed = Code("ioFailed")
+        /// A crash left the database needing recovery (a hot rollback journal) that a read-only command cannot do.
+        public static let needsRecovery = Code("needsRecovery")
+        /// `run` with a backfill name recorded with another definition (`--table`, `--key`, `--set`, `--where`).
+        public static let definitionChanged = Code("definitionChanged")
     }
 
     /// What kind of failure this is.

@@ -66,8 +66,11 @@ extension ResumableRunner {
         stop.onForce { work.cancel() }
         let workResult = await work.result
         if case .failure(let error) = workResult, !(error is CancellationError && stop.isRequested) {
-            // A commit failed (disk full, I/O error): record what can still be recorded, then report the first error.
-            _ = try? await Self.commitPending(pending, store: store, runID: runID, tracker: tracker)
+            // A commit failed. After a lock timeout, record what can still be recorded; after a failed write or sync
+            // (disk I/O error, disk full) nothing is written again: the error says it is not retried.
+            if (error as? DurableSQLiteError)?.code != .ioFailed {
+                _ = try? await Self.commitPending(pending, store: store, runID: runID, tracker: tracker)
+            }
             throw error
         }
         // The last batch is committed outside the (possibly cancelled) work task, so a forced stop still records

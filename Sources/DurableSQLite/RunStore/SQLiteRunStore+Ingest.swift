@@ -2,7 +2,9 @@ import Foundation
 import GRDB
 
 extension SQLiteRunStore {
-    /// Ingests `source` in one transaction (all items or none), unless a version with its checksum is stored.
+    /// Ingests `source` in one immediate transaction (all items or none), unless a version with its checksum is
+    /// stored — checked again under the write lock, so two processes ingesting the same file at once store it once
+    /// (the second uses the version the first stored).
     ///
     /// See ``RunStore/ingest(_:allowNewVersion:)``.
     public func ingest(_ source: SourceFile, allowNewVersion: Bool) async throws -> IngestReport {
@@ -15,7 +17,13 @@ extension SQLiteRunStore {
         }
         let columns = SourceReader.json(source.idColumns)
         let now = Timestamp.string(Date())
-        return try await pool.write { db in
+        return try await writing("ingest \(source.path)") { db in
+            if let same = try SourceVersion.alreadyIngested(
+                source, checksum: checksum, among: try Self.sourceVersions(db, named: source.name),
+                allowNewVersion: allowNewVersion)
+            {
+                return IngestReport(source: same, skipped: true)
+            }
             let version = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM sources WHERE name = ?", arguments: [source.name]) ?? 0) + 1
             try db.execute(
                 sql: """

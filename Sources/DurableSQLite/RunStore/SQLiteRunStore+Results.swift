@@ -3,7 +3,7 @@ import GRDB
 
 extension SQLiteRunStore {
     public func remainingItems(forRun id: String, selection: WorkSelection) async throws -> [SourceItem] {
-        try await pool.read { db in
+        try await reading("read the items left in run \(id)") { db in
             guard let run = try Self.fetchRun(db, id: id) else { throw Self.notFound(id) }
             let sql: String
             switch selection {
@@ -32,7 +32,7 @@ extension SQLiteRunStore {
     }
 
     public func commit(_ results: [ItemResult], forRun id: String, progress: ProgressUpdate) async throws -> RunRecord {
-        try await pool.write { db in
+        try await writing("commit \(results.count) results of run \(id)") { db in
             let upsert = try db.cachedStatement(sql: """
                 INSERT INTO results (run_id, item_id, output, error_occurred, attempt_count, first_error_message,
                                      last_error_message, error_category, last_attempt_at, created_at)
@@ -64,7 +64,7 @@ extension SQLiteRunStore {
     }
 
     public func finalize(runID id: String, session: SessionFigures, at: Date) async throws -> RunRecord {
-        try await pool.write { db in
+        try await writing("finalize run \(id)") { db in
             try Self.updateCounts(db, runID: id)
             guard let run = try Self.fetchRun(db, id: id) else { throw Self.notFound(id) }
             let attempts = try Int.fetchOne(

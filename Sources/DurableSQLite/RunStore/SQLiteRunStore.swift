@@ -1,10 +1,16 @@
 import DurableIO
 import Foundation
 import GRDB
+import Synchronization
 import SystemPackage
 
-/// The embedded run store: one SQLite file through GRDB (WAL, `synchronous=FULL`, migrated on open), and a
-/// ``FileLock`` per run beside it (`<database>.run-<id>.lock`) so one process works on a run at a time.
+/// The embedded run store: one SQLite file through GRDB (WAL, `synchronous=FULL` on the writer connection,
+/// migrated on open under the writer's lock), and a ``FileLock`` per run beside it (`<database>.run-<id>.lock`) so
+/// one process works on a run at a time.
+///
+/// Every commit (ingest, a batch of results, finalize) is synced before it returns. ``close()`` checkpoints the WAL
+/// into the database file and closes the connections, and throws when a sync or the close fails: report success
+/// only after it returned. Every error names the database file.
 ///
 /// Thread-safe: GRDB's `DatabasePool` serialises writes and runs reads concurrently; blocking SQLite work runs on
 /// GRDB's own queues, not on the cooperative pool.
@@ -12,23 +18,84 @@ import SystemPackage
 /// ```swift
 /// let store = try SQLiteRunStore(path: "runs.sqlite")
 /// for run in try await store.runs() { print(run.id, store.state(of: run)) }
+/// try store.close()
+///
+/// let reader = try SQLiteRunStore(readingExisting: "runs.sqlite")   // creates nothing, migrates nothing
 /// ```
 public final class SQLiteRunStore: LockedRunStore {
     /// The database file.
     public let path: String
     /// The GRDB pool (for inspection and for users' own queries; write through the store).
     public let pool: DatabasePool
+    /// Whether the store was opened with ``init(readingExisting:)``: every write fails.
+    public let isReadOnly: Bool
+    private let closed = Mutex(false)
 
     /// Opens (or creates) the store at `path`.
     ///
     /// - Parameters:
     ///   - path: the SQLite file.
     ///   - synchronous: ``RunDatabase/Synchronous/full`` (the default): a commit that returned is on disk.
-    /// - Throws: ``DurableSQLiteError`` (`schema`) for a database written by a newer program; GRDB's error when the
-    ///   file is not a database.
+    /// - Throws: ``DurableSQLiteError`` naming the file: `schema` for a database written by a newer program,
+    ///   `databaseUnavailable` when it cannot be opened or is not a database.
     public init(path: String, synchronous: RunDatabase.Synchronous = .full) throws {
         self.path = path
         self.pool = try RunDatabase.open(at: path, synchronous: synchronous)
+        self.isReadOnly = false
+    }
+
+    /// Opens an existing store for reading (`status`, `list`): creates no file when it does not exist (an
+    /// existing WAL database may get its `-wal` and `-shm` files) and never migrates.
+    ///
+    /// - Throws: ``DurableSQLiteError`` `databaseUnavailable` ("no such database: PATH", not a database, no schema
+    ///   yet), `schema` for a schema older or newer than this program's.
+    public init(readingExisting path: String) throws {
+        self.path = path
+        self.pool = try RunDatabase.openForReading(at: path)
+        self.isReadOnly = true
+    }
+
+    /// Checkpoints the WAL into the database file and closes the connections, checking both: call it before you
+    /// report success. The store cannot be used afterwards; closing it again does nothing.
+    ///
+    /// - Throws: ``DurableSQLiteError`` naming the file (`ioFailed` when a sync failed: nothing is retried).
+    public func close() throws {
+        guard !closed.withLock({ $0 }) else { return }
+        do {
+            if !isReadOnly {
+                // PASSIVE: whatever no reader still needs, without waiting for readers. Its syncs are checked here;
+                // the close's own checkpoint then finds nothing left to write (and would not report a failure).
+                try pool.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+            }
+            try pool.close()
+            closed.withLock { $0 = true }
+        } catch {
+            throw DurableSQLiteError.database(error, operation: "close the run store", path: path)
+        }
+    }
+
+    /// Reads through the pool; an SQLite error becomes a ``DurableSQLiteError`` naming the file.
+    func reading<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(body) } catch {
+            throw DurableSQLiteError.database(error, operation: operation, path: path)
+        }
+    }
+
+    /// Writes in one immediate transaction (synced when it returns); an SQLite error becomes a
+    /// ``DurableSQLiteError`` naming the file.
+    func writing<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch {
+            throw DurableSQLiteError.database(error, operation: operation, path: path)
+        }
     }
 
     /// `<database>.run-<id>.lock`: a ``FileLock``, released by the kernel when its holder dies.
@@ -40,17 +107,14 @@ public final class SQLiteRunStore: LockedRunStore {
     public func lockPath(forRun id: String) -> String { "\(path).run-\(id).lock" }
 
     public func sourceVersions(named name: String) async throws -> [SourceVersion] {
-        try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM sources WHERE name = ? ORDER BY version", arguments: [name])
-                .map(Self.sourceVersion)
-        }
+        try await reading("read the sources") { db in try Self.sourceVersions(db, named: name) }
     }
 
     public func createRun(
         id: String, name: String?, source: SourceVersion, configuration: RunConfiguration, startedAt: Date
     ) async throws -> RunRecord {
         try configuration.validate()
-        return try await pool.write { db in
+        return try await writing("create the run") { db in
             try db.execute(
                 sql: """
                     INSERT INTO runs (id, name, source_id, status, config, source_checksum, total_items, started_at,
@@ -66,23 +130,28 @@ public final class SQLiteRunStore: LockedRunStore {
     }
 
     public func run(id: String) async throws -> RunRecord? {
-        try await pool.read { db in try Self.fetchRun(db, id: id) }
+        try await reading("read run \(id)") { db in try Self.fetchRun(db, id: id) }
     }
 
     public func runs() async throws -> [RunRecord] {
-        try await pool.read { db in
+        try await reading("list the runs") { db in
             try Row.fetchAll(db, sql: Self.runSelect + " ORDER BY r.started_at DESC, r.rowid DESC").map(Self.runRecord)
         }
     }
 
     public func markResumed(runID id: String) async throws -> RunRecord {
-        try await pool.write { db in
+        try await writing("mark run \(id) resumed") { db in
             try db.execute(
                 sql: "UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ? AND status != 'completed'",
                 arguments: [id])
             guard let run = try Self.fetchRun(db, id: id) else { throw Self.notFound(id) }
             return run
         }
+    }
+
+    static func sourceVersions(_ db: Database, named name: String) throws -> [SourceVersion] {
+        try Row.fetchAll(db, sql: "SELECT * FROM sources WHERE name = ? ORDER BY version", arguments: [name])
+            .map(Self.sourceVersion)
     }
 
     static let runSelect = """
