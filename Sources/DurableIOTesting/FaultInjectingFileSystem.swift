@@ -164,6 +164,8 @@ public final class FaultInjectingFileSystem: FileSystem {
 
     public func isProcessAlive(_ pid: Int32) -> Bool { base.isProcessAlive(pid) }
 
+    public func processStartTime(_ pid: Int32) -> Double? { base.processStartTime(pid) }
+
     public func listDirectory(_ path: FilePath) throws(Errno) -> [FilePath.Component] {
         try fail(enter(.listDirectory, path: path))
         return try base.listDirectory(path)

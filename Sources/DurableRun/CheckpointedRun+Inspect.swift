@@ -21,28 +21,52 @@ extension CheckpointedRun {
         public var failed: Int
         /// Inputs not done, when the inputs were given.
         public var pending: Int?
-        /// The process running the extraction, or `nil` when none is.
+        /// The DurableIO process running the extraction (its owner record), or `nil` when none is.
         public var holder: LockOwner?
+        /// Who holds the output's lock, whatever it is — a run, or a process that is not DurableIO (then
+        /// ``holder`` is `nil` and the record it left, if any, is marked stale).
+        public var lockHolder: FileLock.Holder?
         /// The last heartbeat recorded.
         public var lastHeartbeat: HeartbeatRecord?
         /// Malformed lines and torn bytes found reading the ledger and staging (repaired by the next run).
         public var damagedLines: Int
+        /// Keys the ledger lists whose rows are in neither the output nor staging: a loss (``shortfall`` says it).
+        public var missing: Int
+        /// The loss, in the words `verify` uses (``CheckpointedRun/verify()`` throws the same error), with the
+        /// repair command; `nil` when every key the ledger lists has its row.
+        public var shortfall: DurableIOError?
+
+        private enum CodingKeys: String, CodingKey {
+            case done, outputRows, staged, failed, pending, holder, lockHolder, lastHeartbeat, damagedLines, missing
+        }
 
         public var description: String {
-            var parts = [holder.map { "running: \($0) — figures may move" } ?? "not running"]
+            var parts: [String]
+            if let holder {
+                parts = ["running: \(holder) — figures may move"]
+            } else if let lockHolder {
+                parts = ["locked by \(lockHolder) — figures may move"]
+            } else {
+                parts = ["not running"]
+            }
             parts.append("\(done.formatted) done (\(outputRows.formatted) rows in the output, \(staged.formatted) staged)")
             parts.append("\(failed.formatted) failed")
             if let pending { parts.append("\(pending.formatted) pending") }
             if damagedLines > 0 { parts.append("\(damagedLines.formatted) damaged lines (recovered by the next run)") }
             if let beat = lastHeartbeat { parts.append("last heartbeat \(beat.beatAt): \(beat.progress)") }
+            if missing > 0 { parts.append("\(missing.formatted) keys the ledger lists have no row: see the error below") }
             return parts.joined(separator: "\n")
         }
     }
 
     /// Reads the run's state without taking its lock (a run in progress is named, and its figures may move).
+    /// Creates nothing: an output with no state at all is refused before anything is opened.
     ///
     /// - Parameter inputs: the inputs, to count what is pending; `nil` when unknown.
+    /// - Returns: the state; a loss (keys the ledger lists whose rows are missing) is in ``Status/shortfall``.
+    /// - Throws: ``RunError/Code/nothingHasRun`` when nothing has run for this output.
     public func status(inputs: [RecordKey]? = nil) throws -> Status {
+        try requireState()
         let quiet = RecoveryOptions(logger: .init(label: "DurableIO.status", factory: { _ in SwiftLogNoOpLogHandler() }))
         let ledger = try KeyLedger.recover(at: ledgerPath, options: quiet, fileSystem: fileSystem)
         let staging = try KeyCensus.scan(rowsAt: stagingPath, options: quiet, fileSystem: fileSystem)
@@ -59,12 +83,32 @@ extension CheckpointedRun {
             var seen = RecordKeySet()
             pending = inputs.filter { seen.insert($0) && !ledger.keys.contains($0) }.count
         }
+        var shortfall: DurableIOError?
+        do { try RowAccounting.checkRestart(ledger: ledger.keys, output: output, staging: staging, hint: repairHint) } catch {
+            shortfall = error
+        }
+        let lockHolder = FileLock.exclusiveHolder(of: lockPath, fileSystem: fileSystem)
         return Status(
             done: ledger.keys.count, outputRows: output.rowCount, staged: staging.rowCount, failed: failedKeys.count,
-            pending: pending, holder: FileLock.holder(of: lockPath, fileSystem: fileSystem),
+            pending: pending, holder: lockHolder?.currentRecord, lockHolder: lockHolder,
             lastHeartbeat: Heartbeat.lastBeat(at: heartbeatPath),
             damagedLines: ledger.report.malformedLineCount + (ledger.report.tornTail == nil ? 0 : 1)
-                + staging.report.malformedLineCount + (staging.report.tornTail == nil ? 0 : 1))
+                + staging.report.malformedLineCount + (staging.report.tornTail == nil ? 0 : 1),
+            missing: shortfall?.accounting?.missingCount ?? 0, shortfall: shortfall)
+    }
+
+    /// Whether anything has run for this output: any of its state files, or the output itself, exists.
+    public var hasState: Bool {
+        [output, ledgerPath, stagingPath, errorsPath, lockPath].contains { (try? fileSystem.exists($0)) ?? true }
+    }
+
+    /// Refuses an output with no state, before anything is opened or created (a read-only command on a typo).
+    func requireState() throws(RunError) {
+        guard hasState else {
+            throw RunError(
+                .nothingHasRun, message: "nothing has run for this output: \(output)",
+                hint: "Check the path given to --output: its state files (\(ledgerPath.lastComponent.map { "\($0)" } ?? ".done"), …) sit beside it. Nothing was created.")
+        }
     }
 
     /// The restart consistency check alone: every key the ledger lists must have its row in the output or in
@@ -72,10 +116,12 @@ extension CheckpointedRun {
     ///
     /// - Returns: the reconciliation, when nothing is missing.
     /// - Throws: ``DurableIOError/Code/accountingMismatch`` with the count, sample keys and the repair command;
-    ///   ``DurableIOError/Code/lockHeld`` naming the running process.
+    ///   ``DurableIOError/Code/lockHeld`` naming the running process; ``RunError/Code/nothingHasRun`` (and
+    ///   nothing created) when nothing has run for this output.
     @discardableResult
     public func verify() throws -> Reconciliation {
-        try withSharedLock {
+        try requireState()
+        return try withSharedLock {
             let ledger = try KeyLedger.recover(at: ledgerPath, options: options.recovery, fileSystem: fileSystem)
             let staging = try KeyCensus.scan(rowsAt: stagingPath, options: options.recovery, fileSystem: fileSystem)
             let output = try KeyCensus.scan(rowsAt: output, format: format, options: options.recovery, fileSystem: fileSystem)
@@ -97,8 +143,10 @@ extension CheckpointedRun {
     /// are missing, so the next run extracts them again. Never done automatically.
     ///
     /// - Parameter dryRun: only report what would be dropped.
-    /// - Throws: ``DurableIOError/Code/lockHeld`` while a run holds the lock.
+    /// - Throws: ``DurableIOError/Code/lockHeld`` while a run holds the lock; ``RunError/Code/nothingHasRun``
+    ///   (and nothing created) when nothing has run for this output.
     public func repair(dryRun: Bool) throws -> RepairReport {
+        try requireState()
         let lock = FileLock(at: lockPath, fileSystem: fileSystem)
         guard try lock.tryAcquire() else { throw lock.heldError() }
         defer { try? lock.release() }

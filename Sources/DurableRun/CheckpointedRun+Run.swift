@@ -33,6 +33,7 @@ extension CheckpointedRun {
     private func runLocked(
         inputs: [RecordKey], stop: StopRequest, extract: @escaping @Sendable (RecordKey) async throws -> [UInt8]
     ) async throws -> RunReport {
+        try removeStaleTemporaryFiles()
         let ledger = try KeyLedger.open(at: ledgerPath, options: options.recovery, fileSystem: fileSystem)
         let staging = try StagingFile.open(at: stagingPath, options: options.recovery, fileSystem: fileSystem)
         let errors = try Ledger<ItemFailure>.open(at: errorsPath, options: options.recovery, fileSystem: fileSystem)
@@ -40,7 +41,11 @@ extension CheckpointedRun {
 
         // A row durable in staging whose key never reached the ledger is work done: record it.
         let unrecorded = staging.recovery.keys.subtracting(ledger.keys)
-        if !unrecorded.isEmpty { try ledger.insert(contentsOf: unrecorded) }
+        if !unrecorded.isEmpty {
+            try ledger.insert(contentsOf: unrecorded)
+            // Said now, at recovery: a run that is cut again, or stops early, must not take the news with it.
+            options.recovery.logger.notice("\(RunReport.recordedFromStagingLine(unrecorded.count))", metadata: ["path": "\(ledgerPath)"])
+        }
 
         // Fail closed before any work: every key the ledger lists must have its row.
         try RowAccounting.checkRestart(
@@ -140,6 +145,23 @@ extension CheckpointedRun {
             rowsVerified: finalized.rowsWritten, duplicatesDropped: finalized.duplicatesDropped,
             recordedFromStaging: unrecorded.count,
             ledgerRecovery: ledger.recovery, stagingRecovery: staging.recovery.report)
+    }
+}
+
+extension CheckpointedRun {
+    /// Removes the temporary files a cut left beside the output and its state files (a heartbeat's, a
+    /// finalize's, a repair's), under the run's lock: only DurableIO's own, and only stale ones — see
+    /// ``AtomicFile/removeLeftovers(beside:fileSystem:)``.
+    func removeStaleTemporaryFiles() throws {
+        var removed: [FilePath] = []
+        for path in stateFiles where path != lockPath {
+            removed += try AtomicFile.removeLeftovers(beside: path, fileSystem: fileSystem)
+        }
+        guard !removed.isEmpty else { return }
+        let names = removed.prefix(3).compactMap { $0.lastComponent.map { "\($0)" } }.joined(separator: ", ")
+        options.recovery.logger.notice(
+            "removed \(removed.count.formatted) stale temporary file(s) an earlier run left (\(names)\(removed.count > 3 ? ", …" : ""))",
+            metadata: ["directory": "\(output.parentDirectory)"])
     }
 }
 

@@ -95,6 +95,8 @@ public final class CheckpointedRun: Sendable {
     public var lockPath: FilePath { sibling(".lock") }
     /// `<out>.heartbeat`.
     public var heartbeatPath: FilePath { sibling(".heartbeat") }
+    /// The output and every state file beside it.
+    public var stateFiles: [FilePath] { [output, ledgerPath, stagingPath, errorsPath, lockPath, heartbeatPath] }
 
     private func sibling(_ suffix: String) -> FilePath {
         var copy = output

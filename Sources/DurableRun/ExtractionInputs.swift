@@ -8,8 +8,9 @@ import SystemPackage
 /// the file to read.
 ///
 /// ```swift
-/// let inputs = try ExtractionInputs.directory("/data/clips", matching: "*.mp4")
 /// let run = CheckpointedRun(output: "features.jsonl")
+/// let inputs = try ExtractionInputs.directory("/data/clips", matching: "**/*.mp4").excludingState(of: run)
+/// try inputs.requireSome()   // "--glob '**/*.mp4' matched 0 of 22,000 files under /data/clips …"
 /// let report = try await run.run(inputs: inputs.keys) { key in try FileStats.row(for: inputs.path(for: key)) }
 /// ```
 public struct ExtractionInputs: Sendable {
@@ -17,15 +18,30 @@ public struct ExtractionInputs: Sendable {
     public var keys: [RecordKey]
     /// The directory the keys are relative to, or `nil` when keys are paths as listed.
     public var root: FilePath?
+    /// The glob the directory's files were matched against, if any.
+    public var pattern: String?
+    /// Files found before the glob was applied (for a list: its non-empty lines).
+    public var candidates: Int
+    /// The list file, when the inputs came from one.
+    public var listFile: FilePath?
+    /// Inputs left out because they are the run's own output or state files (see ``excludingState(of:)``).
+    public var excludedState: [RecordKey] = []
 
-    /// Every regular file under `root`, recursively, whose path relative to `root` matches `pattern` (`fnmatch`,
-    /// where `*` does not cross `/`; `nil` matches all). Hidden files and symbolic links are skipped.
+    /// Every regular file under `root`, recursively, whose path relative to `root` matches `pattern` (`nil`
+    /// matches all). Hidden files and symbolic links are skipped.
+    ///
+    /// The pattern is matched against the whole relative path (`a/b/clip.mp4`), one folder at a time: in each
+    /// part `fnmatch(3)` rules apply (`*`, `?`, `[…]`; `*` does not cross `/`), and a part that is exactly `**`
+    /// matches any number of folders, none included — `**/*.mp4` matches every `.mp4` at any depth, `*.mp4` only
+    /// those directly in `root`.
     ///
     /// - Throws: ``DurableIOError/Code/systemCall`` naming the directory that could not be read.
     public static func directory(
         _ root: FilePath, matching pattern: String? = nil, fileSystem: any FileSystem = RealFileSystem()
     ) throws(DurableIOError) -> ExtractionInputs {
         var keys: [RecordKey] = []
+        var candidates = 0
+        let glob = pattern.map(Glob.init)
         var stack: [[UInt8]] = [[]]
         while let relative = stack.popLast() {
             let directory = relative.isEmpty ? root : root.appending(Self.components(relative))
@@ -45,12 +61,14 @@ public struct ExtractionInputs: Sendable {
                 }
                 switch status.kind {
                 case .directory: stack.append(path)
-                case .regular where pattern.map({ Self.matches(path, $0) }) ?? true: keys.append(RecordKey(bytes: path))
+                case .regular:
+                    candidates += 1
+                    if glob?.matches(path) ?? true { keys.append(RecordKey(bytes: path)) }
                 default: continue
                 }
             }
         }
-        return ExtractionInputs(keys: keys.sorted(), root: root)
+        return ExtractionInputs(keys: keys.sorted(), root: root, pattern: pattern, candidates: candidates)
     }
 
     /// The non-empty lines of the list file at `path`, each a path (relative paths are relative to the working
@@ -66,7 +84,7 @@ public struct ExtractionInputs: Sendable {
         let keys = data.split(separator: 0x0A).map { line in
             RecordKey(bytes: Array(line.last == 0x0D ? line.dropLast() : line))
         }.filter { !$0.bytes.isEmpty }
-        return ExtractionInputs(keys: keys, root: nil)
+        return ExtractionInputs(keys: keys, root: nil, pattern: nil, candidates: keys.count, listFile: path)
     }
 
     /// The file an input's key names.
@@ -76,12 +94,7 @@ public struct ExtractionInputs: Sendable {
         return FilePath(root: key.bytes.first == UInt8(ascii: "/") ? "/" : nil, components)
     }
 
-    private static func components(_ bytes: [UInt8]) -> [FilePath.Component] {
+    static func components(_ bytes: [UInt8]) -> [FilePath.Component] {
         bytes.split(separator: UInt8(ascii: "/")).map { FilePath.Component(platformBytes: Array($0)) }
-    }
-
-    private static func matches(_ path: [UInt8], _ pattern: String) -> Bool {
-        let name = path.map { CChar(bitPattern: $0) } + [0]
-        return name.withUnsafeBufferPointer { fnmatch(pattern, $0.baseAddress!, FNM_PATHNAME) == 0 }
     }
 }

@@ -15,6 +15,10 @@ public struct RunError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let failureBudgetExceeded = Code(name: "failureBudgetExceeded")
         /// A ``StopRequest`` stopped the run before it finished.
         public static let interrupted = Code(name: "interrupted")
+        /// The run was given no inputs, or a glob matched none of the files (see ``ExtractionInputs/requireSome()``).
+        public static let noInputs = Code(name: "noInputs")
+        /// A read-only command was pointed at an output that has no state: nothing has run for it (a typo?).
+        public static let nothingHasRun = Code(name: "nothingHasRun")
     }
 
     /// Why the run stopped, when ``code`` is ``Code/interrupted``.
@@ -34,5 +38,5 @@ public struct RunError: Error, Sendable, CustomStringConvertible, Equatable {
         self.hint = hint
     }
 
-    public var description: String { code == .interrupted ? message : "run stopped: \(message)" }
+    public var description: String { code == .failureBudgetExceeded ? "run stopped: \(message)" : message }
 }

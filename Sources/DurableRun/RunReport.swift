@@ -33,10 +33,13 @@ public struct RunReport: Sendable, CustomStringConvertible {
         var lines = [("ledger", ledgerRecovery), ("staging", stagingRecovery)].compactMap { name, report in
             report.isClean ? nil : "\(name) recovered with damage: \(report)"
         }
-        if recordedFromStaging > 0 {
-            lines.append("\(recordedFromStaging.formatted) row(s) were durable in staging but not yet in the ledger (the last run stopped between the two writes): recorded, not extracted again")
-        }
+        if recordedFromStaging > 0 { lines.append(Self.recordedFromStagingLine(recordedFromStaging)) }
         return lines
+    }
+
+    /// `3 row(s) were durable in staging but not yet in the ledger …`: said at recovery and in the summary.
+    static func recordedFromStagingLine(_ count: Int) -> String {
+        "\(count.formatted) row(s) were durable in staging but not yet in the ledger (the last run stopped between the two writes): recorded, not extracted again"
     }
 
     public var description: String {

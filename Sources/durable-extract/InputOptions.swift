@@ -8,7 +8,7 @@ struct InputOptions: ParsableArguments {
     @Option(help: "A directory of inputs (searched recursively; hidden files skipped). Keys are paths relative to it.")
     var inputs: String?
 
-    @Option(help: "Only inputs whose path relative to --inputs matches this pattern (fnmatch; * does not cross /).")
+    @Option(help: "Only inputs whose path relative to --inputs matches this pattern (fnmatch per folder: * does not cross /; a part that is exactly ** matches any number of folders, so **/*.mp4 matches at any depth).")
     var glob: String?
 
     @Option(help: "A file listing one input path per line (the line is the key).")

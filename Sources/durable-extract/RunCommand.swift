@@ -59,6 +59,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "No progress output (errors still go to stderr).")
     var quiet = false
 
+    @Flag(help: "Accept a run over zero inputs (an empty directory, or a --glob that matched no file) instead of exiting 1.")
+    var allowEmpty = false
+
     func validate() throws {
         if (command == nil) == (builtin == nil) { throw ValidationError("Give exactly one of --command or --builtin.") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
@@ -73,8 +76,6 @@ struct RunCommand: AsyncParsableCommand {
         logger.logLevel = .notice  // progress is the renderer's; recovery damage and stalls are warnings
         let summary: RunSummary
         do {
-            let inputs = try self.inputs.load()
-            let extract = try extractor(for: inputs)
             let options = CheckpointedRun.Options(
                 jobs: jobs, failureBudget: maxFailures.map(\.budget), memoryLimit: memoryLimit?.bytes,
                 stallTimeout: stallTimeout.duration == .zero ? nil : stallTimeout.duration,
@@ -82,6 +83,10 @@ struct RunCommand: AsyncParsableCommand {
                 recovery: RecoveryOptions(logger: logger),
                 progress: { renderer.update($0) })
             let run = output.run(options: options)
+            let inputs = try self.inputs.load().excludingState(of: run)
+            if let note = inputs.exclusionNote { ProgressRenderer.standardError("note: \(note)\n") }
+            if !allowEmpty { try inputs.requireSome() }
+            let extract = try extractor(for: inputs)
             let report = try await run.run(inputs: inputs.keys, stop: stop, extract: extract)
             summary = RunSummary(report)
             renderer.finish(report.description)

@@ -8,7 +8,13 @@ struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show done, staged, failed and pending counts, the running process (if any) and the last heartbeat.",
-        discussion: "Reads without locking: while a run is going, the figures may move.\n\n\(DurableExitCode.helpText)")
+        discussion: """
+            Reads without locking: while a run is going, the figures may move. When keys the ledger lists have no \
+            row in the output or staging, says so as `verify` does, with the repair command, and exits 3. On an \
+            output where nothing has run, creates nothing and exits 1.
+
+            \(DurableExitCode.helpText)
+            """)
 
     @OptionGroup var output: OutputOption
     @OptionGroup var inputs: InputOptions
@@ -18,10 +24,14 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let status = try output.run().status(inputs: inputs.isGiven ? try inputs.load().keys : nil)
+            let run = output.run()
+            let status = try run.status(inputs: inputs.isGiven ? try inputs.load().excludingState(of: run).keys : nil)
             if json { try JSONOutput.print(status) } else { print(status) }
+            if let shortfall = status.shortfall { throw ExitCode(ErrorReport.print(shortfall).rawValue) }
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
-            throw ExitCode(ErrorReport.print(error).rawValue)
+            throw ExitCode(ErrorReport.print(error, hint: (error as? RunError)?.hint).rawValue)
         }
     }
 }

@@ -8,7 +8,12 @@ struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check that every key the ledger lists has its row in the output or staging (exit 3 if not).",
-        discussion: "Takes the lock shared: refused (exit 4) while a run holds it.\n\n\(DurableExitCode.helpText)")
+        discussion: """
+            Takes the lock shared: refused (exit 4) while a run holds it. On an output where nothing has run, \
+            creates nothing and exits 1.
+
+            \(DurableExitCode.helpText)
+            """)
 
     @OptionGroup var output: OutputOption
 
@@ -32,7 +37,7 @@ struct VerifyCommand: ParsableCommand {
                 print("verified: all \(result.ledgerCount.formatted) keys the ledger lists have their row (\(result.presentCount.formatted) rows in output and staging)")
             }
         } catch {
-            let code = ErrorReport.print(error)
+            let code = ErrorReport.print(error, hint: (error as? RunError)?.hint)
             if json, let error = error as? DurableIOError {
                 let accounting = error.accounting
                 try JSONOutput.print(

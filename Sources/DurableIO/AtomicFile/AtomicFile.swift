@@ -150,8 +150,10 @@ public enum AtomicFile {
 
     /// Removes the temporary files a crashed replace left beside `path`, and fsyncs the directory.
     ///
-    /// Only files whose name carries DurableIO's marker for this target and the pid of a process that is no
-    /// longer alive on this host are removed; a replace in progress in a live process keeps its file.
+    /// Only files whose name carries DurableIO's marker for this target are considered, and of those only stale
+    /// ones are removed: the pid in the name is not alive on this host, or it is alive but started after the file
+    /// was last written (the pid was reused, typically after a reboot: a power cut's leftovers). A replace in
+    /// progress in a live process keeps its file.
     ///
     /// - Returns: the paths removed.
     @discardableResult
@@ -171,7 +173,11 @@ public enum AtomicFile {
             guard bytes.starts(with: prefix) else { continue }
             let rest = bytes.dropFirst(prefix.count)
             let pidDigits = rest.prefix { $0 != UInt8(ascii: "-") }
-            if let pid = Int32(String(decoding: pidDigits, as: UTF8.self)), fileSystem.isProcessAlive(pid) { continue }
+            if let pid = Int32(String(decoding: pidDigits, as: UTF8.self)), fileSystem.isProcessAlive(pid),
+                !isReused(pid, since: directory.appending(entry), fileSystem: fileSystem)
+            {
+                continue
+            }
             let leftover = directory.appending(entry)
             do { try fileSystem.unlink(leftover) } catch {
                 if error == .noSuchFileOrDirectory { continue }
@@ -185,6 +191,15 @@ public enum AtomicFile {
             }
         }
         return removed
+    }
+
+    /// Whether the live process `pid` started after the file at `path` was last written (so it did not write
+    /// it); `false` when either time is unknown.
+    private static func isReused(_ pid: Int32, since path: FilePath, fileSystem: any FileSystem) -> Bool {
+        guard let started = fileSystem.processStartTime(pid), let status = try? fileSystem.stat(path, followSymlinks: false)
+        else { return false }
+        let written = Double(status.modificationSeconds) + Double(status.modificationNanoseconds) / 1e9
+        return started > written + 2  // the start time is known to about a second
     }
 
     // MARK: Steps

@@ -10,6 +10,10 @@ import Synchronization
 /// the cancellation, the watchdog logs the stall and, with ``Escalation/exitProcess(code:)``, exits the process:
 /// everything acknowledged is already durable, and a rerun resumes.
 ///
+/// Time the process spent stopped (SIGSTOP, Ctrl-Z, a frozen VM) is not a stall: the watchdog sees it as its
+/// own late wake-ups (see `PauseLog`) and does not count it, so a run stopped for longer than the timeout and
+/// continued goes on, its items that finished meanwhile counted when they are seen.
+///
 /// ```swift
 /// let watchdog = StallWatchdog(tracker: tracker, timeout: .seconds(300))
 /// try await watchdog.run {
@@ -48,13 +52,20 @@ public final class StallWatchdog: Sendable {
     }
 
     /// The stall error if the tracker has been idle for the timeout, else `nil`.
-    public func check() -> DurableIOError? {
-        let idle = tracker.secondsSinceProgress
+    public func check() -> DurableIOError? { check(pauses: PauseLog(), now: .now) }
+
+    /// The stall error if the tracker has been idle for the timeout, not counting the time `pauses` says this
+    /// process was stopped.
+    func check(pauses: PauseLog, now: ContinuousClock.Instant) -> DurableIOError? {
+        let sinceProgress = tracker.secondsSinceProgress
+        let stopped = pauses.total(since: now - .seconds(sinceProgress)).seconds
+        let idle = sinceProgress - stopped
         guard idle >= timeout.seconds else { return nil }
         let snapshot = tracker.snapshot()
+        let notCounted = stopped >= 1 ? ", not counting \(ProgressSnapshot.duration(stopped)) while this process was stopped" : ""
         return DurableIOError(
             .stalled, operation: "stall watchdog",
-            message: "no progress for \(ProgressSnapshot.duration(idle)) (limit \(ProgressSnapshot.duration(timeout.seconds))); last progress: \(snapshot)",
+            message: "no progress for \(ProgressSnapshot.duration(idle))\(notCounted) (limit \(ProgressSnapshot.duration(timeout.seconds))); last progress: \(snapshot)",
             hint: "Everything acknowledged is durable; rerun to resume. Look for a hung item, swapping or a full disk.")
     }
 
@@ -64,8 +75,13 @@ public final class StallWatchdog: Sendable {
         let finished = DispatchSemaphore(value: 0)
         let interval = max(0.01, min(1, timeout.seconds / 4))
         let thread = Thread { [self] in
-            while finished.wait(timeout: .now() + interval) == .timedOut {
-                guard let stall = check() else { continue }
+            var pauses = PauseLog()
+            while true {
+                let asleep = ContinuousClock.now
+                guard finished.wait(timeout: .now() + interval) == .timedOut else { return }
+                let now = ContinuousClock.now
+                pauses.noteWakeUp(at: now, sleptFor: asleep.duration(to: now), expected: .seconds(interval))
+                guard let stall = check(pauses: pauses, now: now) else { continue }
                 trip.fire(stall)
                 if finished.wait(timeout: .now() + grace.seconds) == .success { return }
                 logger.critical("\(stall.message); the work did not stop within \(ProgressSnapshot.duration(grace.seconds)) of being cancelled")

@@ -92,7 +92,7 @@ final class LedgerFile: @unchecked Sendable {
         if let torn = layout.tornTail {
             let aside = try file.quarantine(torn, lines: lines, validLength: layout.validLength)
             options.logger.warning(
-                "torn tail of \(torn.byteCount) bytes preserved in \(aside) and cut from the ledger",
+                "torn tail of \(torn.byteCount) bytes preserved in \(aside) and cut from \(path.lastComponent.map { "\($0)" } ?? "\(path)")",
                 metadata: ["path": "\(path)", "quarantine": "\(aside)"])
         } else {
             // What a killed writer wrote but never synced is in the page cache and was just recovered: make it

@@ -34,7 +34,7 @@ public final class FileLock: ProcessLock {
     public let path: FilePath
     /// The mode of this handle.
     public let mode: Mode
-    private let fileSystem: any FileSystem
+    let fileSystem: any FileSystem
     private let state = Mutex<Held?>(nil)
 
     private struct Held {

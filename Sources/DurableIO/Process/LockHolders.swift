@@ -4,7 +4,9 @@ import SystemPackage
 /// Who holds a kernel lock: `flock` does not say, but Linux lists every lock in `/proc/locks`.
 enum LockHolders {
     /// The pid holding a `flock` on the file at `path`, from `/proc/locks` (Linux); `nil` when unknown.
-    static func flockHolder(of path: FilePath, fileSystem: any FileSystem) -> Int32? {
+    ///
+    /// - Parameter exclusiveOnly: only an exclusive (`WRITE`) lock counts, not a shared one.
+    static func flockHolder(of path: FilePath, exclusiveOnly: Bool = false, fileSystem: any FileSystem) -> Int32? {
         #if os(Linux)
         guard let status = try? fileSystem.stat(path, followSymlinks: true),
             let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8)
@@ -13,9 +15,9 @@ enum LockHolders {
         let minor = (status.device & 0xff) | ((status.device >> 12) & ~0xff)
         let wanted = String(format: "%02x:%02x:%llu", major, minor, status.inode)
         for line in table.split(separator: "\n") {
-            // "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234567 0 EOF"
+            // "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234567 0 EOF" (a waiter's line has "->" after the number)
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 6, fields[1] == "FLOCK" else { continue }
+            guard fields.count >= 6, fields[1] == "FLOCK", !exclusiveOnly || fields[3] == "WRITE" else { continue }
             let id = fields[5].split(separator: ":")
             guard id.count == 3, let ino = UInt64(id[2]), ino == status.inode,
                 String(format: "%02x:%02x:%llu", UInt64(id[0], radix: 16) ?? 0, UInt64(id[1], radix: 16) ?? 0, ino) == wanted,
@@ -24,6 +26,17 @@ enum LockHolders {
             return pid
         }
         return nil
+        #else
+        return nil
+        #endif
+    }
+
+    /// The command name the kernel keeps for `pid` (`/proc/<pid>/comm`, at most 15 bytes), or `nil`.
+    static func processName(of pid: Int32) -> String? {
+        #if os(Linux)
+        guard let name = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) else { return nil }
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
         #else
         return nil
         #endif

@@ -32,6 +32,27 @@ enum ProcessIdentity {
         #endif
     }
 
+    /// When `pid` started, in seconds since 1970: the boot time (`btime` in `/proc/stat`) plus its start time in
+    /// clock ticks since boot. Accurate to about a second; `nil` when it is not running or the system does not say.
+    static func startSeconds(of pid: Int32) -> Double? {
+        #if os(Linux)
+        guard let ticks = startTime(of: pid)?.split(separator: ":").last.flatMap({ Double($0) }), let boot = bootSeconds
+        else { return nil }
+        return boot + ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+        #else
+        return nil
+        #endif
+    }
+
+    /// The boot time, seconds since 1970 (`btime` in `/proc/stat`).
+    static let bootSeconds: Double? = {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8) else { return nil }
+        for line in stat.split(separator: "\n") where line.hasPrefix("btime ") {
+            return Double(line.dropFirst("btime ".count).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }()
+
     /// This process's executable name and subcommand, e.g. `durable-extract run` — never the full command line,
     /// which may carry a password.
     static let command: String = {

@@ -66,7 +66,7 @@ extension FileSystem {
 
 extension FilePath {
     /// The directory holding this path: its parent, or `.` for a bare name.
-    var parentDirectory: FilePath {
+    package var parentDirectory: FilePath {
         let parent = removingLastComponent()
         return parent.isEmpty ? "." : parent
     }

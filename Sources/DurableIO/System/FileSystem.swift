@@ -66,8 +66,17 @@ public protocol FileSystem: Sendable {
     /// Whether a process id names a live process (`kill(pid, 0)`). Part of the seam so that a simulated reboot
     /// can declare every process of before the crash dead.
     func isProcessAlive(_ pid: Int32) -> Bool
+    /// When the live process `pid` started, in seconds since 1970 (`/proc/<pid>/stat` and the boot time on
+    /// Linux), or `nil` when unknown. Tells a reused pid from the process that wrote a file: a process that
+    /// started after a file was last written did not write it. The default implementation knows nothing.
+    func processStartTime(_ pid: Int32) -> Double?
     /// The names in a directory (`opendir` / `readdir`), without `.` and `..`, as raw bytes.
     func listDirectory(_ path: FilePath) throws(Errno) -> [FilePath.Component]
+}
+
+extension FileSystem {
+    /// Unknown: a file system that cannot tell (a simulated one) keeps every live pid's files.
+    public func processStartTime(_ pid: Int32) -> Double? { nil }
 }
 
 /// The operation of a `flock(2)` call.

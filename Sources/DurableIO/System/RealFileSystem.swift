@@ -138,6 +138,8 @@ public struct RealFileSystem: FileSystem {
 
     public func isProcessAlive(_ pid: Int32) -> Bool { ProcessLiveness.isAlive(pid) }
 
+    public func processStartTime(_ pid: Int32) -> Double? { ProcessIdentity.startSeconds(of: pid) }
+
     public func listDirectory(_ path: FilePath) throws(Errno) -> [FilePath.Component] {
         guard let dir = path.withPlatformString({ opendir($0) }) else { throw Errno(rawValue: errno) }
         defer { closedir(dir) }
@@ -148,20 +150,23 @@ public struct RealFileSystem: FileSystem {
                 if errno != 0 { throw Errno(rawValue: errno) }
                 return names
             }
-            let name = withUnsafePointer(to: entry.pointee.d_name) { tuple in
-                tuple.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: tuple.pointee)) {
-                    String(platformString: $0)
-                }
-            }
-            // Build the component from the raw bytes, so a name that is not UTF-8 survives unchanged.
-            let component = withUnsafePointer(to: entry.pointee.d_name) { tuple in
-                tuple.withMemoryRebound(to: CInterop.PlatformChar.self, capacity: MemoryLayout.size(ofValue: tuple.pointee)) {
-                    FilePath.Component(platformString: $0)
-                }
-            }
-            if name == "." || name == ".." { continue }
-            if let component { names.append(component) }
+            // Read the name in place: `readdir` returns variable-length records, sized to the name, so copying the
+            // `dirent` struct (`entry.pointee`) reads past the end of a short record — off the end of the buffer
+            // when the record is its last.
+            let bytes = Self.nameBytes(of: entry)
+            if bytes == [UInt8(ascii: ".")] || bytes == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
+            // Built from the raw bytes, so a name that is not UTF-8 survives unchanged.
+            names.append(FilePath.Component(platformBytes: bytes))
         }
+    }
+
+    /// The bytes of a directory entry's name, read through a pointer to its `d_name` field (never by copying the
+    /// record, which is shorter than `dirent` when the name is).
+    private static func nameBytes(of entry: UnsafeMutablePointer<dirent>) -> [UInt8] {
+        let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+        let name = UnsafeRawPointer(entry).advanced(by: offset).assumingMemoryBound(to: CChar.self)
+        let length = strlen(name)
+        return Array(UnsafeRawBufferPointer(start: name, count: length))
     }
 }
 

@@ -7,6 +7,9 @@ import Foundation
 ///
 /// A row with a missing or empty id, a CSV row with more or fewer fields than the header, or a JSONL line that is
 /// not an object stops the read with ``DurableSQLiteError`` (`invalidSource`) naming the line — never its content.
+/// So do the two CSV faults a CSV reader would otherwise read into wrong items: a quoted field that is never closed
+/// (it would swallow every row after it into one field) and a header that names a column twice (one of the two
+/// would be dropped); see ``CSVQuoting``.
 ///
 /// ```swift
 /// try SourceReader.read(source) { key, json in print(key, json) }
@@ -25,11 +28,18 @@ public enum SourceReader {
         // as `cannotReadFile`, indistinguishable from a read error; from a string, an error is an error.
         guard let data = FileManager.default.contents(atPath: source.path) else { throw unreadable(source.path) }
         guard let text = String(data: data, encoding: .utf8) else { throw invalid(source.path, "the file is not valid UTF-8") }
+        if let fault = CSVQuoting.firstFault(in: data) { throw invalid(source.path, fault.description, hint: fault.hint) }
         let reader: CSVReader
         do { reader = try CSVReader(string: text, hasHeaderRow: true) } catch {
             throw invalid(source.path, "no header row could be read (\(error))")
         }
         let header = reader.headerRow ?? []
+        if let duplicate = firstDuplicate(in: header) {
+            throw invalid(
+                source.path,
+                "the header names column '\(header[duplicate.first])' twice (columns \(duplicate.first + 1) and \(duplicate.second + 1)); one of them would be dropped",
+                hint: "Rename one of the two columns, then ingest again; nothing was stored.")
+        }
         let positions = try source.idColumns.map { column in
             guard let index = header.firstIndex(of: column) else {
                 throw invalid(
@@ -74,6 +84,16 @@ public enum SourceReader {
             }
             try body(key(ids), json(object))
         }
+    }
+
+    /// The positions of the first column name the header repeats, if any.
+    private static func firstDuplicate(in header: [String]) -> (first: Int, second: Int)? {
+        var seen: [String: Int] = [:]
+        for (index, name) in header.enumerated() {
+            if let earlier = seen[name] { return (earlier, index) }
+            seen[name] = index
+        }
+        return nil
     }
 
     /// The value of an id field as text: strings as they are, numbers in their shortest decimal form.

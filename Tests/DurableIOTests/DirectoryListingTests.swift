@@ -1,0 +1,50 @@
+import DurableIO
+import Foundation
+import SystemPackage
+import Testing
+
+/// `RealFileSystem.listDirectory` on real directories: names come back as their exact bytes, whatever they are,
+/// and reading records of every length never reads past one.
+@Suite("RealFileSystem.listDirectory")
+struct DirectoryListingTests {
+    let dir = TemporaryDirectory()
+
+    static let oddNames: [[UInt8]] = [
+        Array("x".utf8) + [0xFF] + Array(".txt".utf8),  // not UTF-8 …
+        Array("x\u{FFFD}.txt".utf8),  // … and its U+FFFD twin
+        Array("caf\u{E9}".utf8),  // NFC …
+        Array("cafe\u{301}".utf8),  // … and NFD: equal as Strings, distinct files
+        Array("-rf".utf8), Array("--help".utf8), Array("-".utf8),  // leading dashes
+        Array("line\nbreak".utf8), Array("tab\tand space ".utf8), Array("\r".utf8),
+        Array("...".utf8), Array("..x".utf8), Array(".hidden".utf8),
+        [0x80, 0x81, 0xC0, 0xC1, 0xF5],  // no valid UTF-8 at all
+        Array(repeating: UInt8(ascii: "l"), count: 255),  // the longest name
+        Array("a".utf8),
+    ]
+
+    @Test("Odd names come back as their exact bytes: non-UTF-8, U+FFFD and NFC/NFD twins, dashes, newlines; no . or ..")
+    func oddNamesExactBytes() throws {
+        for name in Self.oddNames { createRaw(dir.path.appending(FilePath.Component(platformBytes: name))) }
+        let listed = try RealFileSystem().listDirectory(dir.path).map(\.platformBytes)
+        #expect(listed.count == Self.oddNames.count, "\(listed.count) names")
+        #expect(Set(listed) == Set(Self.oddNames))
+    }
+
+    @Test("Directories whose names have every length from 1 to 255, listed again and again: every name exact")
+    func everyNameLength() throws {
+        // Each directory gets one name length, so the last record of readdir's buffer has every size once.
+        let fileSystem = RealFileSystem()
+        for length in stride(from: 1, through: 255, by: 1) {
+            let folder = dir.path.appending("len-\(length)")
+            try FileManager.default.createDirectory(atPath: folder.string, withIntermediateDirectories: false)
+            let names = (0..<(length % 13 + 1)).map { i -> [UInt8] in
+                Array(String(format: "%02d", i).utf8) + Array(repeating: UInt8(ascii: "z"), count: max(0, length - 2))
+            }
+            for name in names { createRaw(folder.appending(FilePath.Component(platformBytes: Array(name.prefix(255))))) }
+            for _ in 0..<4 {
+                let listed = try fileSystem.listDirectory(folder).map(\.platformBytes)
+                #expect(Set(listed) == Set(names.map { Array($0.prefix(255)) }), "length \(length)")
+            }
+        }
+    }
+}
