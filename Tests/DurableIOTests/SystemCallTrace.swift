@@ -170,10 +170,9 @@ struct SystemCallTrace: Sendable {
             line = line.drop { $0.isNumber }.drop { $0 == " " }
             var started = index
             if line.hasPrefix("<... ") {
-                guard let (first, begin) = pending.removeValue(forKey: pid).map({ ($0.text, $0.line) }),
-                      let resumed = line.range(of: " resumed>") else { continue }
-                line = first + line[resumed.upperBound...]
-                started = begin
+                guard let first = pending.removeValue(forKey: pid), let resumed = line.range(of: " resumed>") else { continue }
+                line = first.text + line[resumed.upperBound...]
+                started = first.line
             } else if line.hasSuffix("<unfinished ...>") {
                 pending[pid] = (index, line.dropLast("<unfinished ...>".count))
                 continue
@@ -223,20 +222,21 @@ struct SystemCallTrace: Sendable {
 
     /// A C string literal as strace prints it (up to its closing quote), as UTF-8 text.
     static func unescape(_ text: Substring) -> String {
+        let input = Array(text.utf8)
         var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        func octal(_ first: UInt8) -> UInt8 {
-            var value = Int(first - 48)
-            for _ in 0..<2 {
-                guard let next = iterator.next() else { break }
-                guard (48...55).contains(next) else { bytes.append(UInt8(value)); return next }
-                value = value * 8 + Int(next - 48)
-            }
-            return UInt8(truncatingIfNeeded: value)
-        }
-        while let byte = iterator.next() {
+        var index = 0
+        func isOctal(_ i: Int) -> Bool { i < input.count && (48...55).contains(input[i]) }
+        func hex(_ i: Int) -> UInt8 { i < input.count ? UInt8(String(UnicodeScalar(input[i])), radix: 16) ?? 0 : 0 }
+        while index < input.count {
+            let byte = input[index]
+            index += 1
             if byte == UInt8(ascii: "\"") { break }
-            guard byte == UInt8(ascii: "\\"), let escaped = iterator.next() else { bytes.append(byte); continue }
+            guard byte == UInt8(ascii: "\\"), index < input.count else {
+                bytes.append(byte)
+                continue
+            }
+            let escaped = input[index]
+            index += 1
             switch escaped {
             case UInt8(ascii: "n"): bytes.append(0x0A)
             case UInt8(ascii: "t"): bytes.append(0x09)
@@ -244,10 +244,15 @@ struct SystemCallTrace: Sendable {
             case UInt8(ascii: "v"): bytes.append(0x0B)
             case UInt8(ascii: "f"): bytes.append(0x0C)
             case UInt8(ascii: "x"):
-                let high = iterator.next().flatMap { UInt8(String(UnicodeScalar($0)), radix: 16) } ?? 0
-                let low = iterator.next().flatMap { UInt8(String(UnicodeScalar($0)), radix: 16) } ?? 0
-                bytes.append(high << 4 | low)
-            case 48...55: bytes.append(octal(escaped))
+                bytes.append(hex(index) << 4 | hex(index + 1))
+                index += 2
+            case 48...55:
+                var value = Int(escaped - 48)
+                for _ in 0..<2 where isOctal(index) {
+                    value = value * 8 + Int(input[index] - 48)
+                    index += 1
+                }
+                bytes.append(UInt8(truncatingIfNeeded: value))
             default: bytes.append(escaped)
             }
         }
