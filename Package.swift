@@ -91,11 +91,13 @@ let package = Package(
             dependencies: ["DurableIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
-        // Executables: parse, call a library, print
+        // Executables: parse, call a library, print. Each links DurableCLIStartup (C): before the Swift runtime
+        // starts, it makes a crash's backtrace non-interactive unless SWIFT_BACKTRACE says otherwise.
+        .target(name: "DurableCLIStartup"),
         .executableTarget(
             name: "durable-extract",
             dependencies: [
-                "DurableIO", "DurableRun", "DurableCLI",
+                "DurableIO", "DurableRun", "DurableCLI", "DurableCLIStartup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -104,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "durable-resume",
             dependencies: [
-                "DurableIO", "DurableSQLite", "DurablePostgres", "DurableRun", "DurableCLI",
+                "DurableIO", "DurableSQLite", "DurablePostgres", "DurableRun", "DurableCLI", "DurableCLIStartup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -112,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "durable-backfill",
             dependencies: [
-                "DurableSQLite", "DurableCLI", "DurableIO",
+                "DurableSQLite", "DurableCLI", "DurableIO", "DurableCLIStartup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -154,7 +156,7 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-for target in package.targets {
+for target in package.targets where target.name != "DurableCLIStartup" {  // Swift settings; that one is C
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     target.swiftSettings = settings

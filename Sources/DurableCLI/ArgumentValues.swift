@@ -11,18 +11,33 @@ public struct DurationArgument: ExpressibleByArgument, ExpressibleByStringLitera
     public var duration: Duration
     public let description: String
 
+    /// The longest duration any flag accepts: 365 days. Longer ones are refused rather than overflowing a clock.
+    public static let maximum: Duration = .seconds(365 * 24 * 3600)
+
+    /// What a duration flag accepts, for its usage error.
+    public static let acceptedRange = "a duration from 0 to 8760h (365 days): 300, 300s, 50ms, 5m or 2h"
+
     public init?(argument: String) {
+        guard let parsed = try? Self.parse(argument) else { return nil }
+        self = parsed
+    }
+
+    /// Parses `text`, or throws an ``ArgumentRangeError`` that says what is accepted (for `@Option(transform:)`,
+    /// whose usage error names the flag).
+    public static func parse(_ text: String) throws -> DurationArgument {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        let text = argument.trimmingCharacters(in: .whitespaces).lowercased()
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)), value >= 0, value.isFinite else { return nil }
-            duration = .milliseconds(Int64((value * scale * 1000).rounded()))
-            description = argument
-            return
+        let lowered = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let (number, scale) = units.first { lowered.hasSuffix($0.0) }.map { (String(lowered.dropLast($0.0.count)), $0.1) } ?? (lowered, 1)
+        guard let value = Double(number), value.isFinite, value >= 0,
+              value * scale <= Double(maximum.components.seconds) else {
+            throw ArgumentRangeError(value: text, accepted: acceptedRange)
         }
-        guard let value = Double(text), value >= 0, value.isFinite else { return nil }
-        duration = .milliseconds(Int64((value * 1000).rounded()))
-        description = argument
+        return DurationArgument(milliseconds: Int64((value * scale * 1000).rounded()), description: text)
+    }
+
+    private init(milliseconds: Int64, description: String) {
+        duration = .milliseconds(milliseconds)
+        self.description = description
     }
 
     /// A duration given in code (shown in `--help` as Swift prints it).
@@ -59,9 +74,20 @@ public struct ByteCountArgument: ExpressibleByArgument, Sendable, CustomStringCo
             scale = s
             digits = digits.dropLast()
         }
-        guard let value = Double(digits), value >= 0, value * Double(scale) < Double(Int64.max) else { return nil }
+        guard let value = Double(digits), value.isFinite, value >= 0, value * Double(scale) <= Double(Self.maximum) else { return nil }
         bytes = Int64(value * Double(scale))
         description = argument
+    }
+
+    /// The largest byte count accepted: 1 PiB.
+    public static let maximum: Int64 = 1 << 50
+
+    /// Parses `text`, or throws an ``ArgumentRangeError`` saying what is accepted (for `@Option(transform:)`).
+    public static func parse(_ text: String) throws -> ByteCountArgument {
+        guard let parsed = ByteCountArgument(argument: text) else {
+            throw ArgumentRangeError(value: text, accepted: "a byte count from 0 to 1P: 1000000, 64K, 512M, 4G or 1T (powers of 1024)")
+        }
+        return parsed
     }
 }
 
@@ -85,5 +111,13 @@ public enum FailureBudgetArgument: ExpressibleByArgument, Sendable, Equatable {
             guard let count = Int(text), count >= 0 else { return nil }
             self = .count(count)
         }
+    }
+
+    /// Parses `text`, or throws an ``ArgumentRangeError`` saying what is accepted (for `@Option(transform:)`).
+    public static func parse(_ text: String) throws -> FailureBudgetArgument {
+        guard let parsed = FailureBudgetArgument(argument: text) else {
+            throw ArgumentRangeError(value: text, accepted: "a count of items (0 or more) or a percentage from 0% to 100%")
+        }
+        return parsed
     }
 }

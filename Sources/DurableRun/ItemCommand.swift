@@ -2,6 +2,7 @@ import DurableIO
 import Foundation
 import Subprocess
 import Synchronization
+import SystemPackage
 
 /// One item's command: `/bin/sh -c` with `{}` in the template replaced by the item's argument, shell-quoted. Its
 /// standard output is the row; a non-zero exit, a signal or a timeout is a failure carrying the exit status and
@@ -38,9 +39,39 @@ public struct ItemCommand: Sendable {
         template.replacingOccurrences(of: "{}", with: Self.shellQuoted(argument))
     }
 
+    /// The shell command line for an argument given as bytes (a file name need not be UTF-8): the bytes reach the
+    /// shell exactly, never through a `String` that would turn an invalid byte into U+FFFD and name another file.
+    public func commandLine(forBytes argument: [UInt8]) -> [UInt8] {
+        let quoted = Self.shellQuoted(bytes: argument)
+        let template = Array(self.template.utf8)
+        var line: [UInt8] = []
+        line.reserveCapacity(template.count + quoted.count)
+        var index = 0
+        while index < template.count {
+            if template[index] == UInt8(ascii: "{"), index + 1 < template.count, template[index + 1] == UInt8(ascii: "}") {
+                line.append(contentsOf: quoted)
+                index += 2
+            } else {
+                line.append(template[index])
+                index += 1
+            }
+        }
+        return line
+    }
+
     /// `it's` → `'it'\''s'`: safe inside `sh -c` whatever the argument holds.
     public static func shellQuoted(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
+    }
+
+    /// ``shellQuoted(_:)`` on bytes.
+    public static func shellQuoted(bytes: [UInt8]) -> [UInt8] {
+        var quoted: [UInt8] = [UInt8(ascii: "'")]
+        for byte in bytes {
+            if byte == UInt8(ascii: "'") { quoted.append(contentsOf: Array(#"'\''"#.utf8)) } else { quoted.append(byte) }
+        }
+        quoted.append(UInt8(ascii: "'"))
+        return quoted
     }
 
     /// Runs the command for `argument` and returns its standard output.
@@ -48,17 +79,34 @@ public struct ItemCommand: Sendable {
     /// - Parameters:
     ///   - argument: replaces `{}` in the template, shell-quoted.
     ///   - standardInput: bytes the command reads on its standard input (for example the item as JSON); `nil`
-    ///     gives it no input.
-    /// - Throws: ``ItemCommandFailure`` for a non-zero exit, a signal, a timeout or too much output;
-    ///   `CancellationError` when the task is cancelled (the group is sent SIGTERM, then SIGKILL after the grace).
+    ///     gives it no input. A command may exit without reading them: that is no failure.
+    /// - Throws: ``ItemCommandFailure`` for a non-zero exit, a signal, a timeout, too much output, or a command
+    ///   that could not be started (no pipe or process could be made: `EMFILE`, `EAGAIN`); `CancellationError`
+    ///   when the task is cancelled (the group is sent SIGTERM, then SIGKILL after the grace).
     public func run(argument: String = "", standardInput: [UInt8]? = nil) async throws -> [UInt8] {
-        if let standardInput {
-            return try await run(argument: argument, input: .array(standardInput))
-        }
-        return try await run(argument: argument, input: .none)
+        try await run(argumentBytes: Array(argument.utf8), standardInput: standardInput)
     }
 
-    private func run(argument: String, input: some InputProtocol) async throws -> [UInt8] {
+    /// Runs the command with `{}` replaced by `path`'s exact bytes (a file name need not be UTF-8); see
+    /// ``run(argument:standardInput:)``.
+    public func run(path: FilePath, standardInput: [UInt8]? = nil) async throws -> [UInt8] {
+        let bytes = path.withPlatformString { name in
+            Array(UnsafeBufferPointer(start: UnsafeRawPointer(name).assumingMemoryBound(to: UInt8.self), count: strlen(name)))
+        }
+        return try await run(argumentBytes: bytes, standardInput: standardInput)
+    }
+
+    /// Runs the command with `{}` replaced by these exact bytes (a path as the file system has it); see
+    /// ``run(argument:standardInput:)``.
+    public func run(argumentBytes: [UInt8], standardInput: [UInt8]? = nil) async throws -> [UInt8] {
+        let pipes: ItemPipes
+        do {
+            pipes = try ItemPipes()
+        } catch {
+            throw ItemCommandFailure(
+                status: "could not be started: no pipe for its input and output (\(error.failureText)); it is retried by the next run",
+                standardErrorTail: "")
+        }
         var platform = PlatformOptions()
         platform.processGroupID = 0  // a group of its own, led by the shell
         // A cancelled run (a forced stop) tears down the whole group, not only the shell.
@@ -67,76 +115,51 @@ public struct ItemCommand: Sendable {
         let timeout = self.timeout
         let grace = self.grace
         let fired = TimeoutFlag()
-        let result = try await Subprocess.run(
-            .path("/bin/sh"), arguments: ["-c", commandLine(for: argument)], platformOptions: platform,
-            input: input, output: .sequence, error: .sequence
-        ) { execution in
-            try await withThrowingTaskGroup(of: Drained.self) { group in
-                group.addTask {
-                    var bytes: [UInt8] = []
-                    var overflow = false
-                    for try await buffer in execution.standardOutput {
-                        buffer.withUnsafeBytes { chunk in
-                            if bytes.count + chunk.count > limit { overflow = true } else { bytes.append(contentsOf: chunk) }
-                        }
-                    }
-                    return .output(bytes, overflow: overflow)
-                }
-                group.addTask {
-                    var tail: [UInt8] = []
-                    for try await buffer in execution.standardError {
-                        buffer.withUnsafeBytes { tail.append(contentsOf: $0) }
-                        if tail.count > 4096 { tail.removeFirst(tail.count - 2048) }
-                    }
-                    return .errorTail(Array(tail.suffix(2048)))
-                }
+        let result: ExecutionResult<ItemOutput, FileDescriptorOutput, FileDescriptorOutput>
+        do {
+            result = try await Subprocess.run(
+                // swift-subprocess strdup()s raw arguments: each needs its terminating NUL.
+                .path("/bin/sh"), arguments: Arguments([Array("-c".utf8) + [0], commandLine(forBytes: argumentBytes) + [0]]),
+                environment: Self.childEnvironment, platformOptions: platform,
+                input: .fileDescriptor(pipes.childInput, closeAfterSpawningProcess: true),
+                output: .fileDescriptor(pipes.childOutput, closeAfterSpawningProcess: true),
+                error: .fileDescriptor(pipes.childError, closeAfterSpawningProcess: true)
+            ) { execution in
                 // The timer runs on a thread of its own: on a small machine blocking work can occupy every thread
                 // of the cooperative pool, and a timeout that waits for the pool may never fire.
                 let timer = timeout.map { KillTimer(group: execution.processIdentifier.value, after: $0, grace: grace, fired: fired) }
                 defer { timer?.cancel() }
-                var drained = Drained.Collected()
-                while drained.output == nil || drained.errorTail == nil {
-                    guard let part = try await group.next() else { break }
-                    drained.take(part)
-                }
-                return drained
+                return await pipes.exchange(input: standardInput ?? [], outputLimit: limit, child: execution.processIdentifier.value)
             }
+        } catch let error as SubprocessError {
+            pipes.closeParentEnds()
+            throw ItemCommandFailure(status: "could not be started: \(error); it is retried by the next run", standardErrorTail: "")
+        } catch {
+            pipes.closeParentEnds()
+            throw error
         }
         try Task.checkCancellation()  // killed because the run was cancelled: not the item's failure
-        let drained = result.closureResult
-        let stderr = String(decoding: drained.errorTail ?? [], as: UTF8.self)
+        let output = result.closureResult
+        let stderr = String(decoding: output.errorTail, as: UTF8.self)
         if fired.isSet, let timeout {
             throw ItemCommandFailure(status: "timed out after \(timeout) and was killed", standardErrorTail: stderr)
         }
-        if drained.overflow {
+        if output.overflow {
             throw ItemCommandFailure(status: "printed more than \(limit) bytes", standardErrorTail: stderr)
         }
         switch result.terminationStatus {
-        case .exited(0): return drained.output ?? []
+        case .exited(0): return output.output
         case .exited(let code): throw ItemCommandFailure(status: "exit status \(code)", standardErrorTail: stderr)
         case .signaled(let signal): throw ItemCommandFailure(status: "killed by signal \(signal)", standardErrorTail: stderr)
         }
     }
 
-    private enum Drained: Sendable {
-        case output([UInt8], overflow: Bool)
-        case errorTail([UInt8])
-
-        struct Collected: Sendable {
-            var output: [UInt8]?
-            var overflow = false
-            var errorTail: [UInt8]?
-
-            mutating func take(_ part: Drained) {
-                switch part {
-                case .output(let bytes, let over):
-                    output = bytes
-                    overflow = over
-                case .errorTail(let tail): errorTail = tail
-                }
-            }
-        }
-    }
+    /// The environment item commands run with: this process's, with `SWIFT_BACKTRACE=interactive=no` unless the
+    /// user set `SWIFT_BACKTRACE` (a Swift program run as an item command must not wait for a key on a terminal).
+    static let childEnvironment: Environment = {
+        ProcessInfo.processInfo.environment["SWIFT_BACKTRACE"] == nil
+            ? .inherit.updating(["SWIFT_BACKTRACE": "interactive=no"]) : .inherit
+    }()
 }
 
 /// Ends a process group after a timeout: SIGTERM, a grace period, SIGKILL — from a thread of its own.

@@ -31,17 +31,17 @@ struct RunCommand: ParsableCommand {
     var predicate: String?
     @Option(help: "The integer key column batches walk (rowid or an INTEGER PRIMARY KEY).")
     var key: String = "rowid"
-    @Option(help: "A fixed number of rows per batch (instead of --target-batch-time).")
+    @Option(help: "A fixed number of rows per batch (instead of --target-batch-time).", transform: NumericArgument.count(in: 1...1_000_000))
     var batchSize: Int?
-    @Option(help: "Size batches toward this time each, e.g. 50ms (the default).")
+    @Option(help: "Size batches toward this time each, e.g. 50ms (the default).", transform: DurationArgument.parse)
     var targetBatchTime: DurationArgument?
-    @Option(name: .customLong("yield"), help: "A fixed pause after each batch, e.g. 100ms (added to the nice-ratio pause).")
+    @Option(name: .customLong("yield"), help: "A fixed pause after each batch, e.g. 100ms (added to the nice-ratio pause).", transform: DurationArgument.parse)
     var yieldTime: DurationArgument = DurationArgument(.zero)
-    @Option(help: "Pause after each batch for this multiple of the batch's time (0 for none).")
+    @Option(help: "Pause after each batch for this multiple of the batch's time (0 for none).", transform: NumericArgument.number(in: 0...1000))
     var niceRatio: Double = 1.0
-    @Option(help: "Wait this long for another connection's lock before a query fails, e.g. 5s.")
+    @Option(help: "Wait this long for another connection's lock before a query fails, e.g. 5s.", transform: DurationArgument.parse)
     var busyTimeout: DurationArgument = DurationArgument(.seconds(5))
-    @Option(help: "In WAL mode, checkpoint (TRUNCATE) once the WAL is larger than this many MiB.")
+    @Option(help: "In WAL mode, checkpoint (TRUNCATE) once the WAL is larger than this many MiB.", transform: NumericArgument.count(in: 1...1_048_576))
     var walCheckpointMib: Int = 64
     @Flag(help: "Replace the record of a backfill of this name that changed no row (e.g. one that failed on a typo in --set); refused once it has changed rows.")
     var replace = false

@@ -16,7 +16,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Working directory (default: a new temporary one, removed afterwards).")
     var dir: String?
 
-    @Option(help: "How many input files to generate.")
+    @Option(help: "How many input files to generate (1 to 1000000).", transform: NumericArgument.count(in: 1...1_000_000))
     var items: Int = 3000
 
     func run() throws {

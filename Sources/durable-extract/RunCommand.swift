@@ -32,25 +32,25 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "A built-in extractor instead of --command: file-stats (size, line count, SHA-256).")
     var builtin: Builtin?
 
-    @Option(help: "Items in flight at once.")
+    @Option(help: "Items in flight at once (1 to 4096).", transform: NumericArgument.count(in: 1...4096))
     var jobs: Int = 4
 
-    @Option(help: "Stop when resident + swap memory passes this (e.g. 4G).")
+    @Option(help: "Stop when resident + swap memory passes this (e.g. 4G).", transform: ByteCountArgument.parse)
     var memoryLimit: ByteCountArgument?
 
-    @Option(help: "Cancel the run when no item completes for this long (e.g. 300s; 0 disables).")
+    @Option(help: "Cancel the run when no item completes for this long (e.g. 300s; 0 disables).", transform: DurationArgument.parse)
     var stallTimeout: DurationArgument = "300s"
 
-    @Option(help: "Kill an item command running longer than this (its whole process group); it counts as failed.")
+    @Option(help: "Kill an item command running longer than this (its whole process group); it counts as failed.", transform: DurationArgument.parse)
     var itemTimeout: DurationArgument?
 
-    @Option(help: "Progress line and OUT.heartbeat record interval.")
+    @Option(help: "Progress line and OUT.heartbeat record interval.", transform: DurationArgument.parse)
     var heartbeat: DurationArgument = "60s"
 
-    @Option(help: "Stop starting items once more than N items (or N% of the pending ones) failed.")
+    @Option(help: "Stop starting items once more than N items (or N% of the pending ones) failed.", transform: FailureBudgetArgument.parse)
     var maxFailures: FailureBudgetArgument?
 
-    @Option(help: "After SIGINT/SIGTERM, how long running items may take before they are killed.")
+    @Option(help: "After SIGINT/SIGTERM, how long running items may take before they are killed.", transform: DurationArgument.parse)
     var grace: DurationArgument = "30s"
 
     @Flag(help: "Print one JSON summary object on stdout (schema 1).")
@@ -115,7 +115,7 @@ struct RunCommand: AsyncParsableCommand {
     private func extractor(for inputs: ExtractionInputs) throws -> @Sendable (RecordKey) async throws -> [UInt8] {
         if let command {
             let itemCommand = ItemCommand(command, timeout: itemTimeout?.duration)
-            return { key in try await itemCommand.run(argument: inputs.path(for: key).string) }
+            return { key in try await itemCommand.run(path: inputs.path(for: key)) }
         }
         return { key in try await FileStats.rowOffPool(for: inputs.path(for: key)) }
     }

@@ -7,22 +7,22 @@ import Foundation
 
 /// How a session runs: concurrency, progress, signals.
 struct SessionOptions: ParsableArguments {
-    @Option(help: "Items processed at once.")
+    @Option(help: "Items processed at once (1 to 4096).", transform: NumericArgument.count(in: 1...4096))
     var jobs: Int = 1
 
-    @Option(help: "Seconds items in flight may take to finish after SIGINT/SIGTERM before they are killed.")
+    @Option(help: "Seconds items in flight may take to finish after SIGINT/SIGTERM before they are killed.", transform: NumericArgument.seconds())
     var grace: Double = 30
 
-    @Option(help: "Seconds between progress lines when stderr is not a terminal.")
+    @Option(help: "Seconds between progress lines when stderr is not a terminal.", transform: NumericArgument.seconds())
     var progressInterval: Double = 60
 
     @Flag(help: "No progress display.")
     var quiet = false
 
-    @Option(help: "PostgreSQL store: seconds a claimed item's lease lasts without renewal (renewed every third of it).")
+    @Option(help: "PostgreSQL store: seconds a claimed item's lease lasts without renewal (renewed every third of it).", transform: NumericArgument.seconds(in: 0.3...86_400))
     var lease: Double = 30
 
-    @Option(help: "PostgreSQL store: items claimed at once (default: twice --jobs).")
+    @Option(help: "PostgreSQL store: items claimed at once (default: twice --jobs).", transform: NumericArgument.count(in: 1...1_000_000))
     var claimSize: Int?
 
     func validate() throws {
@@ -37,13 +37,13 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "The per-item command (sh -c): reads the item's JSON on stdin, prints the result's JSON on stdout. `{}` is replaced by the item's id, shell-quoted.")
     var command: String?
 
-    @Option(help: "Results per commit (default 100).")
+    @Option(help: "Results per commit (default 100).", transform: NumericArgument.count(in: 1...1_000_000))
     var batchSize: Int?
 
-    @Option(help: "Longest seconds a finished result waits for its commit (default 5).")
+    @Option(help: "Longest seconds a finished result waits for its commit (default 5).", transform: NumericArgument.seconds())
     var batchSeconds: Double?
 
-    @Option(help: "Seconds one item's command may run before it is killed (default: no limit).")
+    @Option(help: "Seconds one item's command may run before it is killed (default: no limit).", transform: NumericArgument.seconds())
     var itemTimeout: Double?
 
     var overrides: RunConfiguration.Overrides {

@@ -1,0 +1,101 @@
+import DurableIO
+import Foundation
+import GRDB
+import SystemPackage
+import Testing
+
+/// The order of the real system calls of each built CLI, as strace sees it: what the docs promise — each
+/// acknowledged commit (a ledger line, a batch, a finalize) is preceded by the sync of the file or WAL that holds
+/// it, and the success line comes after the last sync. SQLite and child processes do not go through the seam, so
+/// these tests look below it. Skipped, with the reason printed, where strace is missing.
+@Suite("System calls of the built binaries (strace)", .serialized)
+struct SystemCallDurabilityTests {
+    @Test("durable-extract: each ledger line is synced before `complete`; finalize is synced and renamed before `complete`")
+    func extract() async throws {
+        let dir = TemporaryDirectory()
+        let inputs = dir.file("inputs")
+        let output = dir.file("out.jsonl")
+        try FileManager.default.createDirectory(atPath: inputs.string, withIntermediateDirectories: true)
+        for i in 0..<60 { writeRaw(String(repeating: "line \(i)\n", count: i % 5 + 1), to: inputs.appending(String(format: "f%03d.txt", i))) }
+        guard let trace = try await SystemCallTrace.run(
+            ChildProcess.built("durable-extract"),
+            ["run", "--inputs", inputs.string, "--output", output.string, "--jobs", "4",
+             "--command", #"printf '{"bytes":%s}' "$(wc -c < {})""#])
+        else { return }
+        #expect(trace.status == 0, "\(trace.summary)")
+        let complete = try #require(trace.output(containing: "complete: 60 rows verified"), "\(trace.summary)")
+
+        let ledger = output.appendingToName(".done").string
+        let staging = output.appendingToName(".rows.jsonl").string
+        trace.expectEveryWrite(toPathEndingIn: staging, syncedBefore: complete)
+        let ledgerWrites = trace.writes(toPathEndingIn: ledger)
+        #expect(ledgerWrites.count >= 1, "\(trace.summary)")
+        trace.expectEveryWrite(toPathEndingIn: ledger, syncedBefore: complete)
+        // Finalize: the temporary output is synced, renamed over the output, and the directory synced — all
+        // before `complete` is printed.
+        let rename = try #require(trace.calls.last { $0.name.hasPrefix("rename") && $0.succeeded && ($0.text ?? "").contains(dir.path.string) },
+                                  "no rename of the output\n\(trace.summary)")
+        let temporary = try #require(rename.text)
+        #expect(rename.returned < complete.started)
+        trace.expectEveryWrite(toPathEndingIn: temporary, syncedBefore: rename)
+        #expect(trace.syncs(ofPathEndingIn: temporary).count >= 1, "the finalized output was never synced\n\(trace.summary)")
+        let directorySync = trace.syncs(ofPathEndingIn: dir.path.string).contains { $0.started > rename.returned && $0.returned < complete.started }
+        #expect(directorySync, "no directory sync between the rename and `complete`\n\(trace.summary)")
+        print("durable-extract syncs: ledger \(trace.syncs(ofPathEndingIn: ledger).count) for \(ledgerWrites.count) ledger writes, staging \(trace.syncs(ofPathEndingIn: staging).count), output \(trace.syncs(ofPathEndingIn: temporary).count)")
+    }
+
+    @Test("durable-backfill: each batch commit is synced (≥ 1 sync of the database or its WAL per batch); `completed` comes after the last sync", arguments: [false, true])
+    func backfill(wal: Bool) async throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("app.db")
+        try Incident.make(db, transmissions: 800, withoutObservations: 100, wal: wal)
+        guard let trace = try await SystemCallTrace.run(
+            ChildProcess.backfill, BackfillCLITests.runArguments(db, ["--batch-size", "20", "--nice-ratio", "0"]))
+        else { return }
+        #expect(trace.status == 0, "\(trace.summary)")
+        let batches = try BackfillCLITests.batches(db)
+        #expect(batches >= 30, "\(batches) batches")
+        let completed = try #require(trace.output(containing: "completed"), "\(trace.summary)")
+        let file = wal ? db.string + "-wal" : db.string
+        let syncs = trace.syncs(ofPathEndingIn: file).filter { $0.returned < completed.started }
+        #expect(syncs.count >= batches, "\(syncs.count) syncs of \(file) for \(batches) batch commits\n\(trace.summary)")
+        trace.expectEveryWrite(toPathEndingIn: file, syncedBefore: completed)
+        trace.expectLastSync(ofPathEndingIn: file, before: completed)
+        print("durable-backfill (\(wal ? "WAL" : "rollback journal")): \(syncs.count) syncs of \(file) for \(batches) batches")
+    }
+
+    @Test("durable-resume start: each batch commit's WAL frames are synced (≥ 1 sync of the -wal per commit), the last before `completed`")
+    func resume() async throws {
+        let f = ResumeFixture(count: 300)
+        guard let trace = try await SystemCallTrace.run(
+            ResumeCLI.executable,
+            ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", "cat", "--jobs", "4", "--batch-size", "10"])
+        else { return }
+        #expect(trace.status == 0, "\(trace.summary)")
+        let commits = 300 / 10
+        let completed = try #require(trace.output(containing: "completed"), "\(trace.summary)")
+        let wal = f.db + "-wal"
+        let syncs = trace.syncs(ofPathEndingIn: wal).filter { $0.returned < completed.started }
+        #expect(syncs.count >= commits, "\(syncs.count) syncs of the WAL for \(commits) batch commits\n\(trace.summary)")
+        trace.expectEveryWrite(toPathEndingIn: wal, syncedBefore: completed)
+        trace.expectLastSync(ofPathEndingIn: wal, before: completed)
+        #expect(try f.resultCount() == 300)
+        print("durable-resume: \(syncs.count) syncs of the WAL before `completed` for \(commits) batch commits (\(trace.syncs(ofPathEndingIn: wal).count) in all)")
+    }
+
+    @Test("The trace parser joins interrupted calls, reads -y paths and unescapes written text")
+    func parser() {
+        let text = """
+            100 execve("/usr/bin/durable-resume", ["durable-resume"], 0x7ffd /* 3 vars */) = 0
+            101 write(5</tmp/a b/runs.sqlite-wal>, "\\x37\\177\\0", 3 <unfinished ...>
+            100 write(2<pipe:[77]>, "completed: 3 of 3\\n", 18) = 18
+            101 <... write resumed>) = 3
+            101 fdatasync(5</tmp/a b/runs.sqlite-wal>) = -1 EIO (Input/output error)
+            """
+        let calls = SystemCallTrace.parse(text)
+        #expect(calls.map(\.name) == ["execve", "write", "write", "fdatasync"])
+        #expect(calls[1].text == "completed: 3 of 3\n")
+        #expect(calls[2].path == "/tmp/a b/runs.sqlite-wal" && calls[2].started == 1 && calls[2].returned == 3)
+        #expect(calls[3].error == "EIO" && !calls[3].succeeded && calls[3].isSync)
+    }
+}
