@@ -9,7 +9,7 @@ import SystemPackage
 struct TestHelper: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "durable-test-helper", abstract: "Lock test helper (not installed).",
-        subcommands: [Increment.self, Hold.self, Try.self, Append.self, Allocate.self, Hog.self, Stall.self])
+        subcommands: [Increment.self, Hold.self, Try.self, Append.self, Allocate.self, Hog.self, Stall.self, Reclaim.self])
 
     enum Kind: String, ExpressibleByArgument { case file, lockfile }
 
