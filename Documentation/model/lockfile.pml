@@ -1,33 +1,45 @@
 /*
- * lockfile.pml -- SPIN model of DurableIO's LockFile (Sources/DurableIO/Lock/LockFile.swift):
- * O_EXCL create, staleness on proof (dead owner) or by age (unreadable record), reclaim by
- * rename-to-tombstone + identity comparison + link-back, release by the same move-aside, and the
- * heartbeat's "does the path still name my inode" check.
+ * lockfile.pml -- SPIN model of DurableIO's LockFile (Sources/DurableIO/Lock/LockFile.swift and
+ * LockFileReclaim.swift): O_EXCL create, staleness on proof (dead owner) or by age (unreadable record,
+ * a paused or foreign holder), and the one way a lock file ever leaves the lock path: a *reclaim guard*
+ * `<lock>.reclaim-<key>-<k>` created with O_EXCL, a fresh inspection of the lock path under it, the
+ * rename to a unique tombstone, the identity comparison, the unlink. Release goes through the same guard.
+ * A file that is not the one expected is never put back and never deleted: it is left under its tombstone.
  *
  * See README.md next to this file for what is modelled, what is abstracted, and the results.
  *
  * Configuration (all with -D on the spin command line):
  *   N         processes (each one LockFile handle in its own process)            default 3
  *   ROUNDS    acquire / critical section / release rounds per process            default 1
- *   MAXATT    iterations of tryAcquire's retry loop (the code has 8)             default 3
+ *   MAXATT    iterations of tryAcquire's retry loop (the code has 8)             default 2
+ *   MAXK      guard generations k per key (the code has 8)                       default MAXCRASH+1
  *   MAXCRASH  processes that may crash, at any step                             default 1
  *   HB        heartbeat checks a holder makes in its critical section            default 1
- *   AGE       0: main model, a live holder is never judged stale
- *             1: age configuration: ANY file may be judged stale by age (a paused holder,
- *                or a holder on another host with foreignHostStaleAge set)       default 0
- *   EMPTYAGE  1: an empty file whose creator died before writing may be judged stale by age
+ *   AGE       0: main model, a live process is never judged stale (no lock file, no guard)
+ *             1: age configuration: ANY lock file may be judged stale by age at any time (a paused
+ *                holder, or one on another host with foreignHostStaleAge); guards on proof only
+ *             2: as 1, and any guard too (a process paused inside its guarded section)   default 0
+ *   EMPTYAGE  1: an empty file (lock or guard) whose creator died before writing may be judged stale
  *             0: only records with a dead pid are stale                          default 1
- *   MUTANT    0 the code as written
- *             1 reclaim deletes the tombstone without any comparison
- *             2 the comparison looks at the inode only
- *             3 the comparison looks at inode + content, not mtime
- *             4 the put-back uses rename (replaces) instead of link (never replaces)
+ *   MUTANT    0 the algorithm as written; each other value removes one safety step:
+ *             1 no reclaim guard: reclaim re-inspects and renames without one
+ *             2 no fresh inspection under the guard (the snapshot from before the guard is trusted)
+ *             3 the inspection under the guard compares the inode only
+ *             4 the inspection under the guard compares inode + content, not mtime
+ *             5 a guard is taken over without proof that its holder is dead
+ *             6 release renames the lock path without taking the guard
+ *             7 a moved file that is not the one expected is put back with link (the old algorithm)
+ *             8 a moved file that is not the one expected is unlinked
+ *             9 the guard is removed before the rename (right after the inspection)
+ *            10 a dead guard is removed and its name reused, instead of moving on to generation k+1
  *   Properties (each may be switched on independently; check.sh runs them one at a time):
  *   P_ME      (a) mutual exclusion among live, uncompromised holders (checked at CS entry)
- *   P_RELDEL  (b) release never deletes the file of another current holder
+ *   P_RELDEL  (b) release never takes another current holder's file off the lock path
  *   P_RECDEL  (b') reclaim never deletes the file of a current holder it did not judge stale
- *   P_WEDGE   (d) a put-back never resurrects a file its live owner has already released
- *   P_CLEAN   (c) with no crash: at the end the lock path is free and no tombstone is left
+ *             (and, with AGE < 2, never takes one off the lock path)
+ *   P_WEDGE   (d) the lock path never names a file whose live owner has released it (at the end)
+ *   P_NOFALSE (d') without age-based judgement, a holder never hears "compromised" (no false alarm)
+ *   P_CLEAN   (c) with no crash: at the end the lock path is free, no tombstone and no guard is left
  *   P_DETECT  (e) no silent overlap: when two live acquisitions were in the critical section at the
  *             same time, at least one of them learns it (heartbeat or release throws lockCompromised)
  */
@@ -39,10 +51,13 @@
 #define ROUNDS 1
 #endif
 #ifndef MAXATT
-#define MAXATT 3
+#define MAXATT 2
 #endif
 #ifndef MAXCRASH
 #define MAXCRASH 1
+#endif
+#ifndef MAXK
+#define MAXK (MAXCRASH+1)
 #endif
 #ifndef HB
 #define HB 1
@@ -53,23 +68,31 @@
 #ifndef MUTANT
 #define MUTANT 0
 #endif
-
 #ifndef EMPTYAGE
-#define EMPTYAGE 1          /* 0: never judge an empty (record-less) file stale, so only proof by pid counts */
+#define EMPTYAGE 1
 #endif
 
-#define MAXOBJ (N*ROUNDS)   /* every successful O_EXCL create is one acquisition = one file object */
+#define MAXOBJ (N*ROUNDS)   /* every successful O_EXCL create of the lock path is one file object */
 #define NI     MAXOBJ       /* inode pool: enough that a create never runs out, small enough to reuse */
 #define NONE   0
+#define NKEY   (2*MAXOBJ+2) /* guard keys: (object, record written?) -- see README, "the guard key" */
+#define GI(key, k) ((key) * (MAXK+1) + (k))
 
-/* ---- the directory: one name for the lock path, one tombstone name per process ---------------- */
+/* results of remove_under_guard */
+#define REMOVED 1
+#define CHANGED 2
+#define BUSY    3
+
+/* ---- the directory ------------------------------------------------------------------------------- */
 byte path;                  /* file object named by the lock path, NONE when absent */
-byte tomb[N];               /* file object named by process p's tombstone (unique per process) */
+byte tomb[N];               /* file object named by process p's current tombstone */
+byte leaked;                /* tombstones deliberately left behind (a file that was not the expected one) */
+byte g_who[NKEY*(MAXK+1)];  /* guard <lock>.reclaim-<key>-<k>: 0 absent, else creator pid + 1 */
+bit  g_rec[NKEY*(MAXK+1)];  /* its record is written (else: empty, unreadable) */
 
-/* ---- file objects 1..MAXOBJ ----------------------------------------------------------------------- */
+/* ---- lock file objects 1..MAXOBJ ----------------------------------------------------------------- */
 byte o_ino[MAXOBJ+1];       /* inode number, from the pool; reused once the object is freed */
-byte o_cont[MAXOBJ+1];      /* content: 0 = empty (created, record not yet written), else the
-                               acquisition's nonce (= object id; it also names the owner pid) */
+byte o_cont[MAXOBJ+1];      /* content: 0 = empty (record not yet written), else the nonce (= object id) */
 byte o_ver[MAXOBJ+1];       /* mtime version: bumped by the record write and by heartbeat touches */
 byte o_nlink[MAXOBJ+1];     /* names (path or tombstones) */
 byte o_nopen[MAXOBJ+1];     /* open descriptors; an inode is freed at nlink == 0 && nopen == 0 */
@@ -77,24 +100,22 @@ byte o_creator[MAXOBJ+1];   /* ghost: the process whose acquisition created it *
 bool o_released[MAXOBJ+1];  /* ghost: its owner has finished release() for it */
 bool o_reported[MAXOBJ+1];  /* ghost: its owner learnt it was compromised (heartbeat or release) */
 bit  ino_used[NI+1];
-byte nobj;                  /* objects created so far */
+byte nobj;
 
-/* observable mtime: distinct objects never share an mtime (see README: sound for every comparison
-   the code makes, because a file judged stale by age is older than staleAge and one judged on
-   proof is told apart by its nonce); within one object it moves with every write/touch */
+/* observable mtime: distinct objects never share an mtime (README: sound for every comparison made) */
 #define MT(o) ((o) * 16 + o_ver[o])
 
 /* ---- processes ----------------------------------------------------------------------------------- */
-bool dead[N];               /* crashed: pid no longer alive (ProcessLiveness.isAlive is false) */
+bool dead[N];
 bool fin[N];
-bool incs[N];               /* ghost: in the critical section (between tryAcquire()==true and release()) */
+bool incs[N];               /* ghost: in the critical section */
 bool comp[N];               /* Held.compromised, set by the heartbeat */
 byte holdObj[N];            /* ghost: the object of the current acquisition (create .. release start) */
 byte fdHeld[N];             /* Held.fd */
 byte crashes;
 byte finished;
 #ifdef P_DETECT
-bit  ov[(MAXOBJ+1)*(MAXOBJ+1)];   /* ghost: acquisitions a and b were in the critical section together */
+bit  ov[(MAXOBJ+1)*(MAXOBJ+1)];
 #endif
 
 hidden byte h_i, h_j, h_last;     /* scratch inside atomic blocks only */
@@ -106,7 +127,6 @@ inline maybe_free(o) {
   fi
 }
 
-/* any free inode, chosen nondeterministically (reuse of a just-freed inode included) */
 inline pick_inode() {
   h_last = 0; h_j = 1;
   do
@@ -121,7 +141,6 @@ inline pick_inode() {
   od
 }
 
-/* is some OTHER live, uncompromised process in the critical section? (for property (a)) */
 inline check_me() {
   h_j = 0;
   do
@@ -132,107 +151,32 @@ inline check_me() {
   od
 }
 
-#if MUTANT == 1
-#define SAME(matchMtime) (1)
-#elif MUTANT == 2
-#define SAME(matchMtime) (tIno == expIno)
-#elif MUTANT == 3
-#define SAME(matchMtime) (tIno == expIno && tCont == expCont)
+/* the fresh inspection under the guard: is the lock path still the file expected? */
+#if MUTANT == 3
+#define FRESH_SAME(matchMtime) (path != NONE && o_ino[path] == expIno)
+#elif MUTANT == 4
+#define FRESH_SAME(matchMtime) (path != NONE && o_ino[path] == expIno && o_cont[path] == expCont)
 #else
-#define SAME(matchMtime) (tIno == expIno && tCont == expCont && (!(matchMtime) || tMt == expMt))
+#define FRESH_SAME(matchMtime) (path != NONE && o_ino[path] == expIno && o_cont[path] == expCont && (!(matchMtime) || MT(path) == expMt))
 #endif
-
-/* LockFile.moveAside(expected:matchMtime:) -- result in `changed`. expIno/expMt/expCont hold `expected`. */
-inline move_aside(matchMtime, isRelease) {
-  /* rename(path, tombstone): moves whatever the path names now; ENOENT when nothing */
-  atomic {
-    if
-    :: path == NONE -> changed = 1
-    :: else -> t = path; tomb[me] = t; path = NONE;
-       printf("MSC: P%d rename(lock -> tomb%d) moves file %d (of P%d)\n", me, me, t, o_creator[t])
-    fi
-  }
-  if
-  :: t != NONE ->
-     /* snapshot(of: tombstone) (open, fstat, read, close), the comparison, and when it differs
-        the put-back. One step: see README ("atomicity") for why this loses no behaviour. */
-     atomic {
-       tIno = o_ino[t]; tMt = MT(t); tCont = o_cont[t];
-       same = SAME(matchMtime);
-       tIno = 0; tMt = 0; tCont = 0;
-       if
-       :: !same ->
-#if MUTANT == 4
-          /* put back with rename: replaces what is there */
-          if
-          :: path != NONE ->
-             printf("MSC: P%d compare: file %d is not the one expected; rename(tomb%d -> lock) REPLACES file %d\n", me, t, me, path);
-#if defined(P_RECDEL) || defined(P_RELDEL)
-             /* (b)/(b') the replaced file loses its only name */
-             assert(!(o_nlink[path] == 1 && !dead[o_creator[path]] && holdObj[o_creator[path]] == path));
-#endif
-             o_nlink[path]--; h_i = path; maybe_free(h_i)
-          :: else -> skip
-          fi;
-          path = t; o_nlink[t]++
-#else
-          /* link(tombstone, path): fails with EEXIST when the path is taken; the error is ignored */
-          if
-          :: path == NONE ->
-             path = t; o_nlink[t]++;
-             printf("MSC: P%d compare: file %d is not the one expected; link(tomb%d -> lock) puts it back\n", me, t, me);
-#ifdef P_WEDGE
-             /* (d) resurrecting a file its live owner has released wedges the lock until that process exits */
-             assert(!(o_released[t] && !dead[o_creator[t]]))
-#else
-             skip
-#endif
-          :: else -> printf("MSC: P%d compare: file %d is not the one expected; link back fails (EEXIST, lock names file %d)\n", me, t, path)
-          fi
-#endif
-       :: else -> printf("MSC: P%d compare: file %d matches what was expected\n", me, t)
-       fi
-     }
-     /* unlink(tombstone) */
-     atomic {
-#ifdef P_RELDEL
-       /* (b) release never deletes another current holder's file */
-       assert(!(isRelease && o_nlink[t] == 1 && t != mine && !dead[o_creator[t]] && holdObj[o_creator[t]] == t));
-#endif
-#ifdef P_RECDEL
-       /* (b') reclaim never deletes a current holder's file other than the one it judged stale */
-       assert(!(!isRelease && o_nlink[t] == 1 && t != judged && !dead[o_creator[t]] && holdObj[o_creator[t]] == t));
-#endif
-       if
-       :: o_nlink[t] == 1 && holdObj[o_creator[t]] == t && !dead[o_creator[t]] ->
-          printf("MSC: P%d unlink(tomb%d) DELETES file %d of P%d, WHICH STILL HOLDS IT\n", me, me, t, o_creator[t])
-       :: o_nlink[t] == 1 && !(holdObj[o_creator[t]] == t && !dead[o_creator[t]]) ->
-          printf("MSC: P%d unlink(tomb%d) deletes file %d (of P%d)\n", me, me, t, o_creator[t])
-       :: else -> printf("MSC: P%d unlink(tomb%d): file %d still has another name\n", me, me, t)
-       fi;
-       o_nlink[t]--; tomb[me] = NONE; maybe_free(t);
-       changed = !same; t = NONE; same = 0
-     }
-  :: else -> skip
-  fi
-}
+/* the comparison of the tombstone after the rename */
+#define TOMB_SAME(matchMtime) (o_ino[t] == expIno && o_cont[t] == expCont && (!(matchMtime) || MT(t) == expMt))
 
 active [N] proctype P() {
   byte me = _pid;
-  byte r, att, o, sIno, sMt, sCont, t, tIno, tMt, tCont, mine, myIno, hb, judged;
-  byte expIno, expMt, expCont;
-  bool ok, same, changed;
+  byte r, att, o, sIno, sMt, sCont, t, mine, myIno, hb, judged;
+  byte expIno, expMt, expCont, gkey, k, gseen, res;
+  bool ok, same, got, gseenRec, isRel;
 
   {
   do
   :: r < ROUNDS ->
      atomic { r++; att = 0 }
-     /* ------------------------------------------------------------ tryAcquire() */
 ATTEMPT:
      /* create(): open(O_CREAT|O_EXCL|O_NOFOLLOW) */
      atomic {
        if
-       :: att >= MAXATT -> goto FAILED                     /* the retry loop is exhausted */
+       :: att >= MAXATT -> goto FAILED
        :: else -> att++
        fi;
        if
@@ -271,87 +215,228 @@ ATTEMPT:
         goto ACQUIRED
      :: else -> skip
      fi;
-     /* inspect(): open(path), fstat, read, close -- one step (see README) */
+     /* inspect(): open(path), fstat, read, close */
      atomic {
        if
        :: path != NONE -> judged = path; sIno = o_ino[judged]; sMt = MT(judged); sCont = o_cont[judged];
           printf("MSC: P%d create fails (EEXIST); inspects file %d (of P%d; record written: %d)\n", me, judged, o_creator[judged], sCont != 0)
-       :: else -> goto ATTEMPT                               /* vanished: create again */
+       :: else -> goto ATTEMPT
        fi
      }
      /* isStale(seen) */
      atomic {
        if
        :: sCont == 0 ->
-          /* unreadable record: stale once its mtime is older than staleAge */
 #if AGE
           if :: ok = 1 :: ok = 0 fi
 #else
-          /* main model: the age test passes only for a file whose creator died before writing its
-             record (staleAge is longer than any live create->write gap; pauses are the AGE config) */
           if
           :: EMPTYAGE && dead[o_creator[judged]] && o_cont[judged] == 0 -> if :: ok = 1 :: ok = 0 fi
           :: else -> ok = 0
           fi
 #endif
        :: else ->
-          /* a record: same host, so stale iff its pid is dead (isProvablyDead) */
           ok = dead[o_creator[sCont]];
 #if AGE
-          /* or (another host / paused past the age): judged by age, at any time */
           if :: ok = 1 :: skip fi
 #endif
        fi;
-       expIno = sIno; expMt = sMt; expCont = sCont; sIno = 0; sMt = 0; sCont = 0;
+       expIno = sIno; expMt = sMt; expCont = sCont; gkey = judged * 2 + (sCont != 0);
+       sIno = 0; sMt = 0; sCont = 0;
        if
        :: !ok -> printf("MSC: P%d: not stale, tryAcquire returns false\n", me);
-                 expIno = 0; expMt = 0; expCont = 0; judged = 0; goto FAILED   /* held: false */
+                 expIno = 0; expMt = 0; expCont = 0; judged = 0; gkey = 0; goto FAILED
        :: else -> ok = 0; printf("MSC: P%d judges file %d STALE (creator P%d; dead: %d)\n", me, judged, o_creator[judged], dead[o_creator[judged]])
        fi
      }
-     move_aside(1, 0);
+     isRel = 0; goto REMOVE;
+RECLAIMED:
      atomic {
-       expIno = 0; expMt = 0; expCont = 0; judged = 0;
+       expIno = 0; expMt = 0; expCont = 0; judged = 0; gkey = 0;
        if
-       :: !changed -> goto ATTEMPT                          /* .moved: create again */
-       :: else -> changed = 0; printf("MSC: P%d: .changed, tryAcquire returns false\n", me); goto FAILED
+       :: res != BUSY -> res = 0; goto ATTEMPT            /* .removed or .changed: create again */
+       :: else -> res = 0; printf("MSC: P%d: tryAcquire returns false\n", me); goto FAILED
        fi
      }
 
 ACQUIRED:
-     /* ------------------------------------------------------------ critical section + heartbeat */
      do
      :: hb < HB && !comp[me] ->
         atomic {
           hb++;
-          /* stat(path): must still name our inode (the code compares device + inode only) */
           if
           :: path == NONE || o_ino[path] != myIno -> comp[me] = 1;
              printf("MSC: P%d heartbeat: lock path no longer names inode %d -> COMPROMISED\n", me, myIno)
           :: else ->
 #if AGE
-             /* touch(fd): mtime may or may not move (granularity) */
              if :: o_ver[mine] < 15 -> o_ver[mine]++ :: skip fi
 #else
-             skip   /* touches only move mtime of a live holder's file, never compared in the main model */
+             skip
 #endif
           fi
         }
      :: break
      od;
      /* ------------------------------------------------------------ release() */
-     atomic {  /* held = nil; stop the heartbeat; close(fd) */
-       hb = 0; incs[me] = 0; holdObj[me] = 0; o_nopen[mine]--; fdHeld[me] = 0; maybe_free(mine);
-       expIno = myIno; expCont = mine;     /* Snapshot(identity: held.identity, content: held.owner.encoded) */
+     atomic {  /* held = nil; stop the heartbeat and wait for its thread; the descriptor stays open */
+       hb = 0; incs[me] = 0; holdObj[me] = 0;
+       expIno = myIno; expCont = mine; gkey = mine * 2 + 1;
        printf("MSC: P%d leaves the critical section, release() of file %d\n", me, mine)
      }
-     move_aside(0, 1);
+     isRel = 1; goto REMOVE;
+RELEASED:
      atomic {
-       o_reported[mine] = changed || comp[me];
+       o_nopen[mine]--; fdHeld[me] = 0; maybe_free(mine);    /* close(fd) */
+       o_reported[mine] = (res != REMOVED) || comp[me];
        printf("MSC: P%d release() returns (1 = throws lockCompromised): %d\n", me, o_reported[mine]);
+#ifdef P_NOFALSE
+       assert(!o_reported[mine]);
+#endif
        o_released[mine] = 1;
-       comp[me] = 0; changed = 0; mine = 0; myIno = 0; expIno = 0; expCont = 0
+       comp[me] = 0; res = 0; mine = 0; myIno = 0; expIno = 0; expCont = 0; gkey = 0
      }
+     goto FAILED;
+     /* ------------------------------------------------------------ LockFileReclaim.removeUnderGuard
+        (expected: expIno/expMt/expCont, guard key gkey, matchMtime = !isRel); result in res.
+        One copy of the code, entered by goto from tryAcquire and from release(). */
+REMOVE:
+  k = 1; res = 0;
+#if MUTANT == 1
+  if :: !isRel -> k = 0; goto INSPECT :: else -> skip fi;
+#endif
+#if MUTANT == 6
+  if :: isRel -> k = 0; goto INSPECT :: else -> skip fi;
+#endif
+GUARD:
+  /* open(<lock>.reclaim-<key>-<k>, O_CREAT|O_EXCL|O_NOFOLLOW) */
+  /* EEXIST: open and read the guard's record. One step with the failed create: a failed O_EXCL has
+     no effect, so it can always be scheduled just before the read (README, "atomicity") */
+  atomic {
+    if
+    :: g_who[GI(gkey, k)] == 0 -> g_who[GI(gkey, k)] = me + 1; g_rec[GI(gkey, k)] = 0; got = 1
+    :: else -> got = 0; gseen = g_who[GI(gkey, k)]; gseenRec = g_rec[GI(gkey, k)]
+    fi
+  }
+  if
+  :: got ->
+     /* write our owner record into the guard */
+     atomic { g_rec[GI(gkey, k)] = 1; got = 0 }
+     goto INSPECT
+  :: else -> skip
+  fi;
+  /* is the guard stale? (the same rules as a lock file) */
+  atomic {
+    if
+    :: gseen == 0 -> ok = 0; goto GUARD            /* it vanished meanwhile: try this generation again */
+    :: else -> skip
+    fi;
+#if MUTANT == 5
+    ok = 1;
+#elif AGE >= 2
+    if :: ok = 1 :: ok = 0 fi;                      /* any guard may be old enough */
+#else
+    if
+    :: gseenRec -> ok = dead[gseen - 1]
+    :: else -> ok = (EMPTYAGE && dead[gseen - 1])   /* unreadable: stale by age once its creator died */
+    fi;
+#endif
+    gseen = 0; gseenRec = 0;
+    if
+    :: ok && k < MAXK ->
+       ok = 0;
+#if MUTANT == 10
+       g_who[GI(gkey, k)] = 0; g_rec[GI(gkey, k)] = 0;   /* remove the dead guard and reuse its name */
+       printf("MSC: P%d guard %d-%d is stale: removes it\n", me, gkey, k);
+#else
+       printf("MSC: P%d guard %d-%d is stale: tries generation %d\n", me, gkey, k, k + 1);
+       k++;
+#endif
+       goto GUARD
+    :: else ->
+       ok = 0; res = BUSY; k = 0;
+       printf("MSC: P%d guard %d busy: another process is removing that file\n", me, gkey);
+       goto GDONE
+    fi
+  }
+INSPECT:
+  /* open(lock), fstat, read, close: the lock path must still be the file expected */
+  atomic {
+#if MUTANT == 2
+    same = (!isRel || FRESH_SAME((!isRel)));
+#else
+    same = FRESH_SAME((!isRel));
+#endif
+    if
+    :: !same -> res = CHANGED; printf("MSC: P%d (guard %d-%d): the lock path is no longer the file judged\n", me, gkey, k); goto CLEANUP
+    :: else -> skip
+    fi
+  }
+#if MUTANT == 9
+  atomic { if :: k > 0 -> g_who[GI(gkey, k)] = 0; g_rec[GI(gkey, k)] = 0; k = 0 :: else -> skip fi }
+#endif
+  /* rename(lock, tombstone): ENOENT when nothing is there */
+  atomic {
+    if
+    :: path == NONE -> res = CHANGED; goto CLEANUP
+    :: else -> t = path; tomb[me] = t; path = NONE;
+       printf("MSC: P%d rename(lock -> tomb%d) moves file %d (of P%d)\n", me, me, t, o_creator[t]);
+#ifdef P_RELDEL
+       /* (b) release never takes another current holder's file off the lock path */
+       assert(!(isRel && t != mine && !dead[o_creator[t]] && holdObj[o_creator[t]] == t));
+#endif
+#if defined(P_RECDEL) && AGE < 2
+       assert(!(!isRel && t != judged && !dead[o_creator[t]] && holdObj[o_creator[t]] == t));
+#endif
+       skip
+    fi
+  }
+  /* snapshot of the tombstone (private name) and the comparison; then unlink it, or leave it */
+  atomic {
+    same = TOMB_SAME((!isRel));
+    if
+    :: same ->
+       printf("MSC: P%d compare: file %d matches; unlink(tomb%d)\n", me, t, me);
+#ifdef P_RELDEL
+       assert(!(isRel && o_nlink[t] == 1 && t != mine && !dead[o_creator[t]] && holdObj[o_creator[t]] == t));
+#endif
+#ifdef P_RECDEL
+       assert(!(!isRel && o_nlink[t] == 1 && t != judged && !dead[o_creator[t]] && holdObj[o_creator[t]] == t));
+#endif
+       o_nlink[t]--; tomb[me] = NONE; maybe_free(t); res = REMOVED
+    :: else ->
+#if MUTANT == 7
+       if
+       :: path == NONE -> path = t; o_nlink[t]++; printf("MSC: P%d compare: file %d differs; link puts it back\n", me, t)
+       :: else -> skip
+       fi;
+       o_nlink[t]--; tomb[me] = NONE; maybe_free(t);
+#elif MUTANT == 8
+#ifdef P_RELDEL
+       assert(!(isRel && o_nlink[t] == 1 && t != mine && !dead[o_creator[t]] && holdObj[o_creator[t]] == t));
+#endif
+#ifdef P_RECDEL
+       assert(!(!isRel && o_nlink[t] == 1 && t != judged && !dead[o_creator[t]] && holdObj[o_creator[t]] == t));
+#endif
+       o_nlink[t]--; tomb[me] = NONE; maybe_free(t);
+#else
+       printf("MSC: P%d compare: file %d (of P%d) is not the one expected: left under tomb%d\n", me, t, o_creator[t], me);
+       tomb[me] = NONE; leaked++;             /* the name stays (nlink unchanged); this process forgets it */
+#endif
+       res = CHANGED
+    fi;
+    t = NONE; same = 0
+  }
+CLEANUP:
+  /* unlink our guard, then the dead generations below it */
+  do
+  :: k > 0 -> atomic { g_who[GI(gkey, k)] = 0; g_rec[GI(gkey, k)] = 0; k-- }
+  :: else -> break
+  od;
+GDONE:
+  if
+  :: isRel -> goto RELEASED
+  :: else -> goto RECLAIMED
+  fi;
 FAILED:
      att = 0
   :: else -> break
@@ -359,7 +444,6 @@ FAILED:
   atomic { fin[me] = 1; finished++ }
   } unless {
     dead[me] ->
-    /* the process is gone: its descriptor closes; its files stay where they are */
     atomic {
       if :: fdHeld[me] != NONE -> o_nopen[fdHeld[me]]--; h_i = fdHeld[me]; maybe_free(h_i); fdHeld[me] = 0 :: else -> skip fi;
       incs[me] = 0
@@ -368,7 +452,6 @@ FAILED:
 }
 
 #if MAXCRASH > 0
-/* kill(2): any process that has not finished, at any step, at most MAXCRASH times */
 active proctype killer() {
   byte v;
 end:
@@ -391,18 +474,22 @@ end:
 }
 #endif
 
-/* end-of-run checks, once every process has finished or died */
 active proctype final() {
   (finished + crashes == N) ->
   atomic {
 #ifdef P_CLEAN
     if
     :: crashes == 0 ->
-       assert(path == NONE);
+       assert(path == NONE && leaked == 0);
        h_j = 0;
-       do :: h_j < N -> assert(tomb[h_j] == NONE); h_j++ :: else -> break od
+       do :: h_j < N -> assert(tomb[h_j] == NONE); h_j++ :: else -> break od;
+       h_j = 0;
+       do :: h_j < NKEY*(MAXK+1) -> assert(g_who[h_j] == 0); h_j++ :: else -> break od
     :: else -> skip
     fi;
+#endif
+#ifdef P_WEDGE
+    assert(!(path != NONE && o_released[path] && !dead[o_creator[path]]));
 #endif
 #ifdef P_DETECT
     h_i = 1;

@@ -229,6 +229,27 @@ struct LockTests {
         try lock.release()
     }
 
+    /// DESIGN: state written by the previous release is read by the next. These bytes are what the previous
+    /// release's `LockFile` wrote (owner record, sorted keys, one line; `<lock>.fence` holding the last token).
+    @Test func aLockLeftByThePreviousReleaseIsReadAndItsTokensContinue() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("run.lock")
+        let dead = #"{"acquiredAt":"2026-11-23T05:12:09Z","command":"durable-extract run","host":"\#(hostName())","nonce":"9C1E0F6A-3B7D-4E21-A0C5-5D2B8F7E4411","pid":99999999,"processStart":"0b6f7d3e-8a41-4c55-9b0e-2f1c6d7a9e30:1234567","token":7}"#
+        writeRaw(dead + "\n", to: path)
+        writeRaw("7\n", to: dir.file("run.lock.fence"))
+        let lock = LockFile(at: path)
+        #expect(lock.currentHolder()?.token == 7)
+        #expect(lock.describeHolder() == "pid 99999999 (durable-extract run) on \(hostName()) since 2026-11-23T05:12:09Z")
+        #expect(try lock.tryAcquire(), "the dead holder's lock is reclaimed on proof")
+        #expect(lock.token == 8, "tokens continue from the old fence")
+        try lock.release()
+        let me = ProcessInfo.processInfo.processIdentifier
+        let alive = #"{"acquiredAt":"2026-11-23T05:12:09Z","command":"durable-extract run","host":"\#(hostName())","nonce":"n","pid":\#(me),"token":9}"#
+        writeRaw(alive + "\n", to: path)
+        #expect(try lock.tryAcquire() == false, "a live holder's old record is respected")
+        #expect(dir.names == ["run.lock", "run.lock.fence"], "nothing left behind: \(dir.names)")
+    }
+
     @Test func staleAgeMustExceedTheRefreshIntervalWithAMargin() throws {
         let dir = TemporaryDirectory()
         let lock = LockFile(at: dir.file("x.lock"), options: .init(staleAge: .seconds(20), refreshInterval: .seconds(10)))

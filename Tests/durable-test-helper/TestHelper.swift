@@ -9,7 +9,7 @@ import SystemPackage
 struct TestHelper: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "durable-test-helper", abstract: "Lock test helper (not installed).",
-        subcommands: [Increment.self, Hold.self, Try.self, Append.self, Allocate.self, Hog.self, Stall.self])
+        subcommands: [Increment.self, Hold.self, Try.self, Append.self, Allocate.self, Hog.self, Stall.self, Reclaim.self, Walk.self])
 
     enum Kind: String, ExpressibleByArgument { case file, lockfile }
 
@@ -82,6 +82,29 @@ struct Try: ParsableCommand {
         TestHelper.say("acquired \(lock.token ?? 0)")
         if keep > 0 { Thread.sleep(forTimeInterval: keep) }
         try lock.release()
+    }
+}
+
+/// Lists a tree through the seam (`RealFileSystem.listDirectory`, recursively) and prints how many entries it
+/// found: the AddressSanitizer check of `.ci/run` runs it over long and odd names, where a copied `dirent` reads
+/// past its record.
+struct Walk: ParsableCommand {
+    @Argument var path: String
+
+    func run() throws {
+        let fs = RealFileSystem()
+        var pending = [FilePath(path)]
+        var files = 0
+        var directories = 0
+        while let directory = pending.popLast() {
+            for name in try fs.listDirectory(directory) {
+                let child = directory.appending(name)
+                var info = stat()
+                guard child.withPlatformString({ lstat($0, &info) }) == 0 else { continue }
+                if (info.st_mode & S_IFMT) == S_IFDIR { directories += 1; pending.append(child) } else { files += 1 }
+            }
+        }
+        TestHelper.say("\(files) files in \(directories) folders")
     }
 }
 

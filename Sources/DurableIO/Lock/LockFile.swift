@@ -13,21 +13,22 @@ import SystemPackage
 /// ``Options/foreignHostStaleAge`` is set. A lock whose content cannot be read as a record (a holder killed
 /// between create and write) is stale once its mtime is older than ``Options/staleAge``.
 ///
-/// **Reclaim.** Rename the stale file to a unique tombstone (`<lock>.stale-<pid>-<random>`): of two reclaimers
-/// only one rename moves it. Then compare the tombstone's inode, mtime and content with what was judged stale.
-/// If they match, delete it and try the `O_EXCL` create again (where again only one wins). If not, the rename
-/// moved a *new* lock someone created meanwhile: put it back with `link` (which never replaces) and report the
-/// lock as held.
+/// **Reclaim, release, clean-up: only under a reclaim guard.** A lock file leaves the lock path in one way only
+/// (`LockFileReclaim`): take the guard `<lock>.reclaim-<key>-<k>` for that very file with `O_EXCL` (a dead holder's
+/// guard is never reused: the next generation k+1 is taken), inspect the path again under the guard and compare
+/// (device, inode, content, mtime), rename it to a unique tombstone, compare again, unlink. A file that is not the
+/// one expected is never put back and never deleted.
 ///
 /// **Heartbeat.** A holder touches its lock file's mtime every ``Options/refreshInterval`` (a thread of its own)
 /// and checks that the path still names its file; the stale age must be at least three refresh intervals.
+/// Release stops the thread and waits for it before it touches the file.
 ///
-/// **What is promised.** Reclaim on proof of death is safe against two racing reclaimers; a SPIN model of this
-/// algorithm (`Documentation/model/`) finds two live holders when three or more processes race for one stale
-/// lock — prefer ``FileLock`` wherever `flock` works, and fence writes with ``token``. Age-based reclaim can take the lock of a holder that
-/// was paused longer than the stale age (SIGSTOP, a frozen VM); that holder finds out at its next refresh or at
-/// release (``DurableIOError/Code/lockCompromised``), and every acquisition's ``token`` is larger than the one
-/// before, so what it writes can be fenced. Release never deletes another holder's file.
+/// **What is promised.** Exclusive on proof of death for any number of contenders: reclaiming the lock of a
+/// holder that is provably dead never gives two live holders (model-checked with SPIN, `Documentation/model/`).
+/// Age-based reclaim (an unreadable record, a foreign host with ``Options/foreignHostStaleAge``) can take the lock
+/// of a holder paused past the stale age; that holder always finds out, at its next refresh (``isCompromised``) or
+/// at release (``DurableIOError/Code/lockCompromised``), and every acquisition's ``token`` is larger than the one
+/// before, so what it writes can be fenced. Release never removes another holder's file.
 ///
 /// Safe to use from many tasks: the handle's state is behind a mutex, and one handle holds at most once.
 ///
@@ -58,6 +59,7 @@ public final class LockFile: ProcessLock {
     public let options: Options
     private let fileSystem: any FileSystem
     private let state = Mutex<Held?>(nil)
+    private var reclaim: LockFileReclaim { LockFileReclaim(path: path, fileSystem: fileSystem, isStale: { [self] in isStale($0) }) }
 
     private final class Held: Sendable {
         let fd: FileDescriptor
@@ -66,22 +68,34 @@ public final class LockFile: ProcessLock {
         let compromised = Atomic<Bool>(false)
         /// Signalled once, at release: ends the heartbeat at once.
         let stop = DispatchSemaphore(value: 0)
-        /// Whether the descriptor is closed. The heartbeat checks and touches only under this lock, so it never
-        /// touches a closed (maybe reused) descriptor, nor flags a release in progress as compromised.
-        let closed = Mutex(false)
+        /// Signalled by the heartbeat thread as it ends.
+        let ended = DispatchSemaphore(value: 0)
+        /// Whether the heartbeat has been stopped (and waited for).
+        let stopped = Mutex(false)
         init(fd: FileDescriptor, identity: FileIdentity, owner: LockOwner) {
             self.fd = fd
             self.identity = identity
             self.owner = owner
         }
 
-        /// Ends the heartbeat and closes the descriptor, once.
-        func close(_ fileSystem: any FileSystem) {
-            stop.signal()
-            closed.withLock { isClosed in
-                if !isClosed { try? fileSystem.close(fd) }
-                isClosed = true
+        /// The file as this holder made it: what release expects at the path (the mtime moves with the heartbeat).
+        var snapshot: Snapshot { Snapshot(identity: identity, content: owner.encoded) }
+
+        /// Ends the heartbeat and waits until its thread has finished, once: after this, nothing touches the
+        /// descriptor or judges the path but the caller.
+        func stopHeartbeat() {
+            stopped.withLock { isStopped in
+                guard !isStopped else { return }
+                isStopped = true
+                stop.signal()
+                ended.wait()
             }
+        }
+
+        /// Stops the heartbeat, then closes the descriptor.
+        func close(_ fileSystem: any FileSystem) {
+            stopHeartbeat()
+            try? fileSystem.close(fd)
         }
     }
 
@@ -122,9 +136,9 @@ public final class LockFile: ProcessLock {
                 }
                 guard let seen = inspect() else { continue }  // vanished: try to create again
                 guard isStale(seen) else { return false }
-                switch try moveAside(expected: seen) {
-                case .moved: continue  // the stale file is gone: create again
-                case .changed: return false  // someone else got there first
+                switch try reclaim.remove(expected: seen, matchMtime: true) {
+                case .removed, .changed: continue  // the stale file is gone (or was never there again): create
+                case .busy: return false  // another process is removing it right now
                 }
             }
             return false
@@ -137,10 +151,11 @@ public final class LockFile: ProcessLock {
                 throw DurableIOError(.lockNotHeld, operation: "release lock", path: path, message: "this handle does not hold the lock")
             }
             held = nil
-            current.close(fileSystem)
-            let mine = Snapshot(identity: current.identity, content: current.owner.encoded)
-            let outcome = try moveAside(expected: mine, matchMtime: false)
-            if outcome == .changed || current.compromised.load(ordering: .relaxed) {
+            current.stopHeartbeat()
+            // The descriptor stays open until the file is gone: its inode cannot be reused meanwhile.
+            defer { current.close(fileSystem) }
+            let outcome = try reclaim.remove(expected: current.snapshot, matchMtime: false)
+            if outcome != .removed || current.compromised.load(ordering: .relaxed) {
                 throw DurableIOError(
                     .lockCompromised, operation: "release lock", path: path,
                     message: "the lock was reclaimed by another process while this one held it; its lock file was left alone",
@@ -187,10 +202,9 @@ public final class LockFile: ProcessLock {
             let identity = FileIdentity(try fileSystem.fstat(fd))
             return Held(fd: fd, identity: identity, owner: owner)
         } catch {
-            // Remove the half-made lock file, but only if the path still names it.
-            if let mine = try? fileSystem.fstat(fd).inode, (try? fileSystem.stat(path, followSymlinks: false))?.inode == mine {
-                try? fileSystem.unlink(path)
-            }
+            // Remove the half-made lock file, under its guard: only if the path still names it, never another
+            // holder's file (ours may have been reclaimed by age meanwhile). The descriptor pins the inode until then.
+            if let mine = halfMade(fd) { _ = try? reclaim.remove(expected: mine, matchMtime: false) }
             try? fileSystem.close(fd)
             if let error = error as? DurableIOError { throw error }
             throw DurableIOError.syscall("write lock file", path: path, error as? Errno ?? .ioError)
@@ -220,13 +234,12 @@ public final class LockFile: ProcessLock {
     }
 
     /// What is at the lock path now: its identity and content; `nil` when nothing is there.
-    private func inspect() -> Snapshot? { snapshot(of: path) }
+    private func inspect() -> Snapshot? { reclaim.snapshot(of: path) }
 
-    private func snapshot(of file: FilePath) -> Snapshot? {
-        guard let fd = try? fileSystem.open(file, .readOnly, options: [.noFollow], permissions: nil) else { return nil }
-        defer { try? fileSystem.close(fd) }
+    /// Our half-made lock file as it is now, read through its descriptor.
+    private func halfMade(_ fd: FileDescriptor) -> Snapshot? {
         guard let status = try? fileSystem.fstat(fd) else { return nil }
-        let content = (try? LineFile(fileSystem: fileSystem, fd: fd, path: file).read(at: 0, count: 4096)) ?? []
+        let content = (try? LineFile(fileSystem: fileSystem, fd: fd, path: path).read(at: 0, count: 4096)) ?? []
         return Snapshot(identity: FileIdentity(status), content: content)
     }
 
@@ -238,72 +251,25 @@ public final class LockFile: ProcessLock {
         return false
     }
 
-    private enum MoveOutcome { case moved, changed }
-
-    /// Renames the lock file to a unique tombstone and deletes it if it is the file `expected` describes;
-    /// otherwise puts it back (`link`, never replacing) and reports `.changed`.
-    private func moveAside(expected: Snapshot, matchMtime: Bool = true) throws(DurableIOError) -> MoveOutcome {
-        let tombstone = path.appendingToName(".stale-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: .min ... .max))")
-        do { try fileSystem.rename(path, to: tombstone) } catch .noSuchFileOrDirectory {
-            return .changed
-        } catch {
-            throw DurableIOError.syscall("rename stale lock", path: path, error)
-        }
-        let moved = snapshot(of: tombstone)
-        let same = moved.map { m in
-            m.identity.device == expected.identity.device && m.identity.inode == expected.identity.inode
-                && m.content == expected.content && (!matchMtime || m.identity.modified == expected.identity.modified)
-        } ?? false
-        if !same {
-            try? fileSystem.link(tombstone, to: path)  // put the other holder's lock back; fails if a new one exists
-        }
-        try? fileSystem.unlink(tombstone)
-        try? fileSystem.syncDirectory(path.parentDirectory)
-        return same ? .moved : .changed
-    }
-
-    /// Touches the lock file every refresh interval and checks the path still names it.
+    /// Touches the lock file every refresh interval and checks the path still names it (the descriptor is open
+    /// until release has stopped this thread, so the inode cannot have been reused).
     private func startHeartbeat(_ held: Held) {
         let interval = options.refreshInterval.seconds
         let path = self.path
         let fileSystem = self.fileSystem
         let thread = Thread {
+            defer { held.ended.signal() }
             while held.stop.wait(timeout: .now() + interval) == .timedOut {
-                let keepGoing = held.closed.withLock { isClosed -> Bool in
-                    if isClosed { return false }  // released meanwhile: nothing to check
-                    guard let now = try? fileSystem.stat(path, followSymlinks: false),
-                        FileIdentity(now).inode == held.identity.inode, FileIdentity(now).device == held.identity.device
-                    else {
-                        held.compromised.store(true, ordering: .relaxed)
-                        return false
-                    }
-                    try? fileSystem.touch(held.fd)
-                    return true
+                guard let now = try? fileSystem.stat(path, followSymlinks: false),
+                    FileIdentity(now).inode == held.identity.inode, FileIdentity(now).device == held.identity.device
+                else {
+                    held.compromised.store(true, ordering: .relaxed)
+                    return
                 }
-                if !keepGoing { return }
+                try? fileSystem.touch(held.fd)
             }
         }
         thread.name = "DurableIO lock heartbeat"
         thread.start()
     }
-}
-
-/// Which file, and when it was last modified.
-struct FileIdentity: Sendable, Equatable {
-    var device: UInt64
-    var inode: UInt64
-    /// Seconds since 1970, with nanoseconds.
-    var modified: Double
-
-    init(_ status: FileStatus) {
-        device = status.device
-        inode = status.inode
-        modified = Double(status.modificationSeconds) + Double(status.modificationNanoseconds) / 1e9
-    }
-}
-
-/// A lock file as seen at one moment.
-struct Snapshot: Sendable {
-    var identity: FileIdentity
-    var content: [UInt8]
 }
