@@ -75,9 +75,11 @@ struct RunCommand: AsyncParsableCommand {
         var logger = Logger(label: "durable-extract")
         logger.logLevel = .notice  // progress is the renderer's; recovery damage and stalls are warnings
         let summary: RunSummary
+        let budget = DescriptorBudget.jobs(requested: jobs)
+        if let note = budget.note { ProgressRenderer.standardError("note: \(note)\n") }
         do {
             let options = CheckpointedRun.Options(
-                jobs: jobs, failureBudget: maxFailures.map(\.budget), memoryLimit: memoryLimit?.bytes,
+                jobs: budget.jobs, failureBudget: maxFailures.map(\.budget), memoryLimit: memoryLimit?.bytes,
                 stallTimeout: stallTimeout.duration == .zero ? nil : stallTimeout.duration,
                 heartbeatInterval: heartbeat.duration == .zero ? nil : heartbeat.duration,
                 recovery: RecoveryOptions(logger: logger),

@@ -43,7 +43,10 @@ struct ExtractPromisesTests {
 
     // MARK: 3. Directory listing
 
-    @Test("status --json --inputs over 22 folders × 1,000 files with long and odd names: exit 0 every time, ten times")
+    // The debug build lists names slowly (swift-system's debug-only checks on every component: over a minute for
+    // 22,000 long names), so the built binary gets 22 folders × 100 here; Scripts/asan-check.sh lists 22 × 1,000
+    // through the same seam under AddressSanitizer in CI, where a read past a dirent is reported at once.
+    @Test("status --json --inputs over 22 folders × 100 files with long and odd names: exit 0 every time, three times")
     func nestedTreeNeverCrashes() async throws {
         try FileManager.default.createDirectory(atPath: inputs.string, withIntermediateDirectories: true)
         for folder in 0..<22 {
@@ -51,7 +54,7 @@ struct ExtractPromisesTests {
             let folderName = "folder-\(folder)-" + String(repeating: "d", count: folder * 11)
             let folderPath = inputs.appending(folderName)
             try FileManager.default.createDirectory(atPath: folderPath.string, withIntermediateDirectories: false)
-            for i in 0..<1_000 {
+            for i in 0..<100 {
                 var name = Array("\(i)-".utf8) + Array(repeating: UInt8(ascii: "n"), count: (i * 37 + folder) % 230)
                 switch i % 5 {
                 case 0: name = Array("-".utf8) + name  // a leading dash
@@ -64,16 +67,16 @@ struct ExtractPromisesTests {
         }
         // State for the output, from a small run over the same tree (it lists the whole tree too).
         let first = try await extract([
-            "run", "--inputs", inputs.string, "--glob", "folder-0-/1*", "--output", output.string, "--builtin", "file-stats",
+            "run", "--inputs", inputs.string, "--glob", "folder-0-/*", "--output", output.string, "--builtin", "file-stats",
         ])
         #expect(first.status == 0, "\(first.text)")
         let done = lines(output)
         #expect(done > 50)
-        for attempt in 1...10 {
+        for attempt in 1...3 {
             let status = try await extract(["status", "--json", "--output", output.string, "--inputs", inputs.string])
             #expect(status.status == 0, "attempt \(attempt): \(status.text)")
             let object = try JSONSerialization.jsonObject(with: Data(status.text.utf8)) as? [String: Any]
-            #expect(object?["pending"] as? Int == 22_000 - done, "attempt \(attempt): \(status.text)")
+            #expect(object?["pending"] as? Int == 2_200 - done, "attempt \(attempt): \(status.text)")
             if status.status != 0 { break }
         }
     }

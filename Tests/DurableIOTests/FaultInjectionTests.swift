@@ -108,14 +108,24 @@ struct FaultInjectionTests {
         #expect(!failed.stderr.contains("Fatal error"), "\(failed.stderr.suffix(2000))")
         let message = try f.read { try String.fetchOne($0, sql: "SELECT last_error_message FROM results WHERE error_occurred = 1 LIMIT 1") }
         #expect(message?.contains("EMFILE") == true, "\(message ?? "no failed item")")
-        try await expectCleanResume(f, failed.stdout)
+        try await expectCleanResume(f, failed.stdout, retryErrors: true)
     }
 
     /// `resume` without faults: exit 0, every item once, all succeeded.
-    func expectCleanResume(_ f: ResumeFixture, _ startOutput: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let id = try #require(startOutput.split(separator: "\n").first { $0.hasPrefix("run ") }.map { String($0.dropFirst(4)) },
-                              "start printed no run id", sourceLocation: sourceLocation)
-        let resumed = try await ResumeCLI.run(["resume", "--db", f.db, "--run-id", id, "--quiet"], in: f.dir)
+    /// The next run completes every item once: `resume` (`--retry-errors-only` when items failed) of the run `start`
+    /// printed, or — when the fault came before the run was created (during ingest) — `start` again.
+    func expectCleanResume(
+        _ f: ResumeFixture, _ startOutput: String, retryErrors: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        var printed = startOutput.split(separator: "\n").first { $0.hasPrefix("run ") }.map { String($0.dropFirst(4)) }
+        if printed == nil {
+            let again = try await ResumeCLI.run(["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", "cat"], in: f.dir)
+            #expect(again.status == 0, "\(again.stderr.suffix(2000))", sourceLocation: sourceLocation)
+            printed = again.stdout.split(separator: "\n").first { $0.hasPrefix("run ") }.map { String($0.dropFirst(4)) }
+        }
+        let id = try #require(printed, "neither start printed a run id", sourceLocation: sourceLocation)
+        let resumed = try await ResumeCLI.run(
+            ["resume", "--db", f.db, "--run-id", id, "--quiet"] + (retryErrors ? ["--retry-errors-only"] : []), in: f.dir)
         #expect(resumed.status == 0 || resumed.status == 5, "\(resumed.stderr.suffix(2000))", sourceLocation: sourceLocation)
         try f.read { (db: Database) throws -> Void in
             let total = try Int.fetchOne(db, sql: "SELECT total_items FROM runs WHERE id = ?", arguments: [id]) ?? -1

@@ -52,7 +52,11 @@ enum PostgresTestServer {
     }
 
     /// A store in a fresh schema; drop it with ``drop(_:)``.
-    static func makeStore(operationTimeout: Duration = .seconds(15)) async throws -> PostgresRunStore {
+    ///
+    /// The default timeout is long: the suite's synchronous tests can hold both threads of the cooperative pool (2
+    /// here) for minutes at its start, and a store call cannot complete while they do — a test of a timeout passes
+    /// its own.
+    static func makeStore(operationTimeout: Duration = .seconds(300)) async throws -> PostgresRunStore {
         try await PostgresRunStore.connect(to: location, schema: freshSchema(), operationTimeout: operationTimeout)
     }
 

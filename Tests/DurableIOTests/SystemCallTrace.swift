@@ -86,6 +86,22 @@ struct SystemCallTrace: Sendable {
         return SystemCallTrace(calls: calls, status: status, output: child.text, mainPID: Self.firstPID(text) ?? -1)
     }
 
+    /// The CLI's write of `needle` to stdout or stderr, the point every sync must precede. When the CLI printed it
+    /// (it is in ``output``) but the trace holds no such write, that is a known, intermittent gap of the parser
+    /// (seen once in the rollback-journal backfill case under load), recorded as a known issue rather than a pass;
+    /// when the CLI never printed it, a failure.
+    func expectedOutput(containing needle: String, sourceLocation: SourceLocation = #_sourceLocation) -> Call? {
+        if let call = output(containing: needle) { return call }
+        if output.contains(needle) {
+            withKnownIssue("the CLI printed '\(needle)' but the parsed trace holds no write of it", isIntermittent: true) {
+                Issue.record("no write of '\(needle)' among \(outputWrites.count) output writes", sourceLocation: sourceLocation)
+            }
+        } else {
+            Issue.record("the CLI never printed '\(needle)': \(summary)", sourceLocation: sourceLocation)
+        }
+        return nil
+    }
+
     /// The first write by the CLI (not by an item command) to its stdout or stderr whose text contains `needle`.
     func output(containing needle: String) -> Call? {
         outputWrites.first { $0.text?.contains(needle) ?? false }
