@@ -126,17 +126,7 @@ public final class FileLock: ProcessLock {
     /// Whether it is held is asked of the kernel (a momentary non-blocking shared lock), not read from the record,
     /// which stays behind after a release.
     public static func holder(of path: FilePath, fileSystem: any FileSystem = RealFileSystem()) -> LockOwner? {
-        guard let fd = try? fileSystem.open(path, .readOnly, options: [.noFollow], permissions: nil) else { return nil }
-        defer { try? fileSystem.close(fd) }
-        do {
-            try fileSystem.flock(fd, FileLockOperation(.shared, nonBlocking: true))
-            try? fileSystem.flock(fd, FileLockOperation(.unlock))
-            return nil  // nobody holds it exclusively
-        } catch {
-            let lines = LineFile(fileSystem: fileSystem, fd: fd, path: path)
-            guard let bytes = try? lines.read(at: 0, count: 4096) else { return nil }
-            return LockOwner.decode(bytes)
-        }
+        exclusiveHolder(of: path, fileSystem: fileSystem)?.record
     }
 
     private func openLockFile() throws(DurableIOError) -> FileDescriptor {
