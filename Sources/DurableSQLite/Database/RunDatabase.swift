@@ -63,17 +63,13 @@ public enum RunDatabase {
         }
         let operation = "open the run store"
         do {
-            let pool = try DatabasePool(path: path, configuration: configuration)  // a pool always uses WAL
-            do {
-                // GRDB's WAL set-up has just run `PRAGMA synchronous = NORMAL` on the writer: set ours after it.
+            // A pool always uses WAL. GRDB's WAL set-up has just run `PRAGMA synchronous = NORMAL` on the writer:
+            // set ours after it.
+            return try checked(DatabasePool(path: path, configuration: configuration)) { pool in
                 try pool.writeWithoutTransaction { db in
                     try WriterSettings.apply(synchronous.level, to: db, path: path, operation: operation, journalModes: ["wal"])
                 }
-            } catch {
-                try? pool.close()
-                throw error
             }
-            return pool
         } catch {
             throw DurableSQLiteError.database(error, operation: operation, path: path)
         }
@@ -96,16 +92,22 @@ public enum RunDatabase {
         configuration.readonly = true
         configuration.busyMode = .timeout(busyTimeout)
         do {
-            let pool = try DatabasePool(path: path, configuration: configuration)
-            do {
+            return try checked(DatabasePool(path: path, configuration: configuration)) { pool in
                 try pool.read { db in try RunSchema.requireReadable(db, path: path) }
-            } catch {
-                try? pool.close()
-                throw error
             }
-            return pool
         } catch {
             throw DurableSQLiteError.database(error, operation: operation, path: path)
         }
+    }
+
+    /// `pool` once `check` passed on it; closed (and `check`'s error thrown) when it did not.
+    private static func checked(_ pool: DatabasePool, _ check: (DatabasePool) throws -> Void) throws -> DatabasePool {
+        do {
+            try check(pool)
+        } catch {
+            try? pool.close()
+            throw error
+        }
+        return pool
     }
 }
