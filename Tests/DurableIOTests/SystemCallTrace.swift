@@ -44,6 +44,9 @@ struct SystemCallTrace: Sendable {
     /// The pid of the traced process itself (the first in the trace): its fds 1 and 2 are the CLI's output.
     var mainPID: Int32
 
+    /// What a PostgreSQL client says and hears, beside the CLI's output: socket reads and writes.
+    static let networkCalls = "execve,write,writev,sendto,sendmsg,read,readv,recvfrom,recvmsg"
+
     /// The calls `-e trace=` asks for: syncs, writes, renames, and `execve` to tell item commands from the CLI.
     static let tracedCalls = "execve,fsync,fdatasync,sync_file_range,write,pwrite64,writev,pwritev,pwritev2,rename,renameat,renameat2"
 
@@ -70,7 +73,7 @@ struct SystemCallTrace: Sendable {
 
     /// Runs `executable arguments…` under strace to its end, with `environment` added; `nil` when strace is missing.
     static func run(
-        _ executable: URL, _ arguments: [String], environment: [String: String] = [:]
+        _ executable: URL, _ arguments: [String], environment: [String: String] = [:], tracing calls: String = tracedCalls
     ) async throws -> SystemCallTrace? {
         guard let strace else { return nil }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("durableio-strace-\(UUID().uuidString).txt")
@@ -78,7 +81,7 @@ struct SystemCallTrace: Sendable {
         let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         let child = try ChildProcess(
             URL(fileURLWithPath: "/usr/bin/env"),
-            assignments + [strace, "-f", "-y", "-qq", "-s", "8192", "-e", "signal=none", "-e", "trace=\(tracedCalls)",
+            assignments + [strace, "-f", "-y", "-qq", "-s", "8192", "-e", "signal=none", "-e", "trace=\(calls)",
                            "-o", file.path, "--", executable.path] + arguments)
         let status = await child.wait()
         let text = String(decoding: (try? Data(contentsOf: file)) ?? Data(), as: UTF8.self)
@@ -86,19 +89,13 @@ struct SystemCallTrace: Sendable {
         return SystemCallTrace(calls: calls, status: status, output: child.text, mainPID: Self.firstPID(text) ?? -1)
     }
 
-    /// The CLI's write of `needle` to stdout or stderr, the point every sync must precede. When the CLI printed it
-    /// (it is in ``output``) but the trace holds no such write, that is a known, intermittent gap of the parser
-    /// (seen once in the rollback-journal backfill case under load), recorded as a known issue rather than a pass;
-    /// when the CLI never printed it, a failure.
+    /// The CLI's write of `needle` to stdout or stderr, the point every sync must precede; a failure (with what
+    /// was printed and traced) when there is none. (A write that another thread interrupted used to be dropped by
+    /// the parser — strace pads the resumed half's result — and showed up here as an intermittent miss.)
     func expectedOutput(containing needle: String, sourceLocation: SourceLocation = #_sourceLocation) -> Call? {
         if let call = output(containing: needle) { return call }
-        if output.contains(needle) {
-            withKnownIssue("the CLI printed '\(needle)' but the parsed trace holds no write of it", isIntermittent: true) {
-                Issue.record("no write of '\(needle)' among \(outputWrites.count) output writes", sourceLocation: sourceLocation)
-            }
-        } else {
-            Issue.record("the CLI never printed '\(needle)': \(summary)", sourceLocation: sourceLocation)
-        }
+        let printed = output.contains(needle) ? "printed, but no write of it among \(outputWrites.count) traced output writes" : "never printed"
+        Issue.record("'\(needle)' \(printed): \(summary)", sourceLocation: sourceLocation)
         return nil
     }
 
@@ -115,6 +112,11 @@ struct SystemCallTrace: Sendable {
     /// Pids of item commands and their children: the processes that ran `execve` (a thread never does), except the
     /// traced CLI itself.
     var childPIDs: Set<Int32> { Set(calls.filter { $0.name == "execve" && $0.pid != mainPID }.map(\.pid)) }
+
+    /// Successful calls named `name`s by the CLI's own threads (not its item commands) whose data holds `needle`.
+    func calls(named names: Set<String>, containing needle: String) -> [Call] {
+        calls.filter { names.contains($0.name) && $0.succeeded && !childPIDs.contains($0.pid) && ($0.text?.contains(needle) ?? false) }
+    }
 
     /// Calls on a file whose path ends with `suffix`.
     func calls(onPathEndingIn suffix: String) -> [Call] { calls.filter { $0.path?.hasSuffix(suffix) ?? false } }
@@ -157,6 +159,54 @@ struct SystemCallTrace: Sendable {
         }
     }
 
+    /// For every key in the writes to the ledger ending with `ledger` (`{"key":…}` lines), the row of that key was
+    /// written to the file ending with `staging` and a sync of that file returned before the ledger write was made.
+    /// Returns how many keys were checked.
+    @discardableResult
+    func expectEachKey(
+        writtenTo ledger: String, afterItsRowIsSyncedIn staging: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) -> Int {
+        let rowWrites = writes(toPathEndingIn: staging)
+        let rowSyncs = syncs(ofPathEndingIn: staging)
+        var checked = 0
+        var early: [String] = []
+        for ledgerWrite in writes(toPathEndingIn: ledger) {
+            for key in Self.keyFields(in: ledgerWrite.text ?? "") {
+                checked += 1
+                guard let rowWrite = rowWrites.first(where: { $0.text?.contains(key) ?? false }),
+                      rowWrite.returned < ledgerWrite.started
+                else {
+                    early.append("\(key) (no row written before \(ledgerWrite))")
+                    continue
+                }
+                if !rowSyncs.contains(where: { $0.started > rowWrite.returned && $0.returned < ledgerWrite.started }) {
+                    early.append("\(key) (row \(rowWrite), ledger \(ledgerWrite))")
+                }
+            }
+        }
+        #expect(checked > 0, "no key lines in the writes to *\(ledger)\n\(summary)", sourceLocation: sourceLocation)
+        #expect(early.isEmpty, "\(early.count) of \(checked) keys reached *\(ledger) before their row was synced in *\(staging); first: \(early.prefix(3))\n\(summary)", sourceLocation: sourceLocation)
+        return checked
+    }
+
+    /// The `"key":"…"` fields in `text`, each with its quotes as written (so `"key":"f1"` never matches `f10`).
+    static func keyFields(in text: String) -> [String] {
+        var fields: [String] = []
+        var rest = text[...]
+        while let start = rest.range(of: #""key":""#) {
+            var index = start.upperBound
+            var escaped = false
+            while index < rest.endIndex, escaped || rest[index] != "\"" {
+                escaped = !escaped && rest[index] == "\\"
+                index = rest.index(after: index)
+            }
+            guard index < rest.endIndex else { break }
+            fields.append(String(rest[start.lowerBound...index]))
+            rest = rest[rest.index(after: index)...]
+        }
+        return fields
+    }
+
     /// Per file: how many syncs, writes; for failure messages.
     var summary: String {
         var counts: [String: (syncs: Int, writes: Int)] = [:]
@@ -187,7 +237,12 @@ struct SystemCallTrace: Sendable {
             var started = index
             if line.hasPrefix("<... ") {
                 guard let first = pending.removeValue(forKey: pid), let resumed = line.range(of: " resumed>") else { continue }
-                line = first.text + line[resumed.upperBound...]
+                // strace pads a resumed call's result to a column (`<... fdatasync resumed>)          = 0`), and
+                // the first part ends with a space: without both trimmed, the joined call did not parse and every
+                // call another thread interrupted was silently dropped from the trace.
+                var head = first.text
+                while head.last == " " { head = head.dropLast() }
+                line = head + line[resumed.upperBound...]
                 started = first.line
             } else if line.hasSuffix("<unfinished ...>") {
                 pending[pid] = (index, line.dropLast("<unfinished ...>".count))
@@ -201,9 +256,13 @@ struct SystemCallTrace: Sendable {
     /// `write(5</tmp/x/out.jsonl>, "{\"key\"…", 42) = 42` → a call.
     static func parseCall(_ line: Substring, pid: Int32, started: Int, returned: Int) -> Call? {
         guard let open = line.firstIndex(of: "("), line[line.startIndex..<open].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }),
-              let equals = line.range(of: ") = ", options: .backwards) ?? line.range(of: ")= ", options: .backwards) else { return nil }
+              let equals = line.range(of: "= ", options: .backwards) else { return nil }
+        // The arguments end at the `)` before ` = ` (or before a column of padding spaces).
+        var close = equals.lowerBound
+        while close > open, line[line.index(before: close)] == " " { close = line.index(before: close) }
+        guard close > open, line[line.index(before: close)] == ")" else { return nil }
         let name = String(line[..<open])
-        let arguments = line[line.index(after: open)..<equals.lowerBound]
+        let arguments = line[line.index(after: open)..<line.index(before: close)]
         let resultText = line[equals.upperBound...]
         let resultParts = resultText.split(separator: " ", maxSplits: 2)
         let result = resultParts.first.flatMap { Int($0) } ?? (resultParts.first.flatMap { Int($0.dropFirst(2), radix: 16) } ?? 0)
@@ -219,7 +278,9 @@ struct SystemCallTrace: Sendable {
                 rest = rest[rest.index(after: close)...]
             }
         }
-        if let quote = rest.firstIndex(of: "\"") {
+        if ["writev", "readv", "sendmsg", "recvmsg", "pwritev", "pwritev2"].contains(name) {
+            call.text = quotedStrings(rest).joined()  // every iovec's bytes, in order
+        } else if let quote = rest.firstIndex(of: "\"") {
             call.text = unescape(rest[rest.index(after: quote)...])
         }
         return call
@@ -234,6 +295,24 @@ struct SystemCallTrace: Sendable {
             index = next
         }
         return nil
+    }
+
+    /// Every C string literal in `text` (an iovec array's `iov_base` strings), unescaped.
+    static func quotedStrings(_ text: Substring) -> [String] {
+        var strings: [String] = []
+        var index = text.startIndex
+        while let quote = text[index...].firstIndex(of: "\"") {
+            var end = text.index(after: quote)
+            var escaped = false
+            while end < text.endIndex, escaped || text[end] != "\"" {
+                escaped = !escaped && text[end] == "\\"
+                end = text.index(after: end)
+            }
+            strings.append(unescape(text[text.index(after: quote)...]))
+            guard end < text.endIndex else { break }
+            index = text.index(after: end)
+        }
+        return strings
     }
 
     /// A C string literal as strace prints it (up to its closing quote), as UTF-8 text.
