@@ -25,6 +25,14 @@ struct SessionOptions: ParsableArguments {
     @Option(help: "PostgreSQL store: items claimed at once (default: twice --jobs).", transform: NumericArgument.count(in: 1...1_000_000))
     var claimSize: Int?
 
+    /// `--jobs`, or fewer when the descriptor limit (`ulimit -n`) cannot hold that many item commands at once —
+    /// past it, pipes fail with `EMFILE` and an item command is left unreaped — with a note on stderr that says so.
+    func jobsWithinDescriptorLimit() -> Int {
+        let budget = DescriptorBudget.jobs(requested: jobs)
+        if let note = budget.note { ProgressRenderer.standardError("note: \(note)\n") }
+        return budget.jobs
+    }
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard lease >= 0.3 else { throw ValidationError("--lease must be at least 0.3 seconds") }

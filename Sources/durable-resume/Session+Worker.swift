@@ -11,7 +11,7 @@ extension Session {
         var logger = Logger(label: "durable-resume")
         logger.logLevel = .warning
         return LeasedWorker.Options(
-            jobs: options.jobs, claimSize: options.claimSize, lease: .milliseconds(Int64(options.lease * 1000)),
+            jobs: options.jobsWithinDescriptorLimit(), claimSize: options.claimSize, lease: .milliseconds(Int64(options.lease * 1000)),
             stop: stop, progress: { renderer.update($0) }, notice: { note($0) }, logger: logger)
     }
 

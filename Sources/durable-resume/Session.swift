@@ -18,7 +18,7 @@ struct Session {
         var logger = Logger(label: "durable-resume")
         logger.logLevel = .warning  // the command prints its own summary; the library's info lines would repeat it
         return ResumableRunner.Options(
-            jobs: options.jobs, stop: stop, progress: { renderer.update($0) }, notice: { note($0) }, logger: logger)
+            jobs: options.jobsWithinDescriptorLimit(), stop: stop, progress: { renderer.update($0) }, notice: { note($0) }, logger: logger)
     }
 
     func renderer() -> ProgressRenderer {

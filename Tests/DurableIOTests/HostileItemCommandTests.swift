@@ -75,6 +75,24 @@ struct HostileItemCommandTests {
         #expect(keys.count == 500 && Set(keys).count == 500)
     }
 
+    @Test("durable-resume --jobs 250 under ulimit -n 1024: runs as many at once as the limit holds, says so, never traps or hangs; every item once")
+    func resumeBeyondTheDescriptorLimit() async throws {
+        let f = ResumeFixture(count: 500)
+        let arguments = ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", "sleep 0.3; cat",
+                         "--jobs", "250", "--batch-size", "50", "--quiet"]
+        // `timeout` turns a hang (an item command left unreaped) into a failure instead of a stuck suite.
+        let quoted = (["timeout", "-s", "KILL", "300", ResumeCLI.executable.path] + arguments).map(ItemCommand.shellQuoted).joined(separator: " ")
+        let limited = try ChildProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", "cd \(ItemCommand.shellQuoted(f.dir)) && ulimit -n 1024 && exec \(quoted)"])
+        let status = await limited.wait()
+        #expect(status != 132 && status < 128, "exit \(status): a trap or a hang\n\(limited.text.suffix(3000))")
+        #expect(status == 0, "\(limited.text.suffix(3000))")
+        #expect(limited.text.contains("--jobs 250 needs about 2064 descriptors but the limit is 1024 (ulimit -n): running 120 at a time"), "\(limited.text.suffix(3000))")
+        try f.read { (db: Database) throws -> Void in
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM results WHERE error_occurred = 0") == 500)
+            #expect(try String.fetchOne(db, sql: "SELECT status FROM runs") == "completed")
+        }
+    }
+
     @Test("durable-extract: a non-UTF-8 name beside its U+FFFD twin: each item's command reads its own file")
     func nonUTF8NameBesideItsTwin() async throws {
         let dir = TemporaryDirectory()
