@@ -90,17 +90,24 @@ struct CrashOnATerminalTests {
         #expect(!own.contains("Program crashed"), "enable=no was honoured: \(own.suffix(1000))")
     }
 
-    @Test(
-        "durable-backfill: no 'Press space' after a crash on a terminal",
-        .disabled("its readiness probe (the backfill's record in _durable_backfills) never held within 60 s under the full suite; the same start-up code is tested through durable-extract and durable-resume"))
+    @Test("durable-backfill: no 'Press space' after a crash on a terminal")
     func backfill() async throws {
         let db = dir.file("app.db")
         try Incident.make(db, transmissions: 200, withoutObservations: 10)
+        let pidFile = self.pidFile
+        // Ready once the CLI runs as the start-up code re-executed it (SWIFT_BACKTRACE in its environment) and has
+        // had a moment to start its work: a probe of the database it is writing (the old one) could stay locked out.
         let shown = try await crashOnATerminal(
             ChildProcess.backfill,
             ["run", "--db", db.string, "--name", "slow", "--table", "transmissions", "--key", "id", "--set", Incident.set,
              "--where", Incident.predicate, "--batch-size", "1", "--yield", "5s"],
-            backtrace: nil, ready: { ((try? Incident.int(db, "SELECT COUNT(*) FROM _durable_backfills")) ?? nil ?? 0) > 0 })
+            backtrace: nil, ready: {
+                guard let pid = Int32(readText(FilePath(pidFile)).trimmingCharacters(in: .whitespacesAndNewlines)),
+                      readText(FilePath("/proc/\(pid)/environ")).contains("SWIFT_BACKTRACE=interactive=no")
+                else { return false }
+                Thread.sleep(forTimeInterval: 1)
+                return true
+            })
         guard let shown else { return }
         #expect(shown.contains("Program crashed"), "\(shown.suffix(2000))")
         #expect(!shown.contains("Press space to interact"), "\(shown.suffix(2000))")
