@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -155,6 +156,30 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// DURABLEIO_CORE_TESTS_ONLY=1: the core, its test support and its tests alone, for CI's AddressSanitizer run
+// (`swift test --sanitize=address --scratch-path .build-asan`): the sanitizer then rebuilds swift-system and
+// swift-log, not GRDB, PostgresNIO, swift-crypto and the rest the whole test target links (minutes saved). The
+// same package, so the tests keep their `package` access; the same files, so there is one copy of each test.
+if ProcessInfo.processInfo.environment["DURABLEIO_CORE_TESTS_ONLY"] != nil {
+    let core: Set<String> = ["DurableIO", "DurableIOTesting", "durable-test-helper"]
+    package.products = package.products.filter { $0.name == "DurableIO" || $0.name == "DurableIOTesting" }
+    package.targets = package.targets.filter { core.contains($0.name) }
+    package.targets.append(
+        .testTarget(
+            name: "DurableIOTests",
+            dependencies: [
+                "DurableIO", "DurableIOTesting", "durable-test-helper",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            sources: [
+                "AtomicFileTests.swift", "ChildProcess.swift", "CrashHarnessTests.swift", "DirectoryListingTests.swift",
+                "FastPathFuzzTests.swift", "KeyTests.swift", "LedgerTests.swift", "LockFileReclaimRaceTests.swift",
+                "LockFileSeamTests.swift", "LockTests.swift", "StagingAndAccountingTests.swift", "Support.swift",
+            ]
+        ))
+}
 
 for target in package.targets where target.name != "DurableCLIStartup" {  // Swift settings; that one is C
     var settings = target.swiftSettings ?? []

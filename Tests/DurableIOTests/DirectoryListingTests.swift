@@ -30,6 +30,31 @@ struct DirectoryListingTests {
         #expect(Set(listed) == Set(Self.oddNames))
     }
 
+    @Test("Directories larger than readdir's buffer (32 KB of records), of odd names of every length: every name exact (under AddressSanitizer in CI: no read past a record)")
+    func largerThanTheReaddirBuffer() async throws {
+        // A read past a short record leaves the buffer only when that record is the buffer's last; with more than
+        // 32 KB of records the buffer fills, and its last record varies with the name lengths. Several folders, so
+        // the last record has several sizes.
+        let root = dir.path
+        let wrong = try await offPool { () -> [String] in
+            let fileSystem = RealFileSystem()
+            var wrong: [String] = []
+            for folderIndex in 0..<4 {
+                let folder = root.appending("folder-\(folderIndex)-" + String(repeating: "n", count: folderIndex * 37))
+                try FileManager.default.createDirectory(atPath: folder.string, withIntermediateDirectories: false)
+                var names = Set(Self.oddNames)
+                for i in 0..<1_100 {
+                    names.insert(Array("clip_\(i)_".utf8) + Array(repeating: UInt8(ascii: "z"), count: (i * 7 + folderIndex) % 200))
+                }
+                for name in names { createRaw(folder.appending(FilePath.Component(platformBytes: name))) }
+                let listed = try fileSystem.listDirectory(folder).map(\.platformBytes)
+                if listed.count != names.count || Set(listed) != names { wrong.append("\(folder.lastComponent!): \(listed.count) of \(names.count)") }
+            }
+            return wrong
+        }
+        #expect(wrong.isEmpty, "\(wrong)")
+    }
+
     @Test("Directories whose names have every length from 1 to 255, listed again and again: every name exact")
     func everyNameLength() async throws {
         // Each directory gets one name length, so the last record of readdir's buffer has every size once. Off the

@@ -291,14 +291,3 @@ struct ExtractPromisesTests {
     }
 }
 
-/// Creates an empty file at `path`, whose bytes need not be UTF-8.
-func createRaw(_ path: FilePath) {
-    let fd = path.withPlatformString { open($0, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o644) }
-    precondition(fd >= 0, "cannot create \(path): errno \(errno)")
-    close(fd)
-}
-
-extension LockOwner {
-    /// Decodes a lock file's owner record (the library's decoder is internal).
-    static func decodeForTests(_ bytes: [UInt8]) -> LockOwner? { try? JSONDecoder().decode(LockOwner.self, from: Data(bytes)) }
-}
