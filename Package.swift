@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "DurableIO", targets: ["DurableIO"]),
         .library(name: "DurableIOTesting", targets: ["DurableIOTesting"]),
         .library(name: "DurableRun", targets: ["DurableRun"]),
+        .library(name: "DurableRunStore", targets: ["DurableRunStore"]),
         .library(name: "DurableSQLite", targets: ["DurableSQLite"]),
         .library(name: "DurablePostgres", targets: ["DurablePostgres"]),
         .library(name: "DurableCLI", targets: ["DurableCLI"]),
@@ -60,15 +61,24 @@ let package = Package(
             ]
         ),
 
-        // SQLite: the run store and the backfill engine
+        // Run stores: the store-neutral run layer (store protocols, records, source ingest rules, the runner for a
+        // locked store and the worker for a claiming store); no database
         .target(
-            name: "DurableSQLite",
+            name: "DurableRunStore",
             dependencies: [
                 "DurableIO",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // SQLite: the embedded run store and the backfill engine
+        .target(
+            name: "DurableSQLite",
+            dependencies: [
+                "DurableIO", "DurableRunStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
 
@@ -76,7 +86,7 @@ let package = Package(
         .target(
             name: "DurablePostgres",
             dependencies: [
-                "DurableIO", "DurableSQLite",
+                "DurableIO", "DurableRunStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // The pool's own error (a tripped circuit breaker) and NIO's connect errors, to say what failed.
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
@@ -107,7 +117,8 @@ let package = Package(
         .executableTarget(
             name: "durable-resume",
             dependencies: [
-                "DurableIO", "DurableSQLite", "DurablePostgres", "DurableRun", "DurableCLI", "DurableCLIStartup",
+                "DurableIO", "DurableRunStore", "DurableSQLite", "DurablePostgres", "DurableRun", "DurableCLI",
+                "DurableCLIStartup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -124,7 +135,7 @@ let package = Package(
         .executableTarget(
             name: "durable-benchmark",
             dependencies: [
-                "DurableIO", "DurableIOTesting", "DurableSQLite", "DurablePostgres", "DurableRun",
+                "DurableIO", "DurableIOTesting", "DurableRunStore", "DurableSQLite", "DurablePostgres", "DurableRun",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -142,7 +153,8 @@ let package = Package(
         .testTarget(
             name: "DurableIOTests",
             dependencies: [
-                "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI", "DurableSQLite", "DurablePostgres",
+                "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI",
+                "DurableRunStore", "DurableSQLite", "DurablePostgres",
                 "durable-test-helper", "durable-extract", "durable-resume", "durable-backfill",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -4,7 +4,7 @@ import PostgresNIO
 import _ConnectionPoolModule
 
 /// The one error type of the `DurablePostgres` module: the server or the connection failed. What the run store's
-/// semantics refuse (a completed run, a checksum mismatch, …) is a `DurableSQLiteError`, the same for both stores.
+/// semantics refuse (a completed run, a checksum mismatch, …) is a `DurableRunStoreError`, the same for both stores.
 ///
 /// Messages name the store by its redacted URL (`postgres://user:***@host:5432/db`): a password never appears in
 /// an error. The server's own message and SQLSTATE are kept; the query text and its values are not (row contents

@@ -1,4 +1,4 @@
-import DurableSQLite
+import DurableRunStore
 import Foundation
 import PostgresNIO
 
@@ -21,7 +21,7 @@ extension PostgresRunStore {
         var seen: Set<String> = []
         try SourceReader.read(source) { key, json in
             guard seen.insert(key).inserted else {
-                throw DurableSQLiteError(
+                throw DurableRunStoreError(
                     .duplicateItemID, operation: "ingest",
                     message: "\(source.path): item \(items.count + 1) has the same id as an earlier item (id column(s) \(source.idColumns.joined(separator: ", ")))",
                     hint: "Ids must be unique; add a column to the id (--id A --id B) or fix the file. Nothing was stored.")

@@ -1,10 +1,10 @@
 import DurableIO
-import DurableSQLite
+import DurableRunStore
 import Foundation
 import Logging
 import PostgresNIO
 
-/// The server-backed run store: the same runs, sources and results as ``SQLiteRunStore``, on PostgreSQL through
+/// The server-backed run store: the same runs, sources and results as `SQLiteRunStore`, on PostgreSQL through
 /// PostgresNIO, for many workers on many hosts sharing one run (see ``ClaimingRunStore``).
 ///
 /// Exclusion is per item, by the leases in `run_items` — not a run-level lock: the point of this mode is many
@@ -248,10 +248,10 @@ public final class PostgresRunStore: ClaimingRunStore {
             return try await Deadline.run(operationTimeout, timeoutError: self.timedOut(operation)) {
                 try await client.withTransaction(logger: logger) { connection in try await body(connection) }
             }
-        } catch let error as DurableSQLiteError {
+        } catch let error as DurableRunStoreError {
             throw error
         } catch let error as PostgresTransactionError {
-            if let inner = error.closureError as? DurableSQLiteError { throw inner }
+            if let inner = error.closureError as? DurableRunStoreError { throw inner }
             throw await explained(error, operation: operation)
         } catch {
             throw await explained(error, operation: operation)
@@ -290,7 +290,7 @@ public final class PostgresRunStore: ClaimingRunStore {
         let r = row.makeRandomAccess()
         let statusText = try r[2].decode(String.self)
         guard let status = RunStatus(rawValue: statusText) else {
-            throw DurableSQLiteError(.schema, operation: "read run", message: "unknown run status '\(statusText)'")
+            throw DurableRunStoreError(.schema, operation: "read run", message: "unknown run status '\(statusText)'")
         }
         let metrics = try r[15].decode(String?.self).flatMap { try? JSONDecoder().decode(RunMetrics.self, from: Data($0.utf8)) }
         return RunRecord(
@@ -316,8 +316,8 @@ public final class PostgresRunStore: ClaimingRunStore {
     }
 
     /// The error for a run id that is not in the store.
-    public static func notFound(_ id: String) -> DurableSQLiteError {
-        DurableSQLiteError(
+    public static func notFound(_ id: String) -> DurableRunStoreError {
+        DurableRunStoreError(
             .runNotFound, operation: "find run", message: "no run has the id \(id)",
             hint: "List the runs with: durable-resume list --store URL")
     }

@@ -73,7 +73,7 @@ extension CheckpointedRun {
         let output = try KeyCensus.scan(rowsAt: output, format: format, options: quiet, fileSystem: fileSystem)
         var failedKeys = RecordKeySet()
         if try fileSystem.exists(errorsPath) {
-            for failure in try Ledger<ItemFailure>.recover(at: errorsPath, options: quiet, fileSystem: fileSystem).entries
+            for failure in try Ledger<FailedAttempt>.recover(at: errorsPath, options: quiet, fileSystem: fileSystem).entries
             where !ledger.keys.contains(failure.key) {
                 failedKeys.insert(failure.key)
             }

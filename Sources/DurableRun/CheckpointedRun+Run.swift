@@ -36,7 +36,7 @@ extension CheckpointedRun {
         try removeStaleTemporaryFiles()
         let ledger = try KeyLedger.open(at: ledgerPath, options: options.recovery, fileSystem: fileSystem)
         let staging = try StagingFile.open(at: stagingPath, options: options.recovery, fileSystem: fileSystem)
-        let errors = try Ledger<ItemFailure>.open(at: errorsPath, options: options.recovery, fileSystem: fileSystem)
+        let errors = try Ledger<FailedAttempt>.open(at: errorsPath, options: options.recovery, fileSystem: fileSystem)
         let outputCensus = try KeyCensus.scan(rowsAt: output, format: format, options: options.recovery, fileSystem: fileSystem)
 
         // A row durable in staging whose key never reached the ledger is work done: record it.
@@ -89,7 +89,7 @@ extension CheckpointedRun {
                                 // The item failed (its command, or a row that is not a JSON object): record it,
                                 // never in the ledger, so the next run retries it.
                                 try await errors.append(
-                                    ItemFailure(key: key, message: "\(error)", attempt: (attempts[key] ?? 0) + 1))
+                                    FailedAttempt(key: key, message: "\(error)", attempt: (attempts[key] ?? 0) + 1))
                                 counts.add(failed: 1)
                                 try guardrails.afterBatch(completed: 0, failed: 1)
                                 report?(guardrails.progress.snapshot())

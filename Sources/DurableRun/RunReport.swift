@@ -48,24 +48,3 @@ public struct RunReport: Sendable, CustomStringConvertible {
         return "\(state): \(rowsVerified.formatted) rows verified (\(alreadyDone.formatted) already done, \(completed.formatted) extracted, \(failed.formatted) failed\(duplicates))"
     }
 }
-
-/// One failed item, as recorded in `<out>.errors.jsonl`.
-///
-/// ```swift
-/// let failures = try Ledger<ItemFailure>.recover(at: run.errorsPath).entries
-/// ```
-public struct ItemFailure: Codable, Sendable, Equatable {
-    /// The item.
-    public var key: RecordKey
-    /// What went wrong (the error's description).
-    public var message: String
-    /// Which attempt this was (1 for the first).
-    public var attempt: Int
-
-    /// Creates a record.
-    public init(key: RecordKey, message: String, attempt: Int) {
-        self.key = key
-        self.message = message
-        self.attempt = attempt
-    }
-}

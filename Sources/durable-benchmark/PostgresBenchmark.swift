@@ -1,7 +1,7 @@
 import ArgumentParser
 import DurablePostgres
 import DurableRun
-import DurableSQLite
+import DurableRunStore
 import Foundation
 import PostgresNIO
 

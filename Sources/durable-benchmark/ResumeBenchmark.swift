@@ -1,5 +1,6 @@
 import ArgumentParser
 import DurableRun
+import DurableRunStore
 import DurableSQLite
 import Foundation
 import GRDB

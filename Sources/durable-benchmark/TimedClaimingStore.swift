@@ -1,4 +1,4 @@
-import DurableSQLite
+import DurableRunStore
 import Foundation
 import Synchronization
 

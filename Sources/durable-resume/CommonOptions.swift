@@ -2,6 +2,7 @@ import ArgumentParser
 import DurableCLI
 import DurableIO
 import DurablePostgres
+import DurableRunStore
 import DurableSQLite
 import Foundation
 
@@ -93,13 +94,16 @@ func fail(_ error: any Error) -> ExitCode {
     let code: DurableExitCode
     let text: String
     switch error {
-    case let error as DurableSQLiteError:
+    case let error as DurableRunStoreError:
         text = error.detailedDescription
         switch error.code {
         case .alreadyCompleted: code = .alreadyCompleted
         case .checksumMismatch, .sourceChanged: code = .consistency
         default: code = .failure
         }
+    case let error as DurableSQLiteError:
+        text = error.detailedDescription
+        code = .failure
     case let error as DurableIOError:
         text = error.detailedDescription
         code = DurableExitCode(for: error)

@@ -1,6 +1,6 @@
 import ArgumentParser
 import DurableCLI
-import DurableSQLite
+import DurableRunStore
 
 /// `durable-resume ingest`: loads a source into the database once.
 struct Ingest: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import DurableCLI
-import DurableSQLite
+import DurableRunStore
 
 /// `durable-resume resume`: continues a run by id.
 struct Resume: AsyncParsableCommand {
@@ -52,7 +52,7 @@ struct Resume: AsyncParsableCommand {
                 let id: String
                 if latest {
                     guard let run = try await opened.store.runs().first(where: { $0.status != .completed }) else {
-                        throw DurableSQLiteError(
+                        throw DurableRunStoreError(
                             .runNotFound, operation: "resume", message: "no run in \(database.display) is resumable (all are completed, or there are none)")
                     }
                     id = run.id

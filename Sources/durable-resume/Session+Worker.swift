@@ -1,7 +1,7 @@
 import ArgumentParser
 import DurableCLI
 import DurableIO
-import DurableSQLite
+import DurableRunStore
 import Foundation
 import Logging
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import DurableCLI
 import DurableIO
 import DurableRun
-import DurableSQLite
+import DurableRunStore
 import Foundation
 import Logging
 

@@ -1,6 +1,6 @@
 import ArgumentParser
 import DurableCLI
-import DurableSQLite
+import DurableRunStore
 import Foundation
 
 /// `durable-resume start`: creates a run and processes every item.

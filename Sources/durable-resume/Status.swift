@@ -1,6 +1,6 @@
 import ArgumentParser
 import DurableCLI
-import DurableSQLite
+import DurableRunStore
 import Foundation
 
 /// `durable-resume status`: one run's progress, ETA and state.
@@ -53,7 +53,7 @@ struct Status: AsyncParsableCommand {
         let found: RunRecord?
         if let runID { found = try await store.run(id: runID) } else { found = try await store.runs().first }
         guard let run = found else {
-            throw DurableSQLiteError(
+            throw DurableRunStoreError(
                 .runNotFound, operation: "status",
                 message: runID.map { "no run has the id \($0)" } ?? "there are no runs in \(display)")
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DurablePostgres
+import DurableRunStore
 import DurableSQLite
 import Foundation
 

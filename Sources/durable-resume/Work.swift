@@ -1,7 +1,7 @@
 import ArgumentParser
 import DurableCLI
 import DurablePostgres
-import DurableSQLite
+import DurableRunStore
 
 /// `durable-resume work`: joins a running run on a PostgreSQL store as one more worker.
 struct Work: AsyncParsableCommand {

@@ -1,4 +1,4 @@
-import DurableSQLite
+import DurableRunStore
 import Foundation
 
 /// A worker as `status` prints it (PostgreSQL stores).

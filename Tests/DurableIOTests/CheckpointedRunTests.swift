@@ -43,7 +43,7 @@ struct CheckpointedRunTests {
             return Self.row(key)
         }
         #expect(first.failed == 20 && first.completed == 180 && first.rowsVerified == 180)
-        let failures = try Ledger<ItemFailure>.recover(at: run.errorsPath).entries
+        let failures = try Ledger<FailedAttempt>.recover(at: run.errorsPath).entries
         #expect(failures.count == 20 && failures.allSatisfy { $0.attempt == 1 && $0.message == "exit status 2: no such codec" })
         #expect(try KeyLedger.recover(at: run.ledgerPath).keys.count == 180)
 

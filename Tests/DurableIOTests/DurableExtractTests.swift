@@ -225,7 +225,7 @@ struct DurableExtractTests {
         #expect(first.status == 1, "\(first.text)")
         #expect(first.text.contains("finished with failures: 9 rows verified"), "\(first.text)")
         let errorsPath = output.appendingToName(".errors.jsonl")
-        let failures = try Ledger<ItemFailure>.recover(at: errorsPath).entries
+        let failures = try Ledger<FailedAttempt>.recover(at: errorsPath).entries
         #expect(failures.count == 1)
         #expect(failures.first?.key == "f0003.txt")
         #expect(failures.first?.message.contains("exit status 7") == true)
@@ -236,7 +236,7 @@ struct DurableExtractTests {
         let second = try await extract(runArguments(command: flaky))
         #expect(second.status == 1)
         #expect(second.text.contains("(9 already done, 0 extracted, 1 failed)"), "\(second.text)")
-        #expect(try Ledger<ItemFailure>.recover(at: errorsPath).entries.last?.attempt == 2, "retried, attempt counted")
+        #expect(try Ledger<FailedAttempt>.recover(at: errorsPath).entries.last?.attempt == 2, "retried, attempt counted")
 
         let fixed = try await extract(runArguments(command: #"printf '{"ok":1}'"#))
         #expect(fixed.status == 0, "\(fixed.text)")
@@ -250,7 +250,7 @@ struct DurableExtractTests {
         ])
         #expect(budget.status == 1, "\(budget.text)")
         #expect(budget.text.contains("3 items failed, past the budget"), "\(budget.text)")
-        #expect(try Ledger<ItemFailure>.recover(at: other.appendingToName(".errors.jsonl")).entries.count == 3)
+        #expect(try Ledger<FailedAttempt>.recover(at: other.appendingToName(".errors.jsonl")).entries.count == 3)
     }
 
     @Test("CSV output parses with Python's csv module; JSONL output parses with jq")

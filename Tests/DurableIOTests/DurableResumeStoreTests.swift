@@ -1,4 +1,3 @@
-import DurableSQLite
 import Foundation
 import GRDB
 import Testing

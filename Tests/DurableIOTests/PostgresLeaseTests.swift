@@ -1,5 +1,5 @@
 import DurableIO
-import DurableSQLite
+import DurableRunStore
 import Foundation
 import PostgresNIO
 import Synchronization
@@ -197,7 +197,7 @@ struct PostgresLeaseTests {
             #expect(final.status == .completed && final.completedCount == 90)
             #expect(try await PostgresTestServer.int(store, "SELECT count(*) FROM results") == 90)
             #expect(try await PostgresTestServer.int(store, "SELECT sum(attempt_count)::BIGINT FROM results") == 90)
-            let done = await #expect(throws: DurableSQLiteError.self) {
+            let done = await #expect(throws: DurableRunStoreError.self) {
                 try await LeasedWorker(store: store).work(runID: run.id) { _ in [] }
             }
             #expect(done?.code == .alreadyCompleted)

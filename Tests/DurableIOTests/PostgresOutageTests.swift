@@ -1,5 +1,5 @@
 import DurableIO
-import DurableSQLite
+import DurableRunStore
 import Foundation
 import PostgresNIO
 import Synchronization
@@ -206,9 +206,9 @@ struct PostgresOutageTests {
             }
         }
         let started = ContinuousClock.now
-        let failure = await #expect(throws: DurableSQLiteError.self) { try await worker.value }
+        let failure = await #expect(throws: DurableRunStoreError.self) { try await worker.value }
         let waited = ContinuousClock.now - started
-        #expect(failure?.code == .databaseUnavailable)
+        #expect(failure?.code == .storeUnavailable)
         let text = failure.map(\.detailedDescription) ?? ""
         #expect(text.contains("the store has not answered for") && text.contains("so this worker stopped"), "\(text)")
         #expect(text.contains("refused the connection") && text.contains(outage.location.redacted), "\(text)")

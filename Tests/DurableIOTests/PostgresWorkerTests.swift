@@ -1,5 +1,5 @@
 import DurableIO
-import DurableSQLite
+import DurableRunStore
 import Foundation
 import PostgresNIO
 import Testing

@@ -1,5 +1,6 @@
 import DurableIO
 import DurablePostgres
+import DurableRunStore
 import DurableSQLite
 import Foundation
 import GRDB
@@ -113,7 +114,7 @@ enum RunStoreContract {
             let v1 = try await store.ingest(source, allowNewVersion: false).source
             let run = try await store.createRun(id: "r", name: nil, source: v1, configuration: .init(command: "cat"), startedAt: Date())
             writeRaw("id,v\n1,a\n2,b\n3,c\n", to: dir.file("n.csv"))
-            let error = await #expect(throws: DurableSQLiteError.self) { try await store.ingest(source, allowNewVersion: false) }
+            let error = await #expect(throws: DurableRunStoreError.self) { try await store.ingest(source, allowNewVersion: false) }
             #expect(error?.code == .sourceChanged)
             #expect(error?.message.contains(v1.checksum) == true)
             #expect(error?.hint?.contains("--new-version") == true)
@@ -127,13 +128,13 @@ enum RunStoreContract {
     static func ingestErrors(_ factory: any StoreFactory) async throws {
         let (dir, jsonl) = fixture("{\"id\":1,\"t\":\"a\"}\n\n{\"id\":2,\"t\":\"b\"}\n{\"id\":1,\"t\":\"c\"}\n", name: "n.jsonl")
         try await with(factory, dir) { store in
-            let duplicate = await #expect(throws: DurableSQLiteError.self) {
+            let duplicate = await #expect(throws: DurableRunStoreError.self) {
                 try await store.ingest(try SourceFile(path: jsonl, idColumns: ["id"]), allowNewVersion: false)
             }
             #expect(duplicate?.code == .duplicateItemID)
             #expect(duplicate?.message.contains("item 3") == true)
             #expect(try await store.sourceVersions(named: "n.jsonl").isEmpty, "nothing stored")
-            let missing = await #expect(throws: DurableSQLiteError.self) {
+            let missing = await #expect(throws: DurableRunStoreError.self) {
                 try await store.ingest(try SourceFile(path: jsonl, idColumns: ["nope"]), allowNewVersion: false)
             }
             #expect(missing?.code == .invalidSource)
@@ -143,7 +144,7 @@ enum RunStoreContract {
             #expect(ok.source.itemCount == 2 && ok.source.format == .jsonl)
             let (other, csv) = fixture("a,b\n1,2\n")
             defer { _ = other }
-            let column = await #expect(throws: DurableSQLiteError.self) {
+            let column = await #expect(throws: DurableRunStoreError.self) {
                 try await store.ingest(try SourceFile(path: csv, idColumns: ["id"]), allowNewVersion: false)
             }
             #expect(column?.message.contains("the id column 'id' is not in the header") == true)
@@ -197,7 +198,7 @@ enum RunStoreContract {
             let resumed = try await store.markResumed(runID: "r")
             #expect(resumed.status == .running && resumed.finishedAt == nil)
             #expect(try await store.runs().map(\.id) == ["r"])
-            let missing = await #expect(throws: DurableSQLiteError.self) { try await store.markResumed(runID: "nope") }
+            let missing = await #expect(throws: DurableRunStoreError.self) { try await store.markResumed(runID: "nope") }
             #expect(missing?.code == .runNotFound)
         }
     }

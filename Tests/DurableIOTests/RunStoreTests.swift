@@ -1,4 +1,5 @@
 import DurableIO
+import DurableRunStore
 import DurableSQLite
 import Foundation
 import GRDB
@@ -141,7 +142,7 @@ struct RunStoreTests {
 
         // Completed is checked before the lock: even with the lock held, the answer is "completed".
         #expect(try other.tryAcquire())
-        let done = await #expect(throws: DurableSQLiteError.self) {
+        let done = await #expect(throws: DurableRunStoreError.self) {
             try await runner.resume(runID: outcome.run.id, makeProcess: { _ in { _ in [] } })
         }
         #expect(done?.code == .alreadyCompleted)

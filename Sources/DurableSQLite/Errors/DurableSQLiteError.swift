@@ -1,15 +1,16 @@
-/// The one error type of the `DurableSQLite` module (run store and backfills): what failed, for which run, source or
-/// backfill, why, and what to do next.
+/// The one error type of the `DurableSQLite` module (the SQLite database and backfills): what failed, for which
+/// database or backfill, why, and what to do next. What the run store's semantics refuse (a completed run, a checksum
+/// mismatch, …) is a `DurableRunStoreError`, the same for every store.
 ///
-/// Every error carries a ``code`` (stable, for programs), the ``operation`` that failed (`ingest`, `resume`, …), a
+/// Every error carries a ``code`` (stable, for programs), the ``operation`` that failed (`open the run store`, …), a
 /// one-line ``message`` saying what happened and how much, and, where there is one, a ``hint`` telling an operator
 /// what to do. Item contents are never put in error text.
 ///
 /// ```swift
 /// do {
-///     try await runner.resume(runID: id, options: options)
-/// } catch let error as DurableSQLiteError where error.code == .checksumMismatch {
-///     print(error.detailedDescription)   // both checksums, and what to do
+///     let store = try SQLiteRunStore(readingExisting: "runs.sqlite")
+/// } catch let error as DurableSQLiteError where error.code == .databaseUnavailable {
+///     print(error.detailedDescription)   // "no such database: runs.sqlite", and what to do
 /// }
 /// ```
 public struct DurableSQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -19,23 +20,9 @@ public struct DurableSQLiteError: Error, Sendable, Equatable, CustomStringConver
         init(_ name: String) { self.name = name }
         public var description: String { name }
 
-        /// The source file cannot be read or parsed (a malformed line, a missing id column, an empty id).
-        public static let invalidSource = Code("invalidSource")
-        /// Two items of one source have the same id.
-        public static let duplicateItemID = Code("duplicateItemID")
-        /// A different file was given under a source name already ingested, without asking for a new version.
-        public static let sourceChanged = Code("sourceChanged")
-        /// The source file given to `resume` does not match the checksum the run was started with.
-        public static let checksumMismatch = Code("checksumMismatch")
-        /// No source of that name was ingested.
-        public static let sourceNotFound = Code("sourceNotFound")
-        /// No run has that id (or there is no resumable run for `--latest`).
-        public static let runNotFound = Code("runNotFound")
-        /// The run is already `completed`: there is nothing to resume.
-        public static let alreadyCompleted = Code("alreadyCompleted")
         /// The database's schema is newer than this program, or a migration failed.
         public static let schema = Code("schema")
-        /// Invalid arguments given to the library (a batch size of 0, …).
+        /// Invalid arguments given to the library (an unknown schema version, …).
         public static let invalidInput = Code("invalidInput")
         /// A backfill's definition or options cannot be used; nothing was written.
         public static let invalidDefinition = Code("invalidDefinition")
@@ -59,7 +46,7 @@ public struct DurableSQLiteError: Error, Sendable, Equatable, CustomStringConver
 
     /// What kind of failure this is.
     public var code: Code
-    /// The step that failed, e.g. `ingest`, `start`, `resume`.
+    /// The step that failed, e.g. `open the run store`, `commit results`, `run backfill`.
     public var operation: String
     /// One line saying what happened (and how much).
     public var message: String

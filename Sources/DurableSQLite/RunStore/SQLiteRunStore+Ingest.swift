@@ -1,3 +1,4 @@
+import DurableRunStore
 import Foundation
 import GRDB
 
@@ -39,7 +40,7 @@ extension SQLiteRunStore {
                 do {
                     try insert.execute(arguments: [sourceID, key, position, json])
                 } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-                    throw DurableSQLiteError(
+                    throw DurableRunStoreError(
                         .duplicateItemID, operation: "ingest",
                         message: "\(source.path): item \(position + 1) has the same id as an earlier item (id column(s) \(source.idColumns.joined(separator: ", ")))",
                         hint: "Ids must be unique; add a column to the id (--id A --id B) or fix the file. Nothing was stored.")

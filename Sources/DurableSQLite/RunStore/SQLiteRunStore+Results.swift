@@ -1,3 +1,4 @@
+import DurableRunStore
 import Foundation
 import GRDB
 

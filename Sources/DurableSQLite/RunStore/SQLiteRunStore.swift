@@ -1,4 +1,5 @@
 import DurableIO
+import DurableRunStore
 import Foundation
 import GRDB
 import Synchronization
@@ -166,7 +167,7 @@ public final class SQLiteRunStore: LockedRunStore {
     static func runRecord(_ row: Row) throws -> RunRecord {
         let statusText: String = row["status"]
         guard let status = RunStatus(rawValue: statusText) else {
-            throw DurableSQLiteError(.schema, operation: "read run", message: "unknown run status '\(statusText)'")
+            throw DurableRunStoreError(.schema, operation: "read run", message: "unknown run status '\(statusText)'")
         }
         let metricsText: String? = row["final_metrics"]
         let metrics = metricsText.flatMap { try? JSONDecoder().decode(RunMetrics.self, from: Data($0.utf8)) }
@@ -192,8 +193,8 @@ public final class SQLiteRunStore: LockedRunStore {
             ingestedAt: Timestamp.date(row["ingested_at"]) ?? Date(timeIntervalSince1970: 0))
     }
 
-    static func notFound(_ id: String) -> DurableSQLiteError {
-        DurableSQLiteError(
+    static func notFound(_ id: String) -> DurableRunStoreError {
+        DurableRunStoreError(
             .runNotFound, operation: "find run", message: "no run has the id \(id)",
             hint: "List the runs with: durable-resume list --db FILE")
     }

@@ -48,10 +48,10 @@ public struct RunConfiguration: Sendable, Equatable, Codable {
 
     /// Checks the values a run needs.
     ///
-    /// - Throws: ``DurableSQLiteError`` (`invalidInput`) naming the bad value.
+    /// - Throws: ``DurableRunStoreError`` (`invalidInput`) naming the bad value.
     public func validate() throws {
-        func bad(_ message: String) -> DurableSQLiteError {
-            DurableSQLiteError(.invalidInput, operation: "configure run", message: message)
+        func bad(_ message: String) -> DurableRunStoreError {
+            DurableRunStoreError(.invalidInput, operation: "configure run", message: message)
         }
         if command.trimmingCharacters(in: .whitespaces).isEmpty { throw bad("the per-item command is empty") }
         if batchSize < 1 { throw bad("the batch size must be at least 1 (got \(batchSize))") }

@@ -30,12 +30,12 @@ extension LeasedWorker {
         announce: @Sendable (RunRecord) -> Void = { _ in }, makeProcess: (RunConfiguration) -> ResumableRunner.Process
     ) async throws -> WorkerOutcome {
         guard let found = try await store.run(id: runID) else {
-            throw DurableSQLiteError(
+            throw DurableRunStoreError(
                 .runNotFound, operation: "resume", message: "no run has the id \(runID)",
                 hint: "List the runs with: durable-resume list --store URL")
         }
         if found.status == .completed {
-            throw DurableSQLiteError(
+            throw DurableRunStoreError(
                 .alreadyCompleted, operation: "resume",
                 message: "run \(found.id) is completed: \(found.completedCount) of \(found.totalItems) items succeeded; there is nothing to resume",
                 hint: "Start a new run to process the items again.")
@@ -43,7 +43,7 @@ extension LeasedWorker {
         if let file = request.sourceFile {
             let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: file)
             guard checksum == found.sourceChecksum else {
-                throw DurableSQLiteError(
+                throw DurableRunStoreError(
                     .checksumMismatch, operation: "resume",
                     message: "\(file) has sha256 \(checksum), but run \(found.id) was started on \(found.sourceName) v\(found.sourceVersion) with sha256 \(found.sourceChecksum)",
                     hint: "The source changed since the run started. Resume without --source to use the items stored in the database, or ingest the new file with --new-version and start a new run.")

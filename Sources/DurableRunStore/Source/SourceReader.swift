@@ -6,7 +6,7 @@ import Foundation
 /// sorted keys; its key is the id column's value, or a JSON array of the values for a composite id.
 ///
 /// A row with a missing or empty id, a CSV row with more or fewer fields than the header, or a JSONL line that is
-/// not an object stops the read with ``DurableSQLiteError`` (`invalidSource`) naming the line — never its content.
+/// not an object stops the read with ``DurableRunStoreError`` (`invalidSource`) naming the line — never its content.
 /// So do the two CSV faults a CSV reader would otherwise read into wrong items: a quoted field that is never closed
 /// (it would swallow every row after it into one field) and a header that names a column twice (one of the two
 /// would be dropped); see ``CSVQuoting``.
@@ -109,18 +109,19 @@ public enum SourceReader {
         return json(ids)
     }
 
-    static func json(_ value: Any) -> String {
+    /// The JSON text of `value`, keys sorted (package access: the SQLite store stores a source's id columns in it).
+    package static func json(_ value: Any) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 
-    private static func unreadable(_ path: String) -> DurableSQLiteError {
-        DurableSQLiteError(
+    private static func unreadable(_ path: String) -> DurableRunStoreError {
+        DurableRunStoreError(
             .invalidSource, operation: "ingest", message: "cannot read \(path)", hint: "Check the path and its permissions.")
     }
 
-    private static func invalid(_ path: String, _ message: String, hint: String? = nil) -> DurableSQLiteError {
-        DurableSQLiteError(
+    private static func invalid(_ path: String, _ message: String, hint: String? = nil) -> DurableRunStoreError {
+        DurableRunStoreError(
             .invalidSource, operation: "ingest", message: "\(path): \(message)",
             hint: hint ?? "Fix the file and ingest it again; nothing was stored.")
     }

@@ -50,7 +50,7 @@ public struct ResumableRunner: Sendable {
             jobs: Int = 1, stop: StopRequest = StopRequest(), lockTimeout: Duration = .zero,
             progress: (@Sendable (ProgressSnapshot) -> Void)? = nil, notice: (@Sendable (String) -> Void)? = nil,
             estimation: ProgressTracker.Options = ProgressTracker.Options(),
-            logger: Logger = Logger(label: "DurableSQLite.ResumableRunner")
+            logger: Logger = Logger(label: "DurableRunStore.ResumableRunner")
         ) {
             self.jobs = jobs
             self.stop = stop
@@ -117,7 +117,7 @@ public struct ResumableRunner: Sendable {
     /// - Parameters:
     ///   - announce: called once the checks passed and the lock is held, before any item is processed.
     ///   - makeProcess: builds the item processor from the *stored* configuration (which is authoritative).
-    /// - Throws: ``DurableSQLiteError`` `runNotFound`, `alreadyCompleted` or `checksumMismatch` (naming both
+    /// - Throws: ``DurableRunStoreError`` `runNotFound`, `alreadyCompleted` or `checksumMismatch` (naming both
     ///   checksums); ``DurableIOError`` `lockHeld` naming the holder.
     public func resume(
         runID: String, request: ResumeRequest = ResumeRequest(), options: Options = Options(),
@@ -132,7 +132,7 @@ public struct ResumableRunner: Sendable {
             if let file = request.sourceFile {  // 4. source checksum
                 let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: file)
                 guard checksum == run.sourceChecksum else {
-                    throw DurableSQLiteError(
+                    throw DurableRunStoreError(
                         .checksumMismatch, operation: "resume",
                         message: "\(file) has sha256 \(checksum), but run \(run.id) was started on \(run.sourceName) v\(run.sourceVersion) with sha256 \(run.sourceChecksum)",
                         hint: "The source changed since the run started. Resume without --source to use the items stored in the database, or ingest the new file with --new-version and start a new run.")
@@ -159,12 +159,12 @@ public struct ResumableRunner: Sendable {
     @discardableResult
     private func guardStatus(_ runID: String) async throws -> RunRecord {
         guard let run = try await store.run(id: runID) else {
-            throw DurableSQLiteError(
+            throw DurableRunStoreError(
                 .runNotFound, operation: "resume", message: "no run has the id \(runID)",
                 hint: "List the runs with: durable-resume list --db FILE")
         }
         if run.status == .completed {
-            throw DurableSQLiteError(
+            throw DurableRunStoreError(
                 .alreadyCompleted, operation: "resume",
                 message: "run \(run.id) is completed: \(run.completedCount) of \(run.totalItems) items succeeded, finished \(run.finishedAt.map { Timestamp.string($0) } ?? "earlier"); there is nothing to resume",
                 hint: "Start a new run to process the items again.")

@@ -116,7 +116,7 @@ extension LeasedWorker {
         switch result {
         case .success(let value): finished = value
         case .failure(let error) where error is CancellationError && stop.isRequested: break
-        case .failure(let error as DurableSQLiteError) where error.code == .databaseUnavailable:
+        case .failure(let error as DurableRunStoreError) where error.code == .storeUnavailable:
             throw error  // the store has been down for the whole tolerance: another commit would wait as long again
         case .failure(let error):
             try? await commit(state, store: store, runID: runID, tracker: tracker)
@@ -160,14 +160,14 @@ extension LeasedWorker {
 
     /// Retries a store call that failed for a reason other than the run's semantics (a dropped connection, a
     /// restarting server, a server down) for ``Options/outageTolerance`` from the first failure, pausing 250 ms,
-    /// doubling up to 5 s; then stops with `databaseUnavailable`, naming the last error and how to rejoin.
+    /// doubling up to 5 s; then stops with `storeUnavailable`, naming the last error and how to rejoin.
     func retrying<R: Sendable>(runID: String, _ body: @Sendable () async throws -> R) async throws -> R {
         let tolerance = options.outageTolerance
         var pause = Duration.milliseconds(250)
         var firstFailure: ContinuousClock.Instant?
         var lastNotice: ContinuousClock.Instant?
         while true {
-            do { return try await body() } catch let error as DurableSQLiteError {
+            do { return try await body() } catch let error as DurableRunStoreError {
                 throw error
             } catch is CancellationError {
                 throw CancellationError()
@@ -177,8 +177,8 @@ extension LeasedWorker {
                 firstFailure = since
                 let down = now - since
                 guard down < tolerance else {
-                    throw DurableSQLiteError(
-                        .databaseUnavailable, operation: "work",
+                    throw DurableRunStoreError(
+                        .storeUnavailable, operation: "work",
                         message: "the store has not answered for \(Self.minutesAndSeconds(down)), so this worker stopped; last error: \(Self.describe(error))",
                         hint: "Everything committed is kept and the run stays resumable; its claimed items go to other workers when their leases expire. Once the store answers, rejoin with: durable-resume work --store URL --run-id \(runID)")
                 }

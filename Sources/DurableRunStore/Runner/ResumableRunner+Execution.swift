@@ -68,7 +68,7 @@ extension ResumableRunner {
         if case .failure(let error) = workResult, !(error is CancellationError && stop.isRequested) {
             // A commit failed. After a lock timeout, record what can still be recorded; after a failed write or sync
             // (disk I/O error, disk full) nothing is written again: the error says it is not retried.
-            if (error as? DurableSQLiteError)?.code != .ioFailed {
+            if (error as? any UnacknowledgedWriteError)?.isUnacknowledgedWrite != true {
                 _ = try? await Self.commitPending(pending, store: store, runID: runID, tracker: tracker)
             }
             throw error

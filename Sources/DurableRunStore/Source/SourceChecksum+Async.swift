@@ -10,7 +10,7 @@ extension SourceChecksum {
     public static func sha256OffThePool(ofFileAt path: String) async throws -> String {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread { continuation.resume(with: Result { try sha256(ofFileAt: path) }) }
-            thread.name = "DurableSQLite checksum"
+            thread.name = "DurableRunStore checksum"
             thread.start()
         }
     }

@@ -31,17 +31,17 @@ public struct SourceFile: Sendable, Equatable {
 
     /// A source file; the format comes from the extension (`.csv`, `.jsonl`, `.ndjson`) unless given.
     ///
-    /// - Throws: ``DurableSQLiteError`` (`invalidInput`) without an id column, or when the format is neither given
+    /// - Throws: ``DurableRunStoreError`` (`invalidInput`) without an id column, or when the format is neither given
     ///   nor known from the extension.
     public init(path: String, format: Format? = nil, idColumns: [String], name: String? = nil) throws {
         guard !idColumns.isEmpty else {
-            throw DurableSQLiteError(
+            throw DurableRunStoreError(
                 .invalidInput, operation: "ingest", message: "no id column given for \(path)",
                 hint: "Name the column(s) that identify an item: --id incident_id [--id narrative_type].")
         }
         let ext = (path as NSString).pathExtension.lowercased()
         guard let resolved = format ?? (ext == "csv" ? .csv : ext == "jsonl" || ext == "ndjson" ? .jsonl : nil) else {
-            throw DurableSQLiteError(
+            throw DurableRunStoreError(
                 .invalidInput, operation: "ingest", message: "cannot tell the format of \(path) from its extension '\(ext)'",
                 hint: "Give it: --format csv or --format jsonl.")
         }

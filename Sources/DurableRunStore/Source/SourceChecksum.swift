@@ -9,10 +9,10 @@ import Foundation
 public enum SourceChecksum {
     /// The file's SHA-256 as 64 lower-case hex digits.
     ///
-    /// - Throws: ``DurableSQLiteError`` (`invalidSource`) when the file cannot be read.
+    /// - Throws: ``DurableRunStoreError`` (`invalidSource`) when the file cannot be read.
     public static func sha256(ofFileAt path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw DurableSQLiteError(
+            throw DurableRunStoreError(
                 .invalidSource, operation: "checksum", message: "cannot open \(path) for reading",
                 hint: "Check the path and its permissions.")
         }
@@ -21,7 +21,7 @@ public enum SourceChecksum {
         do {
             while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
         } catch {
-            throw DurableSQLiteError(.invalidSource, operation: "checksum", message: "reading \(path) failed: \(error)")
+            throw DurableRunStoreError(.invalidSource, operation: "checksum", message: "reading \(path) failed: \(error)")
         }
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }

@@ -38,7 +38,7 @@ public struct LeasedWorker: Sendable {
         public var logger: Logger
         /// How long the worker keeps retrying a store that does not answer (a server down or unreachable; default
         /// 2 minutes), with backoff from 250 ms up to 5 s between attempts. Then it stops with
-        /// ``DurableSQLiteError/Code/databaseUnavailable``: everything committed stays, its claimed items go to other
+        /// ``DurableRunStoreError/Code/storeUnavailable``: everything committed stays, its claimed items go to other
         /// workers when their leases expire, and the run can be rejoined once the store answers.
         public var outageTolerance: Duration
 
@@ -46,7 +46,7 @@ public struct LeasedWorker: Sendable {
         public init(
             jobs: Int = 1, claimSize: Int? = nil, lease: Duration = .seconds(30), idlePause: Duration = .milliseconds(500),
             stop: StopRequest = StopRequest(), progress: (@Sendable (ProgressSnapshot) -> Void)? = nil,
-            notice: (@Sendable (String) -> Void)? = nil, logger: Logger = Logger(label: "DurableSQLite.LeasedWorker"),
+            notice: (@Sendable (String) -> Void)? = nil, logger: Logger = Logger(label: "DurableRunStore.LeasedWorker"),
             outageTolerance: Duration = .seconds(120)
         ) {
             self.jobs = jobs
@@ -77,22 +77,22 @@ public struct LeasedWorker: Sendable {
 
     /// Joins the run `runID` and works until nothing is left (or a stop request).
     ///
-    /// - Throws: ``DurableSQLiteError`` `runNotFound`, `alreadyCompleted`, or `invalidInput` for a `failed` run
+    /// - Throws: ``DurableRunStoreError`` `runNotFound`, `alreadyCompleted`, or `invalidInput` for a `failed` run
     ///   (resume it first); the store's error when the database stays unreachable through the retries.
     public func work(runID: String, process: @escaping ResumableRunner.Process) async throws -> WorkerOutcome {
         guard let run = try await store.run(id: runID) else {
-            throw DurableSQLiteError(
+            throw DurableRunStoreError(
                 .runNotFound, operation: "work", message: "no run has the id \(runID)",
                 hint: "List the runs with: durable-resume list --store URL")
         }
         switch run.status {
         case .completed:
-            throw DurableSQLiteError(
+            throw DurableRunStoreError(
                 .alreadyCompleted, operation: "work",
                 message: "run \(run.id) is completed: \(run.completedCount) of \(run.totalItems) items succeeded; there is nothing to work on",
                 hint: "Start a new run to process the items again.")
         case .failed:
-            throw DurableSQLiteError(
+            throw DurableRunStoreError(
                 .invalidInput, operation: "work",
                 message: "run \(run.id) is finalized as failed (\(run.failedCount) errors, \(run.missingCount) not done); workers join running runs only",
                 hint: "Resume it first (durable-resume resume --store URL --run-id \(run.id) [--retry-errors-only]); other workers can then join.")

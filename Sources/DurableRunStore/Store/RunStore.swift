@@ -1,7 +1,7 @@
 import DurableIO
 import Foundation
 
-/// Where runs live: source items, runs, results and progress. ``SQLiteRunStore`` is the embedded implementation;
+/// Where runs live: source items, runs, results and progress. `SQLiteRunStore` is the embedded implementation;
 /// `PostgresRunStore` (target `DurablePostgres`) the server-backed one — every method is `async`, takes and
 /// returns plain values, and names no SQL type.
 ///
@@ -25,7 +25,7 @@ public protocol RunStore: Sendable {
     /// Ingests `source` unless a version with the same checksum is stored (then it is skipped).
     ///
     /// - Parameter allowNewVersion: store a different file under an existing name as its next version.
-    /// - Throws: ``DurableSQLiteError`` `sourceChanged` for a different file under an existing name without
+    /// - Throws: ``DurableRunStoreError`` `sourceChanged` for a different file under an existing name without
     ///   `allowNewVersion`; `invalidSource` or `duplicateItemID` for a file that cannot be ingested (nothing is stored).
     func ingest(_ source: SourceFile, allowNewVersion: Bool) async throws -> IngestReport
 
