@@ -113,11 +113,3 @@ struct LockBackoff {
         return min(jittered, deadline - now)
     }
 }
-
-extension Duration {
-    /// The duration in seconds (shared by the package's targets; not public API).
-    package var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
-    }
-}

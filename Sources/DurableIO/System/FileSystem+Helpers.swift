@@ -62,6 +62,16 @@ extension FileSystem {
             return false
         }
     }
+
+    /// Whether something exists at `path`, as ``exists(_:)`` says, with a failing `stat` reported as the
+    /// ``DurableIOError`` of that call: an unreadable directory or a failing disk is never "absent".
+    ///
+    /// ```swift
+    /// guard try fileSystem.isPresent(staging) else { return .empty }
+    /// ```
+    package func isPresent(_ path: FilePath) throws(DurableIOError) -> Bool {
+        do { return try exists(path) } catch { throw DurableIOError.syscall("stat", path: path, error) }
+    }
 }
 
 extension FilePath {
