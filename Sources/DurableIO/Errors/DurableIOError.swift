@@ -75,8 +75,8 @@ public struct DurableIOError: Error, Sendable, CustomStringConvertible, Equatabl
     /// was thrown so a caller can still match on it. ``message`` says it in words.
     public var cause: (any Error)?
 
-    /// Creates an error.
-    public init(
+    /// Creates an error (the package's own code throws these; users read them).
+    package init(
         _ code: Code, operation: String, path: FilePath? = nil, errno: Errno? = nil, message: String,
         hint: String? = nil, accounting: AccountingFailure? = nil, cause: (any Error)? = nil
     ) {
@@ -163,7 +163,7 @@ public struct AccountingFailure: Sendable, Equatable {
     public var duplicateCount: Int
 
     /// Creates the figures.
-    public init(expected: Int, actual: Int, missingCount: Int, sampleMissingKeys: [RecordKey], duplicateCount: Int) {
+    package init(expected: Int, actual: Int, missingCount: Int, sampleMissingKeys: [RecordKey], duplicateCount: Int) {
         self.expected = expected
         self.actual = actual
         self.missingCount = missingCount

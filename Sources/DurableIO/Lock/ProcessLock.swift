@@ -88,7 +88,7 @@ extension ProcessLock {
     }
 
     /// The error for a lock someone else holds: `run.lock is held by pid 4242 (durable-extract run) on host-a since …; waited 30 s`.
-    public func heldError(waited: Duration = .zero) -> DurableIOError {
+    package func heldError(waited: Duration = .zero) -> DurableIOError {
         let name = path.lastComponent.map { "\($0)" } ?? "\(path)"
         let holder = describeHolder()
         let waitText = waited == .zero ? "" : "; waited \(Int(waited.seconds.rounded())) s"

@@ -40,7 +40,7 @@ extension FileSystem {
     }
 
     /// Opens `directory` and fsyncs it, making the names created, renamed or removed in it durable.
-    public func syncDirectory(_ directory: FilePath) throws(Errno) {
+    package func syncDirectory(_ directory: FilePath) throws(Errno) {
         let fd = try open(directory, .readOnly, options: [.directory], permissions: nil)
         do {
             try fsync(fd)
