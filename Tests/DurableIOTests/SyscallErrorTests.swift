@@ -43,46 +43,47 @@ struct SyscallErrorTests {
         #expect(error?.hint == "The target was not changed.")
     }
 
-    @Test func aReadOnlyFileSystemSaysSoAndWhatToDo() throws {
-        // Tests run as root, which no mode bits stop: the seam produces the errno instead.
-        let dir = TemporaryDirectory()
+    /// The error `body` throws when every `call` fails with `errno` (tests run as root, which no mode bits stop:
+    /// the seam produces the errno instead).
+    private func failure(
+        of call: SyscallRecord.Operation, with errno: Errno, _ body: (FaultInjectingFileSystem) throws -> Void
+    ) -> DurableIOError? {
         let fs = FaultInjectingFileSystem()
-        fs.inject(Fault(.open, error: .readOnlyFileSystem))
-        let path = dir.file("out.jsonl.done")
-        let error = #expect(throws: DurableIOError.self) { try KeyLedger.open(at: path, fileSystem: fs) }
+        fs.inject(Fault(call, error: errno))
+        return #expect(throws: DurableIOError.self) { try body(fs) }
+    }
+
+    @Test func aReadOnlyFileSystemSaysSoAndWhatToDo() throws {
+        let path = TemporaryDirectory().file("out.jsonl.done")
+        let error = failure(of: .open, with: .readOnlyFileSystem) { fs in _ = try KeyLedger.open(at: path, fileSystem: fs) }
         #expect(
             error?.description
                 == "open failed for \(path): the file system is read-only: remount it read-write, or choose another path (EROFS: Read-only file system)")
     }
 
     @Test func permissionDeniedNamesWhatToCheck() throws {
-        let dir = TemporaryDirectory()
-        let fs = FaultInjectingFileSystem()
-        fs.inject(Fault(.open, error: .permissionDenied))
-        let path = dir.file("out.jsonl.done")
-        let error = #expect(throws: DurableIOError.self) { try KeyLedger.recover(at: path, fileSystem: fs) }
+        let path = TemporaryDirectory().file("out.jsonl.done")
+        let error = failure(of: .open, with: .permissionDenied) { fs in _ = try KeyLedger.recover(at: path, fileSystem: fs) }
         #expect(
             error?.description
                 == "open ledger failed for \(path): permission denied: check the owner and mode of the file and of its directories (EACCES: Permission denied)")
     }
 
     @Test func tooManyOpenFilesSaysWhichLimitToRaise() throws {
-        let dir = TemporaryDirectory()
-        let fs = FaultInjectingFileSystem()
-        fs.inject(Fault(.open, error: .tooManyOpenFiles))
-        let target = dir.file("out.json")
-        let error = #expect(throws: DurableIOError.self) { try AtomicFile.write(Array("x".utf8), to: target, fileSystem: fs) }
+        let target = TemporaryDirectory().file("out.json")
+        let error = failure(of: .open, with: .tooManyOpenFiles) { fs in
+            try AtomicFile.write(Array("x".utf8), to: target, fileSystem: fs)
+        }
         #expect(error?.errno == .tooManyOpenFiles)
         #expect(
             error?.message == "this process has too many open files: raise its limit (ulimit -n), or run fewer jobs at once")
     }
 
     @Test func aRenameAcrossFileSystemsSaysWhy() throws {
-        let dir = TemporaryDirectory()
-        let fs = FaultInjectingFileSystem()
-        fs.inject(Fault(.rename, error: .improperLink))
-        let target = dir.file("out.json")
-        let error = #expect(throws: DurableIOError.self) { try AtomicFile.write(Array("x".utf8), to: target, fileSystem: fs) }
+        let target = TemporaryDirectory().file("out.json")
+        let error = failure(of: .rename, with: .improperLink) { fs in
+            try AtomicFile.write(Array("x".utf8), to: target, fileSystem: fs)
+        }
         #expect(
             error?.description
                 == "rename failed for \(target): the source and the target are on different file systems: a rename cannot move a file between them (EXDEV: Invalid cross-device link)")
