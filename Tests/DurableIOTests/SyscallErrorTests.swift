@@ -54,7 +54,8 @@ struct SyscallErrorTests {
     }
 
     @Test func aReadOnlyFileSystemSaysSoAndWhatToDo() throws {
-        let path = TemporaryDirectory().file("out.jsonl.done")
+        let dir = TemporaryDirectory()
+        let path = dir.file("out.jsonl.done")
         let error = failure(of: .open, with: .readOnlyFileSystem) { fs in _ = try KeyLedger.open(at: path, fileSystem: fs) }
         #expect(
             error?.description
@@ -62,7 +63,8 @@ struct SyscallErrorTests {
     }
 
     @Test func permissionDeniedNamesWhatToCheck() throws {
-        let path = TemporaryDirectory().file("out.jsonl.done")
+        let dir = TemporaryDirectory()
+        let path = dir.file("out.jsonl.done")
         let error = failure(of: .open, with: .permissionDenied) { fs in _ = try KeyLedger.recover(at: path, fileSystem: fs) }
         #expect(
             error?.description
@@ -70,7 +72,8 @@ struct SyscallErrorTests {
     }
 
     @Test func tooManyOpenFilesSaysWhichLimitToRaise() throws {
-        let target = TemporaryDirectory().file("out.json")
+        let dir = TemporaryDirectory()
+        let target = dir.file("out.json")
         let error = failure(of: .open, with: .tooManyOpenFiles) { fs in
             try AtomicFile.write(Array("x".utf8), to: target, fileSystem: fs)
         }
@@ -80,7 +83,8 @@ struct SyscallErrorTests {
     }
 
     @Test func aRenameAcrossFileSystemsSaysWhy() throws {
-        let target = TemporaryDirectory().file("out.json")
+        let dir = TemporaryDirectory()
+        let target = dir.file("out.json")
         let error = failure(of: .rename, with: .improperLink) { fs in
             try AtomicFile.write(Array("x".utf8), to: target, fileSystem: fs)
         }
