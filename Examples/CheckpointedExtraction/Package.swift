@@ -8,7 +8,10 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "CheckpointedExtraction",
-            dependencies: [.product(name: "DurableIO", package: "DurableIO"), .product(name: "DurableRun", package: "DurableIO")]
+            dependencies: [
+                .product(name: "DurableIO", package: "DurableIO"), .product(name: "DurableRun", package: "DurableIO"),
+                .product(name: "DurableCLI", package: "DurableIO"),
+            ]
         )
     ],
     swiftLanguageModes: [.v6]

@@ -34,7 +34,7 @@ public struct CSVRowFormat: RowFileFormat {
         }
         let reader: CSVReader
         do { reader = try CSVReader(stream: stream, hasHeaderRow: true) } catch {
-            throw DurableIOError(.invalidInput, operation: "read CSV output", path: path, message: "\(error)")
+            throw DurableIOError(.invalidInput, operation: "read CSV output", path: path, message: "\(error)", cause: error)
         }
         let header = reader.headerRow ?? []
         guard let keyColumn = header.firstIndex(of: "key") else {
@@ -57,7 +57,7 @@ public struct CSVRowFormat: RowFileFormat {
         // The library reports the end of the stream as `cannotReadFile`; a read that stopped early shows up as
         // missing keys in the accounting that follows every read of an output.
         if let error = reader.error, !Self.isEndOfStream(error) {
-            throw DurableIOError(.invalidInput, operation: "read CSV output", path: path, message: "\(error)")
+            throw DurableIOError(.invalidInput, operation: "read CSV output", path: path, message: "\(error)", cause: error)
         }
         return RowFileDamage(malformed: malformed, tornBytes: 0)
     }

@@ -42,12 +42,8 @@ struct Clip: Codable, Sendable, Equatable {
     var frames: Int
 }
 
-/// This host's name as `gethostname` gives it (what lock records hold).
-func hostName() -> String {
-    var buffer = [CChar](repeating: 0, count: 256)
-    gethostname(&buffer, buffer.count)
-    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
+/// This host's name as the seam gives it (what lock records hold).
+func hostName() -> String { RealFileSystem().hostName() }
 
 /// Runs `body` on a thread of its own, off the cooperative pool: on a busy 2-core machine a test's sleeps and polls
 /// on the pool can resume seconds late (other tests' blocking calls hold both threads), and a child being watched

@@ -69,7 +69,7 @@ public struct Finalizer: Sendable {
         // Which staging line wins for each key: the last.
         var lastStaged: [RecordKey: Int] = [:]
         var stagingRows = 0
-        let stagingDamage = try KeyCensus.forEachRow(at: staging, fileSystem: fileSystem) { row, index in
+        let stagingDamage = try JSONLinesFormat().forEachNumberedRow(in: staging, fileSystem: fileSystem) { row, index in
             lastStaged[row.key] = index
             stagingRows += 1
         }
@@ -101,7 +101,7 @@ public struct Finalizer: Sendable {
                             "the output has \(outputDamage.malformed) malformed row(s) and \(outputDamage.tornBytes) torn byte(s); finalize would drop them",
                         hint: "Nothing was changed. Inspect the output (RecoveryReport lists the line numbers) and repair it by hand.")
                 }
-                try KeyCensus.forEachRow(at: staging, fileSystem: fileSystem) { row, index in
+                try JSONLinesFormat().forEachNumberedRow(in: staging, fileSystem: fileSystem) { row, index in
                     guard lastStaged[row.key] == index else { return }
                     written.insert(row.key)
                     try emit(row)

@@ -71,11 +71,14 @@ public struct DurableIOError: Error, Sendable, CustomStringConvertible, Equatabl
     public var hint: String?
     /// The figures of an accounting failure, when ``code`` is ``Code/accountingMismatch``.
     public var accounting: AccountingFailure?
+    /// The error this one wraps, when another library's error caused it (a CSV parser's, an encoder's), kept as it
+    /// was thrown so a caller can still match on it. ``message`` says it in words.
+    public var cause: (any Error)?
 
-    /// Creates an error.
-    public init(
+    /// Creates an error (the package's own code throws these; users read them).
+    package init(
         _ code: Code, operation: String, path: FilePath? = nil, errno: Errno? = nil, message: String,
-        hint: String? = nil, accounting: AccountingFailure? = nil
+        hint: String? = nil, accounting: AccountingFailure? = nil, cause: (any Error)? = nil
     ) {
         self.code = code
         self.operation = operation
@@ -84,6 +87,15 @@ public struct DurableIOError: Error, Sendable, CustomStringConvertible, Equatabl
         self.message = message
         self.hint = hint
         self.accounting = accounting
+        self.cause = cause
+    }
+
+    /// Equal when every field is; two causes are compared by their descriptions (an `Error` need not be
+    /// `Equatable`).
+    public static func == (a: DurableIOError, b: DurableIOError) -> Bool {
+        a.code == b.code && a.operation == b.operation && a.path == b.path && a.errno == b.errno
+            && a.message == b.message && a.hint == b.hint && a.accounting == b.accounting
+            && a.cause.map { "\($0)" } == b.cause.map { "\($0)" }
     }
 
     /// One line: the operation, the path, the message and the errno.
@@ -117,20 +129,19 @@ public struct DurableIOError: Error, Sendable, CustomStringConvertible, Equatabl
         case .notSupported: return "ENOTSUP"
         case .badFileDescriptor: return "EBADF"
         case .diskQuotaExceeded: return "EDQUOT"
+        case .notPermitted: return "EPERM"
+        case .isDirectory: return "EISDIR"
+        case .notDirectory: return "ENOTDIR"
+        case .tooManyOpenFiles: return "EMFILE"
+        case .tooManyOpenFilesInSystem: return "ENFILE"
+        case .improperLink: return "EXDEV"
+        case .tooManySymbolicLinkLevels: return "ELOOP"
+        case .fileNameTooLong: return "ENAMETOOLONG"
+        case .fileTooLarge: return "EFBIG"
+        case .directoryNotEmpty: return "ENOTEMPTY"
+        case .noLocks: return "ENOLCK"
         default: return "errno \(errno.rawValue)"
         }
-    }
-
-    /// An error for a failed system call, with `fsync` failures given their own code.
-    package static func syscall(_ operation: String, path: FilePath?, _ errno: Errno, hint: String? = nil) -> DurableIOError {
-        let isSync = operation.contains("sync")
-        var message = errno == .noSpace ? "the disk is full" : "the system call failed"
-        if isSync {
-            message = "data written since the last successful sync may not be on disk; it was not retried"
-        }
-        return DurableIOError(
-            isSync ? .syncFailed : .systemCall, operation: operation, path: path, errno: errno, message: message,
-            hint: hint)
     }
 }
 
@@ -152,7 +163,7 @@ public struct AccountingFailure: Sendable, Equatable {
     public var duplicateCount: Int
 
     /// Creates the figures.
-    public init(expected: Int, actual: Int, missingCount: Int, sampleMissingKeys: [RecordKey], duplicateCount: Int) {
+    package init(expected: Int, actual: Int, missingCount: Int, sampleMissingKeys: [RecordKey], duplicateCount: Int) {
         self.expected = expected
         self.actual = actual
         self.missingCount = missingCount

@@ -94,9 +94,9 @@ public final class Heartbeat: Sendable {
     }
 
     /// The last beat recorded at `path`, for `status`.
-    public static func lastBeat(at path: FilePath) -> HeartbeatRecord? {
-        guard let data = FileManager.default.contents(atPath: path.string) else { return nil }
-        return try? JSONDecoder().decode(HeartbeatRecord.self, from: data)
+    public static func lastBeat(at path: FilePath, fileSystem: any FileSystem = RealFileSystem()) -> HeartbeatRecord? {
+        guard let bytes = try? fileSystem.contents(of: path) else { return nil }
+        return try? JSONDecoder().decode(HeartbeatRecord.self, from: Data(bytes))
     }
 }
 

@@ -43,7 +43,7 @@ public final class MemoryLimit: Sendable {
             let now = ContinuousClock.now
             usage.children = others.withLock { cached in
                 if let cached, now - cached.at < .seconds(1) { return cached.bytes }
-                let bytes = MemoryUsage.othersUsage(group: processGroup, descendants: includingDescendants)
+                let bytes = MemoryUsage.othersUsage(group: processGroup, descendants: includingDescendants, fileSystem: RealFileSystem())
                 cached = (now, bytes)
                 return bytes
             }

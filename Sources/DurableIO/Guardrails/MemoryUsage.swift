@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// How much memory a job uses: resident **plus swap**, because a thrashing process can keep its resident set
 /// flat while its swap grows (the 24-hour incident behind DurableIO).
@@ -27,24 +28,29 @@ public struct MemoryUsage: Sendable, Equatable, Codable {
     /// The figures of this process, plus those of every other process in `processGroup` if given, plus those of
     /// every descendant of this process (children, grandchildren, …) if `includingDescendants`: an item command
     /// runs in a process group of its own, and its memory is the job's memory too.
-    public static func current(includingProcessGroup processGroup: Int32? = nil, includingDescendants: Bool = false) -> MemoryUsage {
-        let own = status(of: "self")
+    ///
+    /// - Parameter fileSystem: the seam `/proc` is read through.
+    public static func current(
+        includingProcessGroup processGroup: Int32? = nil, includingDescendants: Bool = false,
+        fileSystem: any FileSystem = RealFileSystem()
+    ) -> MemoryUsage {
+        let own = status(of: "self", fileSystem: fileSystem)
         var usage = MemoryUsage(
             resident: own["VmRSS"] ?? 0, swap: own["VmSwap"] ?? 0, peakResident: own["VmHWM"] ?? 0, children: 0)
         if processGroup != nil || includingDescendants {
-            usage.children = othersUsage(group: processGroup, descendants: includingDescendants)
+            usage.children = othersUsage(group: processGroup, descendants: includingDescendants, fileSystem: fileSystem)
         }
         return usage
     }
 
     /// The cgroup v2 memory limit of this process (`memory.max`), when there is one.
-    public static func cgroupLimit() -> Int64? {
+    public static func cgroupLimit(fileSystem: any FileSystem = RealFileSystem()) -> Int64? {
         #if os(Linux)
-        guard let cgroup = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8),
+        guard let cgroup = fileSystem.text(of: "/proc/self/cgroup"),
             let line = cgroup.split(separator: "\n").first(where: { $0.hasPrefix("0::") })
         else { return nil }
         let path = "/sys/fs/cgroup" + line.dropFirst(3) + "/memory.max"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        guard let text = fileSystem.text(of: FilePath(path)) else { return nil }
         return Int64(text.trimmingCharacters(in: .whitespacesAndNewlines))  // "max" → nil
         #else
         return nil
@@ -59,8 +65,8 @@ public struct MemoryUsage: Sendable, Equatable, Codable {
     }
 
     /// The `kB` fields of `/proc/<pid>/status`, in bytes.
-    static func status(of pid: String) -> [String: Int64] {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return [:] }
+    static func status(of pid: String, fileSystem: any FileSystem) -> [String: Int64] {
+        guard let text = fileSystem.text(of: FilePath("/proc/\(pid)/status")) else { return [:] }
         var fields: [String: Int64] = [:]
         for line in text.split(separator: "\n") where line.hasPrefix("Vm") {
             let parts = line.split(separator: ":", maxSplits: 1)
@@ -72,14 +78,14 @@ public struct MemoryUsage: Sendable, Equatable, Codable {
 
     /// Resident + swap of every process other than this one that is in `group`, or (if `descendants`) descends
     /// from this process; each counted once. One pass over `/proc`.
-    static func othersUsage(group: Int32?, descendants: Bool) -> Int64 {
+    static func othersUsage(group: Int32?, descendants: Bool, fileSystem: any FileSystem) -> Int64 {
         let own = ProcessInfo.processInfo.processIdentifier
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
+        guard let entries = try? fileSystem.listDirectory("/proc") else { return 0 }
         var parent: [Int32: Int32] = [:]
         var counted = Set<Int32>()
         for entry in entries {
-            guard let pid = Int32(entry), pid != own,
-                let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            guard let pid = Int32("\(entry)"), pid != own,
+                let stat = fileSystem.text(of: FilePath("/proc/\(pid)/stat")),
                 let close = stat.lastIndex(of: ")")
             else { continue }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
@@ -104,7 +110,7 @@ public struct MemoryUsage: Sendable, Equatable, Codable {
         }
         var sum: Int64 = 0
         for pid in counted {
-            let status = status(of: "\(pid)")
+            let status = status(of: "\(pid)", fileSystem: fileSystem)
             sum += (status["VmRSS"] ?? 0) + (status["VmSwap"] ?? 0)
         }
         return sum

@@ -80,7 +80,7 @@ public final class StopRequest: Sendable {
     }
 
     /// `SIGINT`, `SIGTERM`, `SIGHUP`, or `signal 10`.
-    public static func signalName(_ number: Int32) -> String {
+    package static func signalName(_ number: Int32) -> String {
         switch number {
         case 1: return "SIGHUP"
         case 2: return "SIGINT"

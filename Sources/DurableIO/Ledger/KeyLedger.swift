@@ -52,7 +52,7 @@ public final class KeyLedger: Sendable {
     public static func recover(
         at path: FilePath, options: RecoveryOptions = RecoveryOptions(), fileSystem: any FileSystem = RealFileSystem()
     ) throws(DurableIOError) -> (keys: RecordKeySet, report: RecoveryReport) {
-        let (keys, report) = try LedgerFile.read(at: path, fileSystem: fileSystem, options: options) {
+        let (keys, report) = try LineFile.recover(at: path, fileSystem: fileSystem, options: options, operation: "open ledger") {
             (lines, layout) throws(DurableIOError) in try load(lines, layout, options)
         }
         return (keys, report)

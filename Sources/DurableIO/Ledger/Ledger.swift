@@ -54,7 +54,7 @@ public final class Ledger<Entry: Codable & Sendable>: Sendable {
     public static func recover(
         at path: FilePath, options: RecoveryOptions = RecoveryOptions(), fileSystem: any FileSystem = RealFileSystem()
     ) throws(DurableIOError) -> (entries: [Entry], report: RecoveryReport) {
-        let (entries, report) = try LedgerFile.read(at: path, fileSystem: fileSystem, options: options) {
+        let (entries, report) = try LineFile.recover(at: path, fileSystem: fileSystem, options: options, operation: "open ledger") {
             (lines, layout) throws(DurableIOError) in try decode(lines, layout, options)
         }
         return (entries, report)

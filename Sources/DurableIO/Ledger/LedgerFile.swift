@@ -138,22 +138,6 @@ final class LedgerFile: @unchecked Sendable {
         return try body()
     }
 
-    /// Reads `path` without locking or changing it.
-    static func read<R>(
-        at path: FilePath, fileSystem: any FileSystem, options: RecoveryOptions,
-        recover: (LineFile, FileLayout) throws(DurableIOError) -> (R, RecoveryReport)
-    ) throws(DurableIOError) -> (R, RecoveryReport) {
-        let fd: FileDescriptor
-        do { fd = try fileSystem.open(path, .readOnly, options: [], permissions: nil) } catch {
-            throw DurableIOError.syscall("open", path: path, error)
-        }
-        defer { try? fileSystem.close(fd) }
-        let lines = LineFile(fileSystem: fileSystem, fd: fd, path: path)
-        let result = try recover(lines, try lines.layout())
-        result.1.logWarnings(to: options.logger)
-        return result
-    }
-
     /// Opens for appending; a file that did not exist is created and its directory fsync'd.
     private static func openCreatingDurably(_ path: FilePath, fileSystem: any FileSystem) throws(DurableIOError)
         -> FileDescriptor
@@ -187,14 +171,15 @@ final class LedgerFile: @unchecked Sendable {
         let stamp = Self.timestamp()
         var aside = path.appendingToName(".torn-\(stamp)")
         var n = 1
-        while try KeyCensus.existing(aside, fileSystem) {
+        while try fileSystem.isPresent(aside) {
             n += 1
             aside = path.appendingToName(".torn-\(stamp)-\(n)")
         }
         do { try AtomicFile.write(bytes, to: aside, fileSystem: fileSystem) } catch let error as DurableIOError {
             throw error
         } catch {
-            throw DurableIOError(.systemCall, operation: "quarantine torn tail", path: aside, message: "\(error)")
+            throw DurableIOError(
+                .systemCall, operation: "quarantine torn tail", path: aside, message: "\(error)", cause: error)
         }
         do { try fileSystem.truncate(fd, to: validLength) } catch {
             throw DurableIOError.syscall("truncate torn tail", path: path, error)

@@ -52,7 +52,7 @@ extension FileLock {
             try? fileSystem.flock(fd, FileLockOperation(.unlock))
             return nil  // nobody holds it exclusively
         } catch {
-            let bytes = (try? LineFile(fileSystem: fileSystem, fd: fd, path: path).read(at: 0, count: 4096)) ?? []
+            let bytes = (try? fileSystem.read(fd, upTo: 4096, at: 0)) ?? []
             let record = LockOwner.decode(bytes)
             let pid = LockHolders.flockHolder(of: path, exclusiveOnly: true, fileSystem: fileSystem)
             let stale: Bool
@@ -61,7 +61,7 @@ extension FileLock {
             case (let record?, let pid?): stale = record.pid != pid || record.host != ProcessIdentity.host
             case (let record?, nil): stale = record.isProvablyDead(on: fileSystem)
             }
-            return Holder(pid: pid, processName: pid.flatMap(LockHolders.processName(of:)), record: record, recordIsStale: stale)
+            return Holder(pid: pid, processName: pid.flatMap { LockHolders.processName(of: $0, fileSystem: fileSystem) }, record: record, recordIsStale: stale)
         }
     }
 

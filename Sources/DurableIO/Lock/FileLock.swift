@@ -145,7 +145,7 @@ public final class FileLock: ProcessLock {
 
     /// Writes this acquisition's record with the next fencing token (the previous record's token + 1).
     private func writeOwner(_ fd: FileDescriptor) throws(DurableIOError) -> LockOwner {
-        let previous = LockOwner.decode((try? LineFile(fileSystem: fileSystem, fd: fd, path: path).read(at: 0, count: 4096)) ?? [])
+        let previous = LockOwner.decode((try? fileSystem.read(fd, upTo: 4096, at: 0)) ?? [])
         let owner = LockOwner.current(token: (previous?.token ?? 0) + 1)
         let bytes = owner.encoded
         do throws(Errno) {

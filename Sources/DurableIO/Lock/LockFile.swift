@@ -218,7 +218,8 @@ public final class LockFile: ProcessLock {
         do {
             let fd = try fileSystem.open(fence, .readOnly, options: [.noFollow], permissions: nil)
             defer { try? fileSystem.close(fd) }
-            let text = try LineFile(fileSystem: fileSystem, fd: fd, path: fence).read(at: 0, count: 64)
+            let text: [UInt8]
+            do { text = try fileSystem.read(fd, upTo: 64, at: 0) } catch { throw DurableIOError.syscall("read", path: fence, error) }
             guard let value = Int(String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
                 throw DurableIOError(
                     .invalidInput, operation: "read fencing token", path: fence,
@@ -239,7 +240,7 @@ public final class LockFile: ProcessLock {
     /// Our half-made lock file as it is now, read through its descriptor.
     private func halfMade(_ fd: FileDescriptor) -> Snapshot? {
         guard let status = try? fileSystem.fstat(fd) else { return nil }
-        let content = (try? LineFile(fileSystem: fileSystem, fd: fd, path: path).read(at: 0, count: 4096)) ?? []
+        let content = (try? fileSystem.read(fd, upTo: 4096, at: 0)) ?? []
         return Snapshot(identity: FileIdentity(status), content: content)
     }
 

@@ -124,7 +124,7 @@ struct LockFileReclaim {
         guard let fd = try? fileSystem.open(file, .readOnly, options: [.noFollow], permissions: nil) else { return nil }
         defer { try? fileSystem.close(fd) }
         guard let status = try? fileSystem.fstat(fd) else { return nil }
-        let content = (try? LineFile(fileSystem: fileSystem, fd: fd, path: file).read(at: 0, count: 4096)) ?? []
+        let content = (try? fileSystem.read(fd, upTo: 4096, at: 0)) ?? []
         return Snapshot(identity: FileIdentity(status), content: content)
     }
 }

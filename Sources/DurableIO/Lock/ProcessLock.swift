@@ -88,7 +88,7 @@ extension ProcessLock {
     }
 
     /// The error for a lock someone else holds: `run.lock is held by pid 4242 (durable-extract run) on host-a since …; waited 30 s`.
-    public func heldError(waited: Duration = .zero) -> DurableIOError {
+    package func heldError(waited: Duration = .zero) -> DurableIOError {
         let name = path.lastComponent.map { "\($0)" } ?? "\(path)"
         let holder = describeHolder()
         let waitText = waited == .zero ? "" : "; waited \(Int(waited.seconds.rounded())) s"
@@ -111,13 +111,5 @@ struct LockBackoff {
         let jittered = pause * Double.random(in: 0.5...1.0)
         pause = min(pause * 2, .milliseconds(250))
         return min(jittered, deadline - now)
-    }
-}
-
-extension Duration {
-    /// The duration in seconds (shared by the package's targets; not public API).
-    package var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
     }
 }

@@ -9,7 +9,7 @@ enum LockHolders {
     static func flockHolder(of path: FilePath, exclusiveOnly: Bool = false, fileSystem: any FileSystem) -> Int32? {
         #if os(Linux)
         guard let status = try? fileSystem.stat(path, followSymlinks: true),
-            let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8)
+            let table = fileSystem.text(of: "/proc/locks")
         else { return nil }
         let major = (status.device >> 8) & 0xfff | (status.device >> 32) & ~0xfff
         let minor = (status.device & 0xff) | ((status.device >> 12) & ~0xff)
@@ -32,9 +32,9 @@ enum LockHolders {
     }
 
     /// The command name the kernel keeps for `pid` (`/proc/<pid>/comm`, at most 15 bytes), or `nil`.
-    static func processName(of pid: Int32) -> String? {
+    static func processName(of pid: Int32, fileSystem: any FileSystem) -> String? {
         #if os(Linux)
-        guard let name = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) else { return nil }
+        guard let name = fileSystem.text(of: FilePath("/proc/\(pid)/comm")) else { return nil }
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         return trimmed.isEmpty ? nil : trimmed
         #else

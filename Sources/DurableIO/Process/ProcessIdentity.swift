@@ -1,18 +1,20 @@
 import Foundation
+import SystemPackage
 
 /// Who a process is, in a way that survives pid reuse: pid, host, and its start time since boot together with
 /// the boot id (`/proc/<pid>/stat` field 22 and `/proc/sys/kernel/random/boot_id` on Linux).
+///
+/// The kernel's own files, read through the real file system: this is what ``RealFileSystem`` answers
+/// ``FileSystem/processStartTime(_:)`` with.
 enum ProcessIdentity {
-    /// This host's name.
-    static let host: String = {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count) == 0 else { return "unknown-host" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }()
+    private static let kernel = RealFileSystem()
+
+    /// This host's name (``FileSystem/hostName()``).
+    static let host: String = kernel.hostName()
 
     /// This boot's id, or an empty string where the system has none.
     static let bootID: String = {
-        (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
+        kernel.text(of: "/proc/sys/kernel/random/boot_id")?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
     }()
 
@@ -20,7 +22,7 @@ enum ProcessIdentity {
     /// system does not say).
     static func startTime(of pid: Int32) -> String? {
         #if os(Linux)
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let stat = kernel.text(of: FilePath("/proc/\(pid)/stat")),
             let close = stat.lastIndex(of: ")")
         else { return nil }
         // Fields after the command name (which may hold spaces and parentheses): state is field 3.
@@ -46,7 +48,7 @@ enum ProcessIdentity {
 
     /// The boot time, seconds since 1970 (`btime` in `/proc/stat`).
     static let bootSeconds: Double? = {
-        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8) else { return nil }
+        guard let stat = kernel.text(of: "/proc/stat") else { return nil }
         for line in stat.split(separator: "\n") where line.hasPrefix("btime ") {
             return Double(line.dropFirst("btime ".count).trimmingCharacters(in: .whitespaces))
         }

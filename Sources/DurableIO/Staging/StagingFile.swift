@@ -34,7 +34,7 @@ public final class StagingFile: Sendable {
     ) throws(DurableIOError) -> StagingFile {
         let (file, recovery, _) = try LedgerFile.open(at: path, fileSystem: fileSystem, options: options) {
             (lines, layout) throws(DurableIOError) in
-            let census = try KeyCensus.scan(lines, layout: layout, options: options)
+            let census = try JSONLinesFormat.census(of: lines, layout: layout, options: options)
             return (StagingRecovery(census: census), census.report)
         }
         return StagingFile(file: file, recovery: recovery)
@@ -44,7 +44,7 @@ public final class StagingFile: Sendable {
     public static func recover(
         at path: FilePath, options: RecoveryOptions = RecoveryOptions(), fileSystem: any FileSystem = RealFileSystem()
     ) throws(DurableIOError) -> StagingRecovery {
-        let census = try KeyCensus.scanJSONLines(rowsAt: path, options: options, fileSystem: fileSystem)
+        let census = try JSONLinesFormat.census(rowsAt: path, options: options, fileSystem: fileSystem)
         return StagingRecovery(census: census)
     }
 

@@ -40,7 +40,7 @@ extension FileSystem {
     }
 
     /// Opens `directory` and fsyncs it, making the names created, renamed or removed in it durable.
-    public func syncDirectory(_ directory: FilePath) throws(Errno) {
+    package func syncDirectory(_ directory: FilePath) throws(Errno) {
         let fd = try open(directory, .readOnly, options: [.directory], permissions: nil)
         do {
             try fsync(fd)
@@ -61,6 +61,16 @@ extension FileSystem {
         } catch .noSuchFileOrDirectory {
             return false
         }
+    }
+
+    /// Whether something exists at `path`, as ``exists(_:)`` says, with a failing `stat` reported as the
+    /// ``DurableIOError`` of that call: an unreadable directory or a failing disk is never "absent".
+    ///
+    /// ```swift
+    /// guard try fileSystem.isPresent(staging) else { return .empty }
+    /// ```
+    package func isPresent(_ path: FilePath) throws(DurableIOError) -> Bool {
+        do { return try exists(path) } catch { throw DurableIOError.syscall("stat", path: path, error) }
     }
 }
 

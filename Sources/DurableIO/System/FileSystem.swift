@@ -72,11 +72,18 @@ public protocol FileSystem: Sendable {
     func processStartTime(_ pid: Int32) -> Double?
     /// The names in a directory (`opendir` / `readdir`), without `.` and `..`, as raw bytes.
     func listDirectory(_ path: FilePath) throws(Errno) -> [FilePath.Component]
+    /// This host's name (`gethostname(2)`), as lock owner records hold it. Part of the seam beside
+    /// ``isProcessAlive(_:)``: whether a recorded pid can be checked at all depends on it. The default
+    /// implementation asks the kernel, so a simulated file system runs on this host.
+    func hostName() -> String
 }
 
 extension FileSystem {
     /// Unknown: a file system that cannot tell (a simulated one) keeps every live pid's files.
     public func processStartTime(_ pid: Int32) -> Double? { nil }
+
+    /// The kernel's host name, `"unknown-host"` when it does not say.
+    public func hostName() -> String { systemHostName() }
 }
 
 /// The operation of a `flock(2)` call.

@@ -199,6 +199,13 @@ private func system_unlink(_ p: UnsafePointer<CChar>) -> Int32 { unlink(p) }
 private func system_mkdir(_ p: UnsafePointer<CChar>, _ m: mode_t) -> Int32 { mkdir(p, m) }
 private func system_flock(_ fd: Int32, _ op: Int32) -> Int32 { flock(fd, op) }
 
+/// `gethostname(2)`: the one place DurableIO asks for the host name (``FileSystem/hostName()``).
+func systemHostName() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count) == 0 else { return "unknown-host" }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
 extension FileStatus {
     init(_ s: Stat) {
         let kind: Kind

@@ -1,4 +1,5 @@
 import Foundation
+import DurableIO
 import GRDB
 
 /// The `_durable_backfills` table in the user's database: one row per backfill, created on first use.
@@ -41,11 +42,7 @@ enum BackfillTable {
         """
 
     /// This host's name, as lock records hold it.
-    static let host: String = {
-        var buffer = [CChar](repeating: 0, count: 256)
-        gethostname(&buffer, buffer.count)
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }()
+    static let host: String = RealFileSystem().hostName()
 
     /// Now, ISO 8601 UTC with milliseconds.
     static func now() -> String {

@@ -40,31 +40,3 @@ public struct RowFileDamage: Sendable, Equatable {
         self.tornBytes = tornBytes
     }
 }
-
-/// The default output format: one JSON object per line, `{"key":…,fields}` (``KeyedRow``).
-///
-/// ```swift
-/// let census = try KeyCensus.scan(rowsAt: "features.jsonl", format: .jsonLines)
-/// ```
-public struct JSONLinesFormat: RowFileFormat {
-    /// The format.
-    public init() {}
-
-    public func forEachRow(
-        in path: FilePath, fileSystem: any FileSystem, _ body: (KeyedRow) throws -> Void
-    ) throws -> RowFileDamage {
-        let damage = try KeyCensus.forEachRow(at: path, fileSystem: fileSystem) { row, _ in try body(row) }
-        return RowFileDamage(malformed: damage.malformed, tornBytes: damage.tornBytes)
-    }
-
-    public func encode(
-        _ rows: (_ emit: (KeyedRow) throws -> Void) throws -> Void, into write: ([UInt8]) throws -> Void
-    ) throws {
-        try withoutActuallyEscaping(write) { write in try rows { row in try write(row.line + [0x0A]) } }
-    }
-}
-
-extension RowFileFormat where Self == JSONLinesFormat {
-    /// One ``KeyedRow`` JSON object per line.
-    public static var jsonLines: JSONLinesFormat { JSONLinesFormat() }
-}

@@ -21,6 +21,23 @@ struct LineFile {
 
     static let chunkSize = 4 << 20
 
+    /// Opens `path` read-only and hands it to `recover`, without locking or changing it; logs what the report
+    /// found. A failing `open` is reported as `operation`.
+    static func recover<R>(
+        at path: FilePath, fileSystem: any FileSystem, options: RecoveryOptions, operation: String = "open",
+        _ recover: (LineFile, FileLayout) throws(DurableIOError) -> (R, RecoveryReport)
+    ) throws(DurableIOError) -> (R, RecoveryReport) {
+        let fd: FileDescriptor
+        do { fd = try fileSystem.open(path, .readOnly, options: [], permissions: nil) } catch {
+            throw DurableIOError.syscall(operation, path: path, error)
+        }
+        defer { try? fileSystem.close(fd) }
+        let lines = LineFile(fileSystem: fileSystem, fd: fd, path: path)
+        let result = try recover(lines, try lines.layout())
+        result.1.logWarnings(to: options.logger)
+        return result
+    }
+
     /// Finds the valid length and the torn tail by reading the end of the file.
     func layout() throws(DurableIOError) -> FileLayout {
         let size: Int64
@@ -63,24 +80,9 @@ struct LineFile {
         return 0
     }
 
-    /// Reads `count` bytes at `offset`.
+    /// Reads `count` bytes at `offset` (fewer at the end of the file).
     func read(at offset: Int64, count: Int) throws(DurableIOError) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let n: Int
-            do {
-                n = try buffer.withUnsafeMutableBytes { b in
-                    Result { () throws(Errno) in
-                        try fileSystem.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: b[filled...]), at: offset + Int64(filled))
-                    }
-                }.get()
-            } catch { throw .syscall("read", path: path, error) }
-            if n == 0 { break }
-            filled += n
-        }
-        if filled < count { buffer.removeSubrange(filled...) }
-        return buffer
+        do { return try fileSystem.read(fd, upTo: count, at: offset) } catch { throw .syscall("read", path: path, error) }
     }
 
     /// Calls `body` with chunks of complete lines covering `[0, validLength)`, each with its file offset.

@@ -69,7 +69,7 @@ public struct MalformedLine: Sendable, Equatable {
     public var reason: String
 
     /// Creates a record.
-    public init(lineNumber: Int, byteOffset: Int64, length: Int, reason: String) {
+    package init(lineNumber: Int, byteOffset: Int64, length: Int, reason: String) {
         self.lineNumber = lineNumber
         self.byteOffset = byteOffset
         self.length = length
@@ -92,7 +92,7 @@ public struct TornTail: Sendable, Equatable, CustomStringConvertible {
     public var isZeroFilled: Bool
 
     /// Creates a record.
-    public init(byteOffset: Int64, byteCount: Int, isZeroFilled: Bool) {
+    package init(byteOffset: Int64, byteCount: Int, isZeroFilled: Bool) {
         self.byteOffset = byteOffset
         self.byteCount = byteCount
         self.isZeroFilled = isZeroFilled

@@ -117,11 +117,5 @@ enum ChunkParser {
     }
 }
 
-/// Carries a value the caller has made safe to share across the threads of one `concurrentPerform`.
-struct UnsafeSendable<T>: @unchecked Sendable {
-    var value: T
-    init(_ value: T) { self.value = value }
-}
-
 /// How many threads recovery parses on.
 let recoveryParallelism = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))

@@ -1,0 +1,66 @@
+import SystemPackage
+
+/// The keys present in a file of keyed rows (an output or a staging file), with duplicates counted.
+///
+/// Memory is bounded by the key set, not by the rows: the file is read in chunks.
+///
+/// ```swift
+/// let present = try KeyCensus.scan(rowsAt: "features.jsonl")
+/// print(present.rowCount, present.keys.count, present.duplicateCount)
+/// ```
+public struct KeyCensus: Sendable {
+    /// Every key present, once.
+    public var keys: RecordKeySet
+    /// Valid rows read (duplicates included).
+    public var rowCount: Int
+    /// Rows whose key had been seen before in the same file.
+    public var duplicateCount: Int
+    /// Up to ten of the duplicated keys.
+    public var sampleDuplicates: [RecordKey]
+    /// Malformed lines and torn tail.
+    public var report: RecoveryReport
+
+    /// A census of rows held in memory (for tests and for callers with their own output format).
+    public init(keys: some Sequence<RecordKey>, path: FilePath = "") {
+        var set = RecordKeySet()
+        var rows = 0
+        var duplicates: [RecordKey] = []
+        var duplicateCount = 0
+        for key in keys {
+            rows += 1
+            if !set.insert(key) {
+                duplicateCount += 1
+                if duplicates.count < 10 { duplicates.append(key) }
+            }
+        }
+        self.keys = set
+        self.rowCount = rows
+        self.duplicateCount = duplicateCount
+        self.sampleDuplicates = duplicates
+        self.report = RecoveryReport(
+            path: path, validEntries: rows, malformedLineCount: 0, malformedLines: [], tornTail: nil, validLength: 0,
+            fileSize: 0)
+    }
+
+    /// Reads the keys of the keyed-row file at `path` without locking or changing it. A missing file is empty.
+    ///
+    /// - Parameter format: how the file stores rows; JSON Lines (the default) is read in parallel chunks.
+    public static func scan(
+        rowsAt path: FilePath, format: any RowFileFormat = .jsonLines, options: RecoveryOptions = RecoveryOptions(),
+        fileSystem: any FileSystem = RealFileSystem()
+    ) throws -> KeyCensus {
+        guard format is JSONLinesFormat else {
+            var keys: [RecordKey] = []
+            let damage = try format.forEachRow(in: path, fileSystem: fileSystem) { keys.append($0.key) }
+            var census = KeyCensus(keys: keys, path: path)
+            census.report.malformedLineCount = damage.malformed
+            if damage.malformed > 0 && options.strict {
+                throw DurableIOError(
+                    .malformedLine, operation: "read rows", path: path,
+                    message: "\(damage.malformed) row(s) could not be read", hint: "Nothing was changed.")
+            }
+            return census
+        }
+        return try JSONLinesFormat.census(rowsAt: path, options: options, fileSystem: fileSystem)
+    }
+}
