@@ -12,7 +12,7 @@ func text(_ fs: SimulatedFileSystem, _ path: FilePath) -> String? {
 }
 
 /// The guarantees of DurableIO's operations, checked at every crash point of a simulated power cut.
-@Suite("Crash harness")
+@Suite("Crash harness", .ownThreads)
 struct CrashHarnessTests {
     // MARK: Atomic replace
 

@@ -5,7 +5,7 @@ import Testing
 
 /// `RealFileSystem.listDirectory` on real directories: names come back as their exact bytes, whatever they are,
 /// and reading records of every length never reads past one.
-@Suite("RealFileSystem.listDirectory")
+@Suite("RealFileSystem.listDirectory", .ownThreads)
 struct DirectoryListingTests {
     let dir = TemporaryDirectory()
 

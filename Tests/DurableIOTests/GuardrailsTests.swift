@@ -79,7 +79,7 @@ struct ProgressTests {
     }
 }
 
-@Suite("Stall watchdog")
+@Suite("Stall watchdog", .ownThreads)
 struct StallWatchdogTests {
     @Test func itCancelsWorkThatStallsAndNamesTheStall() async throws {
         let clock = TestClock()
@@ -134,7 +134,7 @@ struct StallWatchdogTests {
     }
 }
 
-@Suite("Memory, disk and output checks")
+@Suite("Memory, disk and output checks", .ownThreads)
 struct LimitsTests {
     @Test func aChildThatAllocatesPastItsLimitStopsWithAClearError() async throws {
         let child = try ChildProcess(ChildProcess.testHelper, ["allocate", "--limit-mb", "200"])
@@ -202,7 +202,7 @@ struct LimitsTests {
     }
 }
 
-@Suite("Heartbeat and rendering")
+@Suite("Heartbeat and rendering", .ownThreads)
 struct HeartbeatAndRenderingTests {
     @Test func aBeatIsLoggedRecordedAndSentToSubscribers() async throws {
         let dir = TemporaryDirectory()

@@ -4,7 +4,7 @@ import Foundation
 import SystemPackage
 import Testing
 
-@Suite("JSONL ledger")
+@Suite("JSONL ledger", .ownThreads)
 struct LedgerTests {
     @Test func appendsAreRecoveredInOrder() throws {
         let dir = TemporaryDirectory()
@@ -194,7 +194,7 @@ struct LedgerTests {
     }
 }
 
-@Suite("Ledger under real crashes and misuse")
+@Suite("Ledger under real crashes and misuse", .ownThreads)
 struct LedgerCrashTests {
     /// Kill a real writer with SIGKILL at random moments, ten times: every acknowledged key survives.
     @Test func everyAcknowledgedKeySurvivesKillDashNine() async throws {
