@@ -131,6 +131,14 @@ let package = Package(
             ]
         ),
 
+        // Examples: built with the package (as swift-argument-parser builds its Examples/), so CI runs the example
+        // without building its dependencies a second time. Its own Package.swift is for a user who copies the folder.
+        .executableTarget(
+            name: "CheckpointedExtraction",
+            dependencies: ["DurableIO", "DurableRun", "DurableCLI"],
+            path: "Examples/CheckpointedExtraction/Sources/CheckpointedExtraction"
+        ),
+
         // Benchmarks
         .executableTarget(
             name: "durable-benchmark",
