@@ -38,8 +38,8 @@ struct Session {
             do {
                 return try await command.run(argument: item.key, standardInput: Array((item.json + "\n").utf8))
             } catch let failure as ItemCommandFailure {
-                throw ItemFailure(
-                    message: failure.description, category: failure.status.hasPrefix("timed out") ? "timeout" : "command")
+                let timedOut = if case .timedOut = failure.reason { true } else { false }
+                throw ItemFailure(message: failure.description, category: timedOut ? "timeout" : "command")
             }
         }
     }

@@ -35,7 +35,7 @@ public enum RunDatabase {
     /// - Returns: a `DatabasePool` (one writer, concurrent readers) whose writer runs with `synchronous` as asked.
     /// - Throws: ``DurableSQLiteError`` naming the file: `databaseUnavailable` when it cannot be opened or is not a
     ///   database, `schema` when it was written by a newer version of this program.
-    public static func open(
+    package static func open(
         at path: String, synchronous: Synchronous = .full, busyTimeout: TimeInterval = 10
     ) throws -> DatabasePool {
         let pool = try openUnmigrated(at: path, synchronous: synchronous, busyTimeout: busyTimeout)
@@ -50,7 +50,7 @@ public enum RunDatabase {
 
     /// Opens the database without migrating it (for tests of the migrations and for inspection); the writer's
     /// `synchronous` and `journal_mode` are set and checked as in ``open(at:synchronous:busyTimeout:)``.
-    public static func openUnmigrated(
+    package static func openUnmigrated(
         at path: String, synchronous: Synchronous = .full, busyTimeout: TimeInterval = 10
     ) throws -> DatabasePool {
         var configuration = Configuration()
