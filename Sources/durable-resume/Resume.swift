@@ -46,31 +46,23 @@ struct Resume: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let exit: ExitCode
-        do {
-            let opened = try await database.open()
-            do {
-                let id: String
-                if latest {
-                    guard let run = try await opened.store.latestResumableRun() else {
-                        throw DurableRunStoreError(
-                            .runNotFound, operation: "resume", message: "no run in \(database.display) is resumable (all are completed, or there are none)")
-                    }
-                    id = run.id
-                } else {
-                    id = runID ?? Environment.value("EXPERIMENT_ID")!
+        try await database.runSession { opened in
+            let id: String
+            if latest {
+                guard let run = try await opened.store.latestResumableRun() else {
+                    throw DurableRunStoreError(
+                        .runNotFound, operation: "resume", message: "no run in \(database.display) is resumable (all are completed, or there are none)")
                 }
-                let selection: WorkSelection = retryErrorsOnly ?? Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly
-                exit = try await Self.resume(
-                    opened: opened, runID: id,
-                    request: .init(selection: selection, sourceFile: source, given: configurationOptions.overrides),
-                    session: Session(storeArgument: database.argument, options: session, json: json))
-            } catch {
-                await opened.abandon()
-                throw error
+                id = run.id
+            } else {
+                id = runID ?? Environment.value("EXPERIMENT_ID")!
             }
-        } catch { throw fail(error) }
-        throw exit
+            let selection: WorkSelection = retryErrorsOnly ?? Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly
+            return try await Self.resume(
+                opened: opened, runID: id,
+                request: .init(selection: selection, sourceFile: source, given: configurationOptions.overrides),
+                session: Session(storeArgument: database.argument, options: session, json: json))
+        }
     }
 
     /// Resumes `runID`, printing `run <ID>` once the checks passed (and, on SQLite, the lock is held).

@@ -37,45 +37,35 @@ struct Start: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let exit: ExitCode
-        do {
-            let opened = try await database.open()
-            do {
-                let session = Session(storeArgument: database.argument, options: self.session, json: json)
-                if resume ?? Environment.flag("RESUME") {
-                    guard let id = Environment.value("EXPERIMENT_ID") else {
-                        throw ValidationError("RESUME=1 needs EXPERIMENT_ID=<run id> (or pass --no-resume to start a new run)")
-                    }
-                    exit = try await Resume.resume(
-                        opened: opened, runID: id,
-                        request: .init(
-                            selection: Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly,
-                            sourceFile: source.source, given: configurationOptions.overrides),
-                        session: session)
-                } else {
-                    let report = try await opened.store.resolveSource(
-                        at: source.source, name: source.name, format: source.format, idColumns: source.idColumns,
-                        allowNewVersion: source.newVersion)
-                    if !report.skipped {
-                        let s = report.source
-                        note("ingested \(s.name) v\(s.version): \(s.itemCount) items, sha256 \(s.checksum)")
-                    }
-                    let configuration = RunConfiguration(
-                        command: configurationOptions.command ?? "", batchSize: configurationOptions.batchSize ?? 100,
-                        batchSeconds: configurationOptions.batchSeconds ?? 5, itemTimeoutSeconds: configurationOptions.itemTimeout)
-                    exit = try await session.run(closing: opened) { options in
-                        try await opened.start(
-                            source: report.source, name: runName, configuration: configuration, options: options,
-                            announce: { say("run \($0.id)") }, process: Session.process(for: configuration))
-                    }
+        try await database.runSession { opened in
+            let session = Session(storeArgument: database.argument, options: self.session, json: json)
+            if resume ?? Environment.flag("RESUME") {
+                guard let id = Environment.value("EXPERIMENT_ID") else {
+                    throw ValidationError("RESUME=1 needs EXPERIMENT_ID=<run id> (or pass --no-resume to start a new run)")
                 }
-            } catch {
-                await opened.abandon()
-                throw error
+                return try await Resume.resume(
+                    opened: opened, runID: id,
+                    request: .init(
+                        selection: Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly,
+                        sourceFile: source.source, given: configurationOptions.overrides),
+                    session: session)
+            } else {
+                let report = try await opened.store.resolveSource(
+                    at: source.source, name: source.name, format: source.format, idColumns: source.idColumns,
+                    allowNewVersion: source.newVersion)
+                if !report.skipped {
+                    let s = report.source
+                    note("ingested \(s.name) v\(s.version): \(s.itemCount) items, sha256 \(s.checksum)")
+                }
+                let configuration = RunConfiguration(
+                    command: configurationOptions.command ?? "", batchSize: configurationOptions.batchSize ?? 100,
+                    batchSeconds: configurationOptions.batchSeconds ?? 5, itemTimeoutSeconds: configurationOptions.itemTimeout)
+                return try await session.run(closing: opened) { options in
+                    try await opened.start(
+                        source: report.source, name: runName, configuration: configuration, options: options,
+                        announce: { say("run \($0.id)") }, process: Session.process(for: configuration))
+                }
             }
-        } catch let error as ValidationError {
-            throw error
-        } catch { throw fail(error) }
-        throw exit
+        }
     }
 }

@@ -47,6 +47,25 @@ struct DatabaseOptions: ParsableArguments {
         try await OpenedRunStore.open(try location(), readOnly: readOnly)
     }
 
+    /// Opens the store for a session, runs `body` (whose `Session.run` closes the store, checking the close) and
+    /// throws its exit code. After a failure the store is closed and the error printed with its exit code; a
+    /// usage error stays one (64).
+    func runSession(_ body: (OpenedRunStore) async throws -> ExitCode) async throws -> Never {
+        let exit: ExitCode
+        do {
+            let opened = try await open()
+            do {
+                exit = try await body(opened)
+            } catch {
+                await opened.abandon()
+                throw error
+            }
+        } catch let error as ValidationError {
+            throw error
+        } catch { throw fail(error) }
+        throw exit
+    }
+
     /// Opens the store, runs `body`, and closes it (see ``OpenedRunStore/using(_:readOnly:_:)``).
     func using<T>(readOnly: Bool = false, _ body: (OpenedRunStore) async throws -> T) async throws -> T {
         try await OpenedRunStore.using(try location(), readOnly: readOnly, body)

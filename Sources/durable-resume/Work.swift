@@ -36,23 +36,13 @@ struct Work: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let exit: ExitCode
-        do {
-            let opened = try await database.open()
-            do {
-                let id = runID ?? Environment.value("EXPERIMENT_ID")!
-                let session = Session(storeArgument: database.argument, options: self.session, json: json)
-                exit = try await session.run(closing: opened) { options in
-                    .worker(try await opened.work(
-                        runID: id, options: options, announce: { say("run \($0.id)") }, makeProcess: Session.process(for:)))
-                }
-            } catch {
-                await opened.abandon()
-                throw error
+        try await database.runSession { opened in
+            let id = runID ?? Environment.value("EXPERIMENT_ID")!
+            let session = Session(storeArgument: database.argument, options: self.session, json: json)
+            return try await session.run(closing: opened) { options in
+                .worker(try await opened.work(
+                    runID: id, options: options, announce: { say("run \($0.id)") }, makeProcess: Session.process(for:)))
             }
-        } catch let error as ValidationError {
-            throw error
-        } catch { throw fail(error) }
-        throw exit
+        }
     }
 }
