@@ -9,10 +9,12 @@ import GRDB
 /// the batch it holds survives a power cut. ``Synchronous/normal`` syncs only at checkpoints — faster, but the last
 /// commits before a power cut (not a process crash) may be lost; choose it explicitly, knowing that.
 ///
+/// Users open it through `SQLiteRunStore(path:synchronous:)`, choosing ``Synchronous``; opening the pool itself
+/// (`open`, `openUnmigrated`, which hand out GRDB's `DatabasePool`) is `package`, for the store and the tests.
+///
 /// ```swift
-/// let pool = try RunDatabase.open(at: "runs.sqlite")          // created when missing
-/// let version = try pool.read { try RunSchema.appliedVersions($0) }
-/// try pool.close()                                             // a failed close throws: check it
+/// let store = try SQLiteRunStore(path: "runs.sqlite", synchronous: .full)   // created when missing
+/// try store.close()                                                          // a failed close throws: check it
 /// ```
 public enum RunDatabase {
     /// How hard SQLite syncs a commit.
