@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "DurableRunStore", targets: ["DurableRunStore"]),
         .library(name: "DurableSQLite", targets: ["DurableSQLite"]),
         .library(name: "DurablePostgres", targets: ["DurablePostgres"]),
+        .library(name: "DurableStores", targets: ["DurableStores"]),
         .library(name: "DurableCLI", targets: ["DurableCLI"]),
         .executable(name: "durable-extract", targets: ["durable-extract"]),
         .executable(name: "durable-resume", targets: ["durable-resume"]),
@@ -96,6 +97,16 @@ let package = Package(
             ]
         ),
 
+        // Stores: opening a run store from a location (an SQLite file or a postgres:// URL) and running it with the
+        // runner that store takes — the one place that knows both stores
+        .target(
+            name: "DurableStores",
+            dependencies: [
+                "DurableIO", "DurableRunStore", "DurableSQLite", "DurablePostgres",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Shared CLI support: progress renderer, exit codes, signal handling, --json output
         .target(
             name: "DurableCLI",
@@ -117,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "durable-resume",
             dependencies: [
-                "DurableIO", "DurableRunStore", "DurableSQLite", "DurablePostgres", "DurableRun", "DurableCLI",
+                "DurableIO", "DurableRunStore", "DurableStores", "DurablePostgres", "DurableRun", "DurableCLI",
                 "DurableCLIStartup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -162,7 +173,7 @@ let package = Package(
             name: "DurableIOTests",
             dependencies: [
                 "DurableIO", "DurableIOTesting", "DurableRun", "DurableCLI",
-                "DurableRunStore", "DurableSQLite", "DurablePostgres",
+                "DurableRunStore", "DurableSQLite", "DurablePostgres", "DurableStores",
                 "durable-test-helper", "durable-extract", "durable-resume", "durable-backfill",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

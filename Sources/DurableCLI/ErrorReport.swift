@@ -9,8 +9,8 @@ import DurableIO
 /// }
 /// ```
 public enum ErrorReport {
-    /// Prints `error` (and its hint: `hint`, or a ``HintedError``'s own) to standard error and returns its exit
-    /// code (`code`, or the one ``DurableExitCode/init(for:)`` gives).
+    /// Prints `error` (and its hint: `hint`, or a `HintedError`'s own) to standard error and returns its exit
+    /// code (`code`, or the one ``DurableExitCode/init(for:)`` gives from the error's `failureClass`).
     @discardableResult
     public static func print(_ error: any Error, hint: String? = nil, code: DurableExitCode? = nil) -> DurableExitCode {
         var text = "error: \(error)\n"
@@ -19,12 +19,3 @@ public enum ErrorReport {
         return code ?? DurableExitCode(for: error)
     }
 }
-
-/// An error that says what to do next: ``ErrorReport`` prints its ``hint`` on the line after it. `DurableIOError`
-/// conforms; a command conforms its own library's error type (`extension DurableSQLiteError: HintedError {}`).
-public protocol HintedError: Error {
-    /// What to do next, if anything.
-    var hint: String? { get }
-}
-
-extension DurableIOError: HintedError {}

@@ -25,16 +25,14 @@ public enum DurableExitCode: Int32, Sendable, CaseIterable {
     /// Interrupted by SIGTERM.
     case terminated = 143
 
-    /// The code for an error: accounting and consistency failures are 3, a held lock 4, anything else 1.
+    /// The code for an error, from its ``HintedError/failureClass``: consistency, accounting and checksum failures
+    /// are 3, a held lock 4, an already completed run 5, anything else (and an error that is no `HintedError`) 1.
     public init(for error: any Error) {
-        guard let error = error as? DurableIOError else {
-            self = .failure
-            return
-        }
-        switch error.code {
-        case .accountingMismatch, .malformedLine, .validationFailed: self = .consistency
-        case .lockHeld, .ledgerLocked: self = .lockHeld
-        default: self = .failure
+        switch (error as? any HintedError)?.failureClass ?? .failure {
+        case .failure: self = .failure
+        case .consistency: self = .consistency
+        case .lockHeld: self = .lockHeld
+        case .alreadyCompleted: self = .alreadyCompleted
         }
     }
 

@@ -1,3 +1,4 @@
+import DurableIO
 import NIOCore
 import NIOPosix
 import PostgresNIO
@@ -14,7 +15,7 @@ import _ConnectionPoolModule
 /// do { _ = try await PostgresRunStore.connect(to: location) }
 /// catch let error as DurablePostgresError where error.code == .unreachable { print(error.detailedDescription) }
 /// ```
-public struct DurablePostgresError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct DurablePostgresError: OperationError, Sendable, Equatable {
     /// A stable identifier of the kind of failure.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
@@ -53,10 +54,8 @@ public struct DurablePostgresError: Error, Sendable, Equatable, CustomStringConv
         self.sqlState = sqlState
     }
 
-    public var description: String { "\(operation) failed: \(message)" }
-
-    /// The description, then the hint.
-    public var detailedDescription: String { hint.map { description + "\n" + $0 } ?? description }
+    /// A schema newer than this program is ``FailureClass/consistency`` (fail closed).
+    public var failureClass: FailureClass { code == .schema ? .consistency : .failure }
 
     /// Translates PostgresNIO's error (whose own description is deliberately generic) into one that says what
     /// happened, naming the store by its redacted URL.

@@ -104,7 +104,7 @@ public struct ItemCommand: Sendable {
             pipes = try ItemPipes()
         } catch {
             throw ItemCommandFailure(
-                status: "could not be started: no pipe for its input and output (\(error.failureText)); it is retried by the next run",
+                .couldNotStart, status: "could not be started: no pipe for its input and output (\(error.failureText)); it is retried by the next run",
                 standardErrorTail: "")
         }
         var platform = PlatformOptions()
@@ -133,7 +133,7 @@ public struct ItemCommand: Sendable {
             }
         } catch let error as SubprocessError {
             pipes.closeParentEnds()
-            throw ItemCommandFailure(status: "could not be started: \(error); it is retried by the next run", standardErrorTail: "")
+            throw ItemCommandFailure(.couldNotStart, status: "could not be started: \(error); it is retried by the next run", standardErrorTail: "")
         } catch {
             pipes.closeParentEnds()
             throw error
@@ -142,15 +142,15 @@ public struct ItemCommand: Sendable {
         let output = result.closureResult
         let stderr = String(decoding: output.errorTail, as: UTF8.self)
         if fired.isSet, let timeout {
-            throw ItemCommandFailure(status: "timed out after \(timeout) and was killed", standardErrorTail: stderr)
+            throw ItemCommandFailure(.timedOut(timeout), status: "timed out after \(timeout) and was killed", standardErrorTail: stderr)
         }
         if output.overflow {
-            throw ItemCommandFailure(status: "printed more than \(limit) bytes", standardErrorTail: stderr)
+            throw ItemCommandFailure(.outputLimitExceeded(limit), status: "printed more than \(limit) bytes", standardErrorTail: stderr)
         }
         switch result.terminationStatus {
         case .exited(0): return output.output
-        case .exited(let code): throw ItemCommandFailure(status: "exit status \(code)", standardErrorTail: stderr)
-        case .signaled(let signal): throw ItemCommandFailure(status: "killed by signal \(signal)", standardErrorTail: stderr)
+        case .exited(let code): throw ItemCommandFailure(.exited(code), status: "exit status \(code)", standardErrorTail: stderr)
+        case .signaled(let signal): throw ItemCommandFailure(.signalled(signal), status: "killed by signal \(signal)", standardErrorTail: stderr)
         }
     }
 
@@ -202,13 +202,38 @@ final class TimeoutFlag: Sendable {
 /// An item command that failed: how, and the end of what it printed on standard error.
 ///
 /// ```swift
-/// catch let failure as ItemCommandFailure { print(failure.status, failure.standardErrorTail) }
+/// catch let failure as ItemCommandFailure {
+///     if case .timedOut = failure.reason { print("timeout") }
+///     print(failure.status, failure.standardErrorTail)
+/// }
 /// ```
 public struct ItemCommandFailure: Error, Sendable, CustomStringConvertible {
+    /// Why an item command failed, for programs (``status`` says it in words).
+    public enum Reason: Sendable, Equatable {
+        /// It exited with this non-zero status.
+        case exited(Int32)
+        /// A signal ended it (not the timeout's).
+        case signalled(Int32)
+        /// It ran longer than its timeout and was killed.
+        case timedOut(Duration)
+        /// It printed more than this many bytes on standard output.
+        case outputLimitExceeded(Int)
+        /// No pipe or process could be made for it (`EMFILE`, `EAGAIN`, …); the next run retries it.
+        case couldNotStart
+    }
+
+    /// Why it failed.
+    public var reason: Reason
     /// `exit status 2`, `killed by signal 9`, `timed out after 60 seconds and was killed`.
     public var status: String
     /// The last 2 KiB of standard error.
     public var standardErrorTail: String
+
+    init(_ reason: Reason, status: String, standardErrorTail: String) {
+        self.reason = reason
+        self.status = status
+        self.standardErrorTail = standardErrorTail
+    }
 
     public var description: String {
         let tail = standardErrorTail.trimmingCharacters(in: .whitespacesAndNewlines)

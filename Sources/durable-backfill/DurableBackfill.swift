@@ -23,6 +23,3 @@ struct DurableBackfill: ParsableCommand {
             """,
         subcommands: [RunCommand.self, ResumeCommand.self, StatusCommand.self, ListCommand.self])
 }
-
-/// The library's errors carry their own hint: `ErrorReport` prints it on the line after the error.
-extension DurableSQLiteError: HintedError {}

@@ -3,7 +3,6 @@ import DurableCLI
 import DurableIO
 import DurablePostgres
 import DurableRunStore
-import DurableSQLite
 import Foundation
 
 /// How a session runs: concurrency, progress, signals.
@@ -87,33 +86,11 @@ func say(_ text: String) {
     }
 }
 
-/// Prints the error and exits with its code: 5 for a completed run, 3 for a checksum mismatch (fail closed),
-/// 4 for a held lock, 1 otherwise.
+/// Prints the error (a library error with its hint on the next line; any other error with a password redacted)
+/// and returns the exit code DurableCLI gives its failure class: 5 for a completed run, 3 for a checksum mismatch
+/// (fail closed), 4 for a held lock, 1 otherwise.
 func fail(_ error: any Error) -> ExitCode {
     if let exit = error as? ExitCode { return exit }
-    let code: DurableExitCode
-    let text: String
-    switch error {
-    case let error as DurableRunStoreError:
-        text = error.detailedDescription
-        switch error.code {
-        case .alreadyCompleted: code = .alreadyCompleted
-        case .checksumMismatch, .sourceChanged: code = .consistency
-        default: code = .failure
-        }
-    case let error as DurableSQLiteError:
-        text = error.detailedDescription
-        code = .failure
-    case let error as DurableIOError:
-        text = error.detailedDescription
-        code = DurableExitCode(for: error)
-    case let error as DurablePostgresError:
-        text = error.detailedDescription  // names the store by its redacted URL
-        code = error.code == .schema ? .consistency : .failure
-    default:
-        text = PostgresLocation.redact("\(error)")
-        code = .failure
-    }
-    note("error: " + text)
-    return ExitCode(code.rawValue)
+    note("error: " + ((error as? any HintedError)?.detailedDescription ?? PostgresLocation.redact("\(error)")))
+    return ExitCode(DurableExitCode(for: error).rawValue)
 }

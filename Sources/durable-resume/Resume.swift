@@ -1,6 +1,7 @@
 import ArgumentParser
 import DurableCLI
 import DurableRunStore
+import DurableStores
 
 /// `durable-resume resume`: continues a run by id.
 struct Resume: AsyncParsableCommand {
@@ -45,49 +46,33 @@ struct Resume: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let exit: ExitCode
-        do {
-            let opened = try await database.open()
-            do {
-                let id: String
-                if latest {
-                    guard let run = try await opened.store.runs().first(where: { $0.status != .completed }) else {
-                        throw DurableRunStoreError(
-                            .runNotFound, operation: "resume", message: "no run in \(database.display) is resumable (all are completed, or there are none)")
-                    }
-                    id = run.id
-                } else {
-                    id = runID ?? Environment.value("EXPERIMENT_ID")!
+        try await database.runSession { opened in
+            let id: String
+            if latest {
+                guard let run = try await opened.store.latestResumableRun() else {
+                    throw DurableRunStoreError(
+                        .runNotFound, operation: "resume", message: "no run in \(database.display) is resumable (all are completed, or there are none)")
                 }
-                let selection: WorkSelection = retryErrorsOnly ?? Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly
-                exit = try await Self.resume(
-                    opened: opened, runID: id,
-                    request: .init(selection: selection, sourceFile: source, given: configurationOptions.overrides),
-                    session: Session(storeArgument: database.argument, options: session, json: json))
-            } catch {
-                await opened.abandon()
-                throw error
+                id = run.id
+            } else {
+                id = runID ?? Environment.value("EXPERIMENT_ID")!
             }
-        } catch { throw fail(error) }
-        throw exit
+            let selection: WorkSelection = retryErrorsOnly ?? Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly
+            return try await Self.resume(
+                opened: opened, runID: id,
+                request: .init(selection: selection, sourceFile: source, given: configurationOptions.overrides),
+                session: Session(storeArgument: database.argument, options: session, json: json))
+        }
     }
 
-    /// Resumes `runID`, printing `run <ID>` once the checks passed and the lock is held.
+    /// Resumes `runID`, printing `run <ID>` once the checks passed (and, on SQLite, the lock is held).
     static func resume(
-        opened: OpenedStore, runID: String, request: ResumableRunner.ResumeRequest, session: Session
+        opened: OpenedRunStore, runID: String, request: ResumableRunner.ResumeRequest, session: Session
     ) async throws -> ExitCode {
-        switch opened {
-        case .sqlite(let store):
-            return try await session.run(closing: opened) { options in
-                try await ResumableRunner(store: store).resume(
-                    runID: runID, request: request, options: options, announce: { say("run \($0.id)") },
-                    makeProcess: Session.process(for:))
-            }
-        case .postgres(let store):
-            return try await session.runWorker(closing: opened) { options in
-                try await LeasedWorker(store: store, options: options).resume(
-                    runID: runID, request: request, announce: { say("run \($0.id)") }, makeProcess: Session.process(for:))
-            }
+        try await session.run(closing: opened) { options in
+            try await opened.resume(
+                runID: runID, request: request, options: options, announce: { say("run \($0.id)") },
+                makeProcess: Session.process(for:))
         }
     }
 }

@@ -6,24 +6,9 @@ import Foundation
 import Logging
 
 extension Session {
-    /// Worker options from the session's: jobs, lease, claim size, stop, progress.
-    func workerOptions(renderer: ProgressRenderer) -> LeasedWorker.Options {
-        var logger = Logger(label: "durable-resume")
-        logger.logLevel = .warning
-        return LeasedWorker.Options(
-            jobs: options.jobsWithinDescriptorLimit(), claimSize: options.claimSize, lease: .milliseconds(Int64(options.lease * 1000)),
-            stop: stop, progress: { renderer.update($0) }, notice: { note($0) }, logger: logger)
-    }
-
-    /// Runs one worker (PostgreSQL) with signals handled, closes `store`, then reports and returns the exit code: 0 when the run
-    /// is completed (by this worker or another), 1 when it ended failed, 130/143/129 when stopped.
-    func runWorker(closing store: OpenedStore, _ body: (LeasedWorker.Options) async throws -> WorkerOutcome) async throws -> ExitCode {
-        let signals = installSignals()
-        defer { signals.uninstall() }
-        let progress = self.renderer()
-        let summary = Summary(progress: progress)
-        let outcome = try await body(workerOptions(renderer: progress))
-        try await store.close()  // before any word of success
+    /// Reports one worker's session (PostgreSQL) and returns its exit code: 0 when the run is completed (by this
+    /// worker or another), 1 when it ended failed, 130/143/129 when stopped.
+    func report(_ outcome: WorkerOutcome, summary: Summary) throws -> ExitCode {
         let run = outcome.run
         let counts = Self.counts(of: run)
         let session = "this worker: \(outcome.processed) processed, \(outcome.recorded) recorded, \(outcome.refused) refused (lease expired) in \(String(format: "%.1f", outcome.seconds)) s"

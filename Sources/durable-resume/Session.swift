@@ -3,6 +3,7 @@ import DurableCLI
 import DurableIO
 import DurableRun
 import DurableRunStore
+import DurableStores
 import Foundation
 import Logging
 
@@ -14,11 +15,13 @@ struct Session {
     let json: Bool
     let stop = StopRequest()
 
-    func runnerOptions(renderer: ProgressRenderer) -> ResumableRunner.Options {
+    /// The session's options for whichever runner the store takes: jobs, stop, progress, notices, lease, claim size.
+    func storeOptions(renderer: ProgressRenderer) -> OpenedRunStore.Options {
         var logger = Logger(label: "durable-resume")
         logger.logLevel = .warning  // the command prints its own summary; the library's info lines would repeat it
-        return ResumableRunner.Options(
-            jobs: options.jobsWithinDescriptorLimit(), stop: stop, progress: { renderer.update($0) }, notice: { note($0) }, logger: logger)
+        return OpenedRunStore.Options(
+            jobs: options.jobsWithinDescriptorLimit(), stop: stop, progress: { renderer.update($0) }, notice: { note($0) },
+            logger: logger, lease: .milliseconds(Int64(options.lease * 1000)), claimSize: options.claimSize)
     }
 
     func renderer() -> ProgressRenderer {
@@ -35,8 +38,8 @@ struct Session {
             do {
                 return try await command.run(argument: item.key, standardInput: Array((item.json + "\n").utf8))
             } catch let failure as ItemCommandFailure {
-                throw ItemFailure(
-                    message: failure.description, category: failure.status.hasPrefix("timed out") ? "timeout" : "command")
+                let timedOut = if case .timedOut = failure.reason { true } else { false }
+                throw ItemFailure(message: failure.description, category: timedOut ? "timeout" : "command")
             }
         }
     }
@@ -53,14 +56,23 @@ struct Session {
 
     /// Runs `body` with signals handled, closes `store` (a failed sync or close throws: nothing is reported as
     /// success before the last sync returned), then reports the outcome and returns the exit code.
-    func run(closing store: OpenedStore, _ body: (ResumableRunner.Options) async throws -> RunOutcome) async throws -> ExitCode {
+    func run(
+        closing store: OpenedRunStore, _ body: (OpenedRunStore.Options) async throws -> OpenedRunStore.Outcome
+    ) async throws -> ExitCode {
         let signals = installSignals()
         defer { signals.uninstall() }
         let progress = self.renderer()
-        let renderer = Summary(progress: progress)
-        let outcome = try await body(runnerOptions(renderer: progress))
+        let outcome = try await body(storeOptions(renderer: progress))
         // The store's last syncs (checkpoint, close) come before any word of success.
         try await store.close()
+        switch outcome {
+        case .run(let outcome): return try report(outcome, summary: Summary(progress: progress))
+        case .worker(let outcome): return try report(outcome, summary: Summary(progress: progress))
+        }
+    }
+
+    /// Reports a locked store's session and returns its exit code: 0 completed, 1 failed, 130/143/129 stopped.
+    func report(_ outcome: RunOutcome, summary renderer: Summary) throws -> ExitCode {
         let run = outcome.run
         let counts = Self.counts(of: run)
         let session = "this session: \(outcome.processed) processed (\(outcome.succeeded) ok, \(outcome.failed) errors) in \(String(format: "%.1f", outcome.seconds)) s"

@@ -1,7 +1,7 @@
 import ArgumentParser
 import DurableCLI
 import DurableRunStore
-import Foundation
+import DurableStores
 
 /// `durable-resume start`: creates a run and processes every item.
 struct Start: AsyncParsableCommand {
@@ -37,62 +37,35 @@ struct Start: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let exit: ExitCode
-        do {
-            let opened = try await database.open()
-            do {
-                let session = Session(storeArgument: database.argument, options: self.session, json: json)
-                if resume ?? Environment.flag("RESUME") {
-                    guard let id = Environment.value("EXPERIMENT_ID") else {
-                        throw ValidationError("RESUME=1 needs EXPERIMENT_ID=<run id> (or pass --no-resume to start a new run)")
-                    }
-                    exit = try await Resume.resume(
-                        opened: opened, runID: id,
-                        request: .init(
-                            selection: Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly,
-                            sourceFile: source.source, given: configurationOptions.overrides),
-                        session: session)
-                } else {
-                    let version = try await resolveSource(opened.store)
-                    let configuration = RunConfiguration(
-                        command: configurationOptions.command ?? "", batchSize: configurationOptions.batchSize ?? 100,
-                        batchSeconds: configurationOptions.batchSeconds ?? 5, itemTimeoutSeconds: configurationOptions.itemTimeout)
-                    switch opened {
-                    case .sqlite(let store):
-                        exit = try await session.run(closing: opened) { options in
-                            try await ResumableRunner(store: store).start(
-                                source: version, name: runName, configuration: configuration, options: options,
-                                announce: { say("run \($0.id)") }, process: Session.process(for: configuration))
-                        }
-                    case .postgres(let store):
-                        exit = try await session.runWorker(closing: opened) { options in
-                            try await LeasedWorker(store: store, options: options).start(
-                                source: version, name: runName, configuration: configuration,
-                                announce: { say("run \($0.id)") }, process: Session.process(for: configuration))
-                        }
-                    }
+        try await database.runSession { opened in
+            let session = Session(storeArgument: database.argument, options: self.session, json: json)
+            if resume ?? Environment.flag("RESUME") {
+                guard let id = Environment.value("EXPERIMENT_ID") else {
+                    throw ValidationError("RESUME=1 needs EXPERIMENT_ID=<run id> (or pass --no-resume to start a new run)")
                 }
-            } catch {
-                await opened.abandon()
-                throw error
+                return try await Resume.resume(
+                    opened: opened, runID: id,
+                    request: .init(
+                        selection: Environment.flag("RETRY_ERRORS_ONLY") ? .retryErrorsOnly : .missingOnly,
+                        sourceFile: source.source, given: configurationOptions.overrides),
+                    session: session)
+            } else {
+                let report = try await opened.store.resolveSource(
+                    at: source.source, name: source.name, format: source.format, idColumns: source.idColumns,
+                    allowNewVersion: source.newVersion)
+                if !report.skipped {
+                    let s = report.source
+                    note("ingested \(s.name) v\(s.version): \(s.itemCount) items, sha256 \(s.checksum)")
+                }
+                let configuration = RunConfiguration(
+                    command: configurationOptions.command ?? "", batchSize: configurationOptions.batchSize ?? 100,
+                    batchSeconds: configurationOptions.batchSeconds ?? 5, itemTimeoutSeconds: configurationOptions.itemTimeout)
+                return try await session.run(closing: opened) { options in
+                    try await opened.start(
+                        source: report.source, name: runName, configuration: configuration, options: options,
+                        announce: { say("run \($0.id)") }, process: Session.process(for: configuration))
+                }
             }
-        } catch let error as ValidationError {
-            throw error
-        } catch { throw fail(error) }
-        throw exit
-    }
-
-    /// The stored version with this file's checksum, or a fresh ingest of it.
-    private func resolveSource(_ store: any RunStore) async throws -> SourceVersion {
-        let name = source.name ?? (source.source as NSString).lastPathComponent
-        let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: source.source)
-        if source.idColumns.isEmpty, let stored = try await store.sourceVersions(named: name).last(where: { $0.checksum == checksum }) {
-            return stored
         }
-        let report = try await store.ingest(try source.file(), allowNewVersion: source.newVersion)
-        if !report.skipped {
-            note("ingested \(report.source.name) v\(report.source.version): \(report.source.itemCount) items, sha256 \(report.source.checksum)")
-        }
-        return report.source
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DurableCLI
 import DurableRunStore
+import DurableStores
 import Foundation
 
 /// `durable-resume status`: one run's progress, ETA and state.
@@ -23,9 +24,13 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let (run, state, holder, workers, refused) = try await database.using(readOnly: true) { opened in
-                try await Self.read(opened, runID: runID, display: database.display)
+            let found = try await database.using(readOnly: true) { opened in try await opened.status(ofRun: runID) }
+            guard let status = found else {
+                throw DurableRunStoreError(
+                    .runNotFound, operation: "status",
+                    message: runID.map { "no run has the id \($0)" } ?? "there are no runs in \(database.display)")
             }
+            let (run, state, holder, workers, refused) = (status.run, status.state, status.holder, status.workers, status.refused)
             if json {
                 var object = RunJSON(run, state: state)
                 object.holder = holder
@@ -43,34 +48,6 @@ struct Status: AsyncParsableCommand {
                 for w in workers { say("    " + WorkerJSON(w).line) }
             }
         } catch { throw fail(error) }
-    }
-
-    /// The run (`runID`, else the latest), its state, who holds it, and PostgreSQL's workers and refusals.
-    static func read(
-        _ opened: OpenedStore, runID: String?, display: String
-    ) async throws -> (RunRecord, RunState, String?, [WorkerRecord]?, Int?) {
-        let store = opened.store
-        let found: RunRecord?
-        if let runID { found = try await store.run(id: runID) } else { found = try await store.runs().first }
-        guard let run = found else {
-            throw DurableRunStoreError(
-                .runNotFound, operation: "status",
-                message: runID.map { "no run has the id \($0)" } ?? "there are no runs in \(display)")
-        }
-        let state = try await store.currentState(of: run)
-        var holder: String?
-        var workers: [WorkerRecord]?
-        var refused: Int?
-        switch opened {
-        case .sqlite(let sqlite):
-            holder = state == .live ? sqlite.lock(forRun: run.id).currentHolder().map { "\($0)" } : nil
-        case .postgres(let postgres):
-            workers = try await postgres.workers(runID: run.id)
-            refused = try await postgres.refusedCount(runID: run.id)
-            let live = workers?.filter(\.isLive).count ?? 0
-            holder = state == .live ? "\(live) live worker\(live == 1 ? "" : "s")" : nil
-        }
-        return (run, state, holder, workers, refused)
     }
 
     static func lines(_ run: RunRecord, state: RunState, holder: String?) -> [String] {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import DurableCLI
-import DurablePostgres
 import DurableRunStore
+import DurableStores
 
 /// `durable-resume work`: joins a running run on a PostgreSQL store as one more worker.
 struct Work: AsyncParsableCommand {
@@ -36,26 +36,13 @@ struct Work: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let exit: ExitCode
-        do {
-            let opened = try await database.open()
-            do {
-                guard case .postgres(let store) = opened else { throw ValidationError("`work` needs a PostgreSQL store") }
-                let id = runID ?? Environment.value("EXPERIMENT_ID")!
-                let session = Session(storeArgument: database.argument, options: self.session, json: json)
-                guard let run = try await store.run(id: id) else { throw PostgresRunStore.notFound(id) }
-                say("run \(run.id)")
-                exit = try await session.runWorker(closing: opened) { options in
-                    try await LeasedWorker(store: store, options: options).work(
-                        runID: id, process: Session.process(for: run.configuration))
-                }
-            } catch {
-                await opened.abandon()
-                throw error
+        try await database.runSession { opened in
+            let id = runID ?? Environment.value("EXPERIMENT_ID")!
+            let session = Session(storeArgument: database.argument, options: self.session, json: json)
+            return try await session.run(closing: opened) { options in
+                .worker(try await opened.work(
+                    runID: id, options: options, announce: { say("run \($0.id)") }, makeProcess: Session.process(for:)))
             }
-        } catch let error as ValidationError {
-            throw error
-        } catch { throw fail(error) }
-        throw exit
+        }
     }
 }

@@ -14,7 +14,7 @@ import SystemPackage
 ///     print(error.detailedDescription)   // step, path, errno and what it means
 /// }
 /// ```
-public struct DurableIOError: Error, Sendable, CustomStringConvertible, Equatable {
+public struct DurableIOError: HintedError, Sendable, Equatable {
     /// A stable identifier of the kind of failure. New codes may be added in minor versions.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
@@ -107,10 +107,14 @@ public struct DurableIOError: Error, Sendable, CustomStringConvertible, Equatabl
         return text
     }
 
-    /// The one-line description, then the recovery hint.
-    public var detailedDescription: String {
-        guard let hint else { return description }
-        return description + "\n" + hint
+    /// Accounting and consistency failures are ``FailureClass/consistency``; a held lock (or ledger) is
+    /// ``FailureClass/lockHeld``.
+    public var failureClass: FailureClass {
+        switch code {
+        case .accountingMismatch, .malformedLine, .validationFailed: return .consistency
+        case .lockHeld, .ledgerLocked: return .lockHeld
+        default: return .failure
+        }
     }
 
     /// `ENOSPC`, `EIO`, …: the symbolic name of an errno, for messages an operator can search for.

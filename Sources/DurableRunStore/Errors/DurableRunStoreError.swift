@@ -1,3 +1,5 @@
+import DurableIO
+
 /// The one error type of the `DurableRunStore` module: what a run store's semantics refuse, the same for every store
 /// (a source that cannot be ingested, a run that does not exist or is completed, a checksum mismatch), and a store
 /// that stopped answering a worker.
@@ -16,7 +18,7 @@
 ///     print(error.detailedDescription)   // both checksums, and what to do
 /// }
 /// ```
-public struct DurableRunStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct DurableRunStoreError: OperationError, Sendable, Equatable {
     /// A stable identifier of the kind of failure. New codes may be added in minor versions.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
@@ -63,12 +65,13 @@ public struct DurableRunStoreError: Error, Sendable, Equatable, CustomStringConv
         self.hint = hint
     }
 
-    /// One line: the operation and the message.
-    public var description: String { "\(operation) failed: \(message)" }
-
-    /// The one-line description, then the hint.
-    public var detailedDescription: String {
-        guard let hint else { return description }
-        return description + "\n" + hint
+    /// An already completed run is ``FailureClass/alreadyCompleted``; a checksum mismatch or a changed source
+    /// ``FailureClass/consistency`` (fail closed).
+    public var failureClass: FailureClass {
+        switch code {
+        case .alreadyCompleted: return .alreadyCompleted
+        case .checksumMismatch, .sourceChanged: return .consistency
+        default: return .failure
+        }
     }
 }

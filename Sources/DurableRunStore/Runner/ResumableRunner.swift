@@ -150,7 +150,7 @@ public struct ResumableRunner: Sendable {
 
     /// The latest run that is not completed (for `--latest`), or `nil`.
     public func latestResumableRun() async throws -> RunRecord? {
-        try await store.runs().first { $0.status != .completed }
+        try await store.latestResumableRun()
     }
 
     /// The run's state for operators (`interrupted` when `running` and no process holds its lock).

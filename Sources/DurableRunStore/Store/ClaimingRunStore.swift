@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 
 /// A ``RunStore`` that many workers, on many hosts, share one run through: each claims a small batch of items under
@@ -77,7 +78,7 @@ public struct WorkerIdentity: Sendable, Equatable, Hashable, Codable {
 
     /// This process, with a fresh random suffix.
     public static func current() -> WorkerIdentity {
-        let host = ProcessInfo.processInfo.hostName
+        let host = RealFileSystem().hostName()  // gethostname(2), as lock files record it
         let pid = ProcessInfo.processInfo.processIdentifier
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         return WorkerIdentity(id: "\(host):\(pid):\(suffix)", host: host, pid: pid)

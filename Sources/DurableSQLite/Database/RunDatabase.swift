@@ -9,10 +9,12 @@ import GRDB
 /// the batch it holds survives a power cut. ``Synchronous/normal`` syncs only at checkpoints — faster, but the last
 /// commits before a power cut (not a process crash) may be lost; choose it explicitly, knowing that.
 ///
+/// Users open it through `SQLiteRunStore(path:synchronous:)`, choosing ``Synchronous``; opening the pool itself
+/// (`open`, `openUnmigrated`, which hand out GRDB's `DatabasePool`) is `package`, for the store and the tests.
+///
 /// ```swift
-/// let pool = try RunDatabase.open(at: "runs.sqlite")          // created when missing
-/// let version = try pool.read { try RunSchema.appliedVersions($0) }
-/// try pool.close()                                             // a failed close throws: check it
+/// let store = try SQLiteRunStore(path: "runs.sqlite", synchronous: .full)   // created when missing
+/// try store.close()                                                          // a failed close throws: check it
 /// ```
 public enum RunDatabase {
     /// How hard SQLite syncs a commit.
@@ -35,7 +37,7 @@ public enum RunDatabase {
     /// - Returns: a `DatabasePool` (one writer, concurrent readers) whose writer runs with `synchronous` as asked.
     /// - Throws: ``DurableSQLiteError`` naming the file: `databaseUnavailable` when it cannot be opened or is not a
     ///   database, `schema` when it was written by a newer version of this program.
-    public static func open(
+    package static func open(
         at path: String, synchronous: Synchronous = .full, busyTimeout: TimeInterval = 10
     ) throws -> DatabasePool {
         let pool = try openUnmigrated(at: path, synchronous: synchronous, busyTimeout: busyTimeout)
@@ -50,7 +52,7 @@ public enum RunDatabase {
 
     /// Opens the database without migrating it (for tests of the migrations and for inspection); the writer's
     /// `synchronous` and `journal_mode` are set and checked as in ``open(at:synchronous:busyTimeout:)``.
-    public static func openUnmigrated(
+    package static func openUnmigrated(
         at path: String, synchronous: Synchronous = .full, busyTimeout: TimeInterval = 10
     ) throws -> DatabasePool {
         var configuration = Configuration()

@@ -21,9 +21,9 @@ import GRDB
 /// try RunSchema.migrate(pool)
 /// print(try pool.read(RunSchema.appliedVersions))   // ["v1", "v2"]
 /// ```
-public enum RunSchema {
+package enum RunSchema {
     /// The versions this program knows, oldest first.
-    public static let versions = migrations.map(\.version)
+    package static let versions = migrations.map(\.version)
 
     /// The table that records the versions applied (GRDB's name, kept for the databases written before).
     static let versionTable = "grdb_migrations"
@@ -32,7 +32,7 @@ public enum RunSchema {
     ///
     /// - Throws: ``DurableSQLiteError`` (`schema`) when the database has migrations this program does not know,
     ///   or `invalidInput` for a version this program does not know.
-    public static func migrate(_ writer: any DatabaseWriter, upTo version: String? = nil) throws {
+    package static func migrate(_ writer: any DatabaseWriter, upTo version: String? = nil) throws {
         let target = version ?? versions.last!
         guard let last = versions.firstIndex(of: target) else {
             throw DurableSQLiteError(.invalidInput, operation: "migrate", message: "unknown schema version \(target)")
@@ -57,7 +57,7 @@ public enum RunSchema {
     }
 
     /// The versions applied to `db`, oldest first (only those this program knows).
-    public static func appliedVersions(_ db: Database) throws -> [String] {
+    package static func appliedVersions(_ db: Database) throws -> [String] {
         let applied = try recordedVersions(db)
         return versions.filter(applied.contains)
     }

@@ -1,3 +1,5 @@
+import DurableIO
+
 /// The one error type of the `DurableSQLite` module (the SQLite database and backfills): what failed, for which
 /// database or backfill, why, and what to do next. What the run store's semantics refuse (a completed run, a checksum
 /// mismatch, …) is a `DurableRunStoreError`, the same for every store.
@@ -13,7 +15,7 @@
 ///     print(error.detailedDescription)   // "no such database: runs.sqlite", and what to do
 /// }
 /// ```
-public struct DurableSQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct DurableSQLiteError: OperationError, Sendable, Equatable {
     /// A stable identifier of the kind of failure. New codes may be added in minor versions.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
@@ -59,14 +61,5 @@ public struct DurableSQLiteError: Error, Sendable, Equatable, CustomStringConver
         self.operation = operation
         self.message = message
         self.hint = hint
-    }
-
-    /// One line: the operation and the message.
-    public var description: String { "\(operation) failed: \(message)" }
-
-    /// The one-line description, then the hint.
-    public var detailedDescription: String {
-        guard let hint else { return description }
-        return description + "\n" + hint
     }
 }
