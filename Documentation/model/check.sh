@@ -70,13 +70,14 @@ run() {
   hf=$(sed -n 's/.*hash factor: \([0-9.e+]*\).*/\1/p' "$d/pan.out" | head -1)
   depth=$(sed -n 's/.*depth reached \([0-9]*\).*/\1/p' "$d/pan.out" | head -1)
   [ -n "$hf" ] && extra=" hashfactor=$hf depth=${depth:-?}"
-  if grep -q "Search not completed" "$d/pan.out" && [ "${errors:-1}" = 0 ]; then errors=incomplete; fi
-  if [ "$errors" = 0 ] && [ -f "$d/capped" ]; then verdict="partial"
-  elif [ "$errors" = 0 ]; then verdict="holds"; else verdict="VIOLATED"; fi
+  if [ "${errors:-1}" = 0 ] && [ -f "$d/capped" ]; then verdict="partial"  # stopped by the cap, nothing found
+  elif grep -q "Search not completed" "$d/pan.out" && [ "${errors:-1}" = 0 ]; then verdict="incomplete"
+  elif [ "${errors:-1}" = 0 ]; then verdict="holds"; else verdict="VIOLATED"; fi
   case "$expect" in
     holds)   case "$verdict" in
                holds) ok="ok";;
                partial) ok="ok (no violation in the ${cap} s searched; not complete)";;
+               incomplete) ok="FAIL (search not completed: depth limit?)";;
                *) ok="FAIL (property violated on the real model)";;
              esac;;
     mutant)  [ "$verdict" = VIOLATED ] && ok="ok (mutant caught)" || ok="FAIL (mutant not caught)";;
