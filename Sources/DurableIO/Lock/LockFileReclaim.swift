@@ -21,8 +21,9 @@ import SystemPackage
 ///    finds out at its next heartbeat or release.
 /// 4. Unlink the guard, then the dead generations below it.
 ///
-/// Model-checked with SPIN (`Documentation/model/`): with any number of contenders and crashes at any step, a
-/// reclaim on proof of death never gives two live holders, and no age-based reclaim goes unnoticed.
+/// Model-checked with SPIN (`Documentation/model/`, whose README says for which bounds the search is exhaustive): a
+/// reclaim on proof of death never gives two live holders, whatever crashes happen at any step, and no age-based
+/// reclaim goes unnoticed.
 ///
 /// ```swift
 /// let reclaim = LockFileReclaim(path: path, fileSystem: fileSystem, isStale: { snapshot in … })
