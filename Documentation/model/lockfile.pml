@@ -3,7 +3,9 @@
  * LockFileReclaim.swift): O_EXCL create, staleness on proof (dead owner) or by age (unreadable record,
  * a paused or foreign holder), and the one way a lock file ever leaves the lock path: a *reclaim guard*
  * `<lock>.reclaim-<key>-<k>` created with O_EXCL, a fresh inspection of the lock path under it, the
- * rename to a unique tombstone, the identity comparison, the unlink. Release goes through the same guard.
+ * rename to a unique tombstone, the identity comparison, the unlink. The key is the file's (device, inode):
+ * it never changes over a file's life, so everyone removing that file -- whatever state they saw it in --
+ * competes for one guard. Release goes through the same guard, and waits while a live process holds it.
  * A file that is not the one expected is never put back and never deleted: it is left under its tombstone.
  *
  * See README.md next to this file for what is modelled, what is abstracted, and the results.
@@ -32,6 +34,10 @@
  *             8 a moved file that is not the one expected is unlinked
  *             9 the guard is removed before the rename (right after the inspection)
  *            10 a dead guard is removed and its name reused, instead of moving on to generation k+1
+ *            11 the guard key includes the content (and the mtime while the file has no record): the key
+ *               of the previous version, which changes when an empty file gets its record
+ *            12 release gives up (lockCompromised, its file left) when a live process holds the guard,
+ *               instead of waiting for it
  *   Properties (each may be switched on independently; check.sh runs them one at a time):
  *   P_ME      (a) mutual exclusion among live, uncompromised holders (checked at CS entry)
  *   P_RELDEL  (b) release never takes another current holder's file off the lock path
@@ -75,7 +81,11 @@
 #define MAXOBJ (N*ROUNDS)   /* every successful O_EXCL create of the lock path is one file object */
 #define NI     MAXOBJ       /* inode pool: enough that a create never runs out, small enough to reuse */
 #define NONE   0
-#define NKEY   (2*MAXOBJ+2) /* guard keys: (object, record written?) -- see README, "the guard key" */
+#if MUTANT == 11
+#define NKEY   (2*MAXOBJ+2) /* guard keys: (object, record written?) -- the old key, README "the guard key" */
+#else
+#define NKEY   (NI+1)       /* guard keys: the inode number (one device) -- README, "the guard key" */
+#endif
 #define GI(key, k) ((key) * (MAXK+1) + (k))
 
 /* results of remove_under_guard */
@@ -241,7 +251,12 @@ ATTEMPT:
           if :: ok = 1 :: skip fi
 #endif
        fi;
-       expIno = sIno; expMt = sMt; expCont = sCont; gkey = judged * 2 + (sCont != 0);
+       expIno = sIno; expMt = sMt; expCont = sCont;
+#if MUTANT == 11
+       gkey = judged * 2 + (sCont != 0);
+#else
+       gkey = sIno;
+#endif
        sIno = 0; sMt = 0; sCont = 0;
        if
        :: !ok -> printf("MSC: P%d: not stale, tryAcquire returns false\n", me);
@@ -280,7 +295,12 @@ ACQUIRED:
      /* ------------------------------------------------------------ release() */
      atomic {  /* held = nil; stop the heartbeat and wait for its thread; the descriptor stays open */
        hb = 0; incs[me] = 0; holdObj[me] = 0;
-       expIno = myIno; expCont = mine; gkey = mine * 2 + 1;
+       expIno = myIno; expCont = mine;
+#if MUTANT == 11
+       gkey = mine * 2 + 1;
+#else
+       gkey = myIno;
+#endif
        printf("MSC: P%d leaves the critical section, release() of file %d\n", me, mine)
      }
      isRel = 1; goto REMOVE;
@@ -352,12 +372,20 @@ GUARD:
        k++;
 #endif
        goto GUARD
+#if MUTANT != 12
+    :: !ok && isRel ->
+       printf("MSC: P%d release waits: guard %d-%d is held by a live process\n", me, gkey, k);
+       goto GWAIT
+#endif
     :: else ->
        ok = 0; res = BUSY; k = 0;
        printf("MSC: P%d guard %d busy: another process is removing that file\n", me, gkey);
        goto GDONE
     fi
   }
+GWAIT:
+  /* release: poll until the guard is gone or its holder is dead, then try that generation again */
+  (g_who[GI(gkey, k)] == 0 || dead[g_who[GI(gkey, k)] - 1]) -> goto GUARD;
 INSPECT:
   /* open(lock), fstat, read, close: the lock path must still be the file expected */
   atomic {

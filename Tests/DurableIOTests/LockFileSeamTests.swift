@@ -110,6 +110,80 @@ struct LockFileSeamTests {
         #expect(!FileManager.default.fileExists(atPath: path.string))
     }
 
+    /// The model's finding 4 (`age-n3-release`), in one process: a reclaimer judges the holder's lock file stale by
+    /// age while it is still empty (the holder paused between its create and its record write), and is held just
+    /// before its rename. The holder writes its record, enters, and releases; the reclaimer then renames the holder's
+    /// file aside (not the empty one it judged: left under its tombstone) and creates a lock of its own. The holder's
+    /// release must not take that new lock off the path: it waits for the reclaimer's guard (one key for the file,
+    /// empty or written), finds the path changed, and reports `lockCompromised`. With a guard key that changed with
+    /// the content, the release took its own guard, and its rename moved the reclaimer's new lock aside.
+    @Test func aReleaseNeverRemovesTheLockOfAReclaimerThatJudgedItsFileEmpty() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("run.lock")
+        let options = LockFile.Options(staleAge: .seconds(30), refreshInterval: .seconds(5))
+        let reclaimerFS = HookedFileSystem()
+        let reclaimer = LockFile(at: path, options: options, fileSystem: reclaimerFS)
+        let reclaimerAtRename = DispatchSemaphore(value: 0)
+        let reclaimerGo = DispatchSemaphore(value: 0)
+        let reclaimerDone = DispatchSemaphore(value: 0)
+        let reclaimerHeld = Atomic<Bool>(false)
+        let reclaimerPaused = Atomic<Bool>(false)
+        reclaimerFS.beforeRemove = { removed in
+            guard removed == path, !reclaimerPaused.exchange(true, ordering: .relaxed) else { return }
+            reclaimerAtRename.signal()
+            _ = reclaimerGo.wait(timeout: .now() + 60)
+        }
+        let holderFS = HookedFileSystem()
+        let holder = LockFile(at: path, options: options, fileSystem: holderFS)
+        let reclaimStarted = Atomic<Bool>(false)
+        holderFS.beforeWrite = { fd throws(Errno) in
+            // The record write into our new, still empty lock file (the fence's temporary file is written first).
+            guard let status = try? RealFileSystem().fstat(fd), let atPath = try? RealFileSystem().stat(path, followSymlinks: false),
+                status.inode == atPath.inode, !reclaimStarted.exchange(true, ordering: .relaxed)
+            else { return }
+            var times = [timespec(tv_sec: time(nil) - 3600, tv_nsec: 0), timespec(tv_sec: time(nil) - 3600, tv_nsec: 0)]
+            _ = futimens(fd.rawValue, &times)  // as if the holder had been paused here for an hour
+            let thread = Thread {
+                if (try? reclaimer.tryAcquire()) == true { reclaimerHeld.store(true, ordering: .relaxed) }
+                reclaimerDone.signal()
+            }
+            thread.start()
+            _ = reclaimerAtRename.wait(timeout: .now() + 30)  // judged stale, guard taken, inspected again: empty
+        }
+        let holderAtRename = DispatchSemaphore(value: 0)
+        let reclaimerFinished = DispatchSemaphore(value: 0)
+        let holderPaused = Atomic<Bool>(false)
+        holderFS.beforeRemove = { removed in
+            guard removed == path, !holderPaused.exchange(true, ordering: .relaxed) else { return }
+            holderAtRename.signal()  // the release inspected the path (still its file) and is about to rename it
+            _ = reclaimerFinished.wait(timeout: .now() + 60)
+        }
+        #expect(try holder.tryAcquire())
+        let judgedEmpty = reclaimStarted.load(ordering: .relaxed)
+        #expect(judgedEmpty, "the reclaimer judged the empty file")
+        let released = Mutex<Result<Void, any Error>?>(nil)
+        let releasedSignal = DispatchSemaphore(value: 0)
+        let releaser = Thread {
+            let result = Result { try holder.release() }
+            released.withLock { $0 = result }
+            releasedSignal.signal()
+        }
+        releaser.start()
+        // The fixed release waits for the reclaimer's guard instead, and never gets here on its own.
+        _ = holderAtRename.wait(timeout: .now() + 1)
+        reclaimerGo.signal()
+        #expect(reclaimerDone.wait(timeout: .now() + 30) == .success, "the reclaimer finished")
+        reclaimerFinished.signal()
+        #expect(releasedSignal.wait(timeout: .now() + 60) == .success, "the release finished")
+        let reclaimerTookIt = reclaimerHeld.load(ordering: .relaxed)
+        #expect(reclaimerTookIt, "the reclaimer took the lock")
+        let outcome = released.withLock { $0 }
+        #expect(throws: DurableIOError.self, "the holder learns its lock was taken") { try outcome?.get() }
+        #expect(reclaimer.currentHolder()?.token == reclaimer.token, "the reclaimer's lock file is still at the path")
+        #expect(throws: Never.self) { try reclaimer.release() }
+        #expect(!FileManager.default.fileExists(atPath: path.string))
+    }
+
     /// `create()` fails after the `O_EXCL` create (the record cannot be written). Its half-made, empty file is old
     /// enough to be reclaimed by age, and another process does so just as the failing one starts removing it. The
     /// clean-up must not remove that other process's lock.

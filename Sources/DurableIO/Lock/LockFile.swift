@@ -14,10 +14,10 @@ import SystemPackage
 /// between create and write) is stale once its mtime is older than ``Options/staleAge``.
 ///
 /// **Reclaim, release, clean-up: only under a reclaim guard.** A lock file leaves the lock path in one way only
-/// (`LockFileReclaim`): take the guard `<lock>.reclaim-<key>-<k>` for that very file with `O_EXCL` (a dead holder's
-/// guard is never reused: the next generation k+1 is taken), inspect the path again under the guard and compare
-/// (device, inode, content, mtime), rename it to a unique tombstone, compare again, unlink. A file that is not the
-/// one expected is never put back and never deleted.
+/// (`LockFileReclaim`): take the guard `<lock>.reclaim-<device>-<inode>-<k>` for that very file with `O_EXCL` (a
+/// dead holder's guard is never reused: the next generation k+1 is taken; a release waits while a live process
+/// holds it), inspect the path again under the guard and compare (device, inode, content, mtime), rename it to a
+/// unique tombstone, compare again, unlink. A file that is not the one expected is never put back and never deleted.
 ///
 /// **Heartbeat.** A holder touches its lock file's mtime every ``Options/refreshInterval`` (a thread of its own)
 /// and checks that the path still names its file; the stale age must be at least three refresh intervals.
@@ -154,7 +154,13 @@ public final class LockFile: ProcessLock {
             current.stopHeartbeat()
             // The descriptor stays open until the file is gone: its inode cannot be reused meanwhile.
             defer { current.close(fileSystem) }
-            let outcome = try reclaim.remove(expected: current.snapshot, matchMtime: false)
+            let outcome = try reclaim.remove(expected: current.snapshot, matchMtime: false, patience: guardPatience)
+            if outcome == .busy {
+                throw DurableIOError(
+                    .lockCompromised, operation: "release lock", path: path,
+                    message: "another process has been removing this lock file for longer than the stale age (\(Int(options.staleAge.seconds)) s); the file was left at the path",
+                    hint: "That process may be paused, or this lock taken by age while this one held it: check the output, using the fencing tokens. The lock file names this process; it is reclaimed once this process exits.")
+            }
             if outcome != .removed || current.compromised.load(ordering: .relaxed) {
                 throw DurableIOError(
                     .lockCompromised, operation: "release lock", path: path,
@@ -204,7 +210,7 @@ public final class LockFile: ProcessLock {
         } catch {
             // Remove the half-made lock file, under its guard: only if the path still names it, never another
             // holder's file (ours may have been reclaimed by age meanwhile). The descriptor pins the inode until then.
-            if let mine = halfMade(fd) { _ = try? reclaim.remove(expected: mine, matchMtime: false) }
+            if let mine = halfMade(fd) { _ = try? reclaim.remove(expected: mine, matchMtime: false, patience: guardPatience) }
             try? fileSystem.close(fd)
             if let error = error as? DurableIOError { throw error }
             throw DurableIOError.syscall("write lock file", path: path, error as? Errno ?? .ioError)
@@ -233,6 +239,11 @@ public final class LockFile: ProcessLock {
         try AtomicFile.write("\(previous + 1)\n", to: fence, fileSystem: fileSystem)
         return previous + 1
     }
+
+    /// How long removing our own file waits while a live process holds its reclaim guard (a late remover of a previous
+    /// file at the same inode holds it for a few system calls): past the stale age, so that a guard whose creator died
+    /// before writing its record is stale by then too.
+    private var guardPatience: Duration { options.staleAge + .seconds(1) }
 
     /// What is at the lock path now: its identity and content; `nil` when nothing is there.
     private func inspect() -> Snapshot? { reclaim.snapshot(of: path) }

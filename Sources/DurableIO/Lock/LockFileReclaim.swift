@@ -5,10 +5,14 @@ import SystemPackage
 /// clean up a half-made one: under a **reclaim guard**.
 ///
 /// 1. Create the guard `<lock>.reclaim-<key>-<k>` with `O_CREAT | O_EXCL` (k = 1 first) and write this process's
-///    owner record into it. The key names the file to be removed — device, inode, a hash of its content, and for a
-///    file without a record its modification time — so everyone who means to remove *that* file competes for the
-///    same guard, and only one holds it. A guard whose holder is provably dead (judged like a lock file) is never
-///    removed or reused: the next contender moves on to generation k + 1.
+///    owner record into it. The key is the file's device and inode, which do not change over the file's life, so
+///    everyone who means to remove *that* file competes for the same guard whatever state they saw it in (empty,
+///    or with its record), and only one holds it. (A key that included the content split the empty file's guard
+///    from its holder's: a reclaimer of the empty version and the holder's release ran at once.) A reused inode
+///    shares the guard with a late remover of the previous file; the fresh inspection (step 2) tells them apart.
+///    A guard whose holder is provably dead (judged like a lock file) is never removed or reused: the next
+///    contender moves on to generation k + 1. A live holder's guard: a reclaim reports `.busy`; a release waits
+///    for it (up to its patience), since that holder may be a late remover of a previous file at the same inode.
 /// 2. Under the guard, inspect the lock path again and compare it with what is to be removed (device, inode,
 ///    content, and the modification time when reclaiming). Anything else there: leave it alone (`.changed`).
 /// 3. Rename the lock path to a unique tombstone, compare the tombstone the same way, and unlink it. A file that is
@@ -17,8 +21,9 @@ import SystemPackage
 ///    finds out at its next heartbeat or release.
 /// 4. Unlink the guard, then the dead generations below it.
 ///
-/// Model-checked with SPIN (`Documentation/model/`): with any number of contenders and crashes at any step, a
-/// reclaim on proof of death never gives two live holders, and no age-based reclaim goes unnoticed.
+/// Model-checked with SPIN (`Documentation/model/`, whose README says for which bounds the search is exhaustive): a
+/// reclaim on proof of death never gives two live holders, whatever crashes happen at any step, and no age-based
+/// reclaim goes unnoticed.
 ///
 /// ```swift
 /// let reclaim = LockFileReclaim(path: path, fileSystem: fileSystem, isStale: { snapshot in … })
@@ -47,24 +52,19 @@ struct LockFileReclaim {
         path.appendingToName(".reclaim-\(Self.key(of: expected))-\(k)")
     }
 
-    /// `<device>-<inode>-<content hash>`, plus `-<mtime>` for a file without an owner record: the same for every
-    /// process looking at the same file; a record's nonce makes it unique, and an empty file's mtime does.
-    static func key(of file: Snapshot) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a, 64 bits
-        for byte in file.content {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        var key = "\(file.identity.device)-\(file.identity.inode)-\(String(hash, radix: 16))"
-        if LockOwner.decode(file.content) == nil {
-            key += "-\(file.identity.modifiedSeconds).\(file.identity.modifiedNanoseconds)"
-        }
-        return key
-    }
+    /// `<device>-<inode>`: the same for every process looking at the same file, at every moment of its life.
+    static func key(of file: Snapshot) -> String { "\(file.identity.device)-\(file.identity.inode)" }
 
     /// Removes the file `expected` describes from the lock path, under its guard (the steps above).
-    func remove(expected: Snapshot, matchMtime: Bool) throws(DurableIOError) -> Outcome {
-        guard let (guardFile, generation) = try takeGuard(for: expected) else { return .busy }
+    ///
+    /// - Parameters:
+    ///   - expected: the file to remove, as it was seen (or made).
+    ///   - matchMtime: whether the modification time must match too (a reclaim; not a release, whose heartbeat moves it).
+    ///   - patience: how long to wait while a live process holds the guard before reporting `.busy`; zero for a
+    ///     reclaim (someone else is removing it), longer for a release (it may be a late remover of a previous
+    ///     file at the same inode, about to find the path changed and let go).
+    func remove(expected: Snapshot, matchMtime: Bool, patience: Duration = .zero) throws(DurableIOError) -> Outcome {
+        guard let (guardFile, generation) = try takeGuard(for: expected, patience: patience) else { return .busy }
         defer { dropGuards(for: expected, through: generation, own: guardFile) }
         guard let now = snapshot(of: path), now.isSameFile(as: expected, matchMtime: matchMtime) else { return .changed }
         let tombstone = path.appendingToName(".stale-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: .min ... .max))")
@@ -82,8 +82,10 @@ struct LockFileReclaim {
     }
 
     /// Creates the first free guard generation whose predecessors are all held by dead processes; `nil` when a live
-    /// process holds one (or every generation is taken).
-    private func takeGuard(for expected: Snapshot) throws(DurableIOError) -> (FilePath, Int)? {
+    /// process still holds one after `patience` (or every generation is taken).
+    private func takeGuard(for expected: Snapshot, patience: Duration) throws(DurableIOError) -> (FilePath, Int)? {
+        let deadline = ContinuousClock.now + patience
+        var pause = Duration.milliseconds(1)
         var k = 1
         var vanished = 0
         while k <= Self.generations {
@@ -97,8 +99,13 @@ struct LockFileReclaim {
                     if vanished > 3 { return nil }
                     continue
                 }
-                guard isStale(holder) else { return nil }
-                k += 1  // its holder is dead: never remove or reuse its guard, take the next generation
+                if isStale(holder) {
+                    k += 1  // its holder is dead: never remove or reuse its guard, take the next generation
+                    continue
+                }
+                guard ContinuousClock.now < deadline else { return nil }
+                Thread.sleep(forTimeInterval: pause.seconds)  // a live holder: wait for it to finish, then try again
+                pause = min(pause * 2, .milliseconds(50))
                 continue
             } catch {
                 throw DurableIOError.syscall("create reclaim guard", path: guardFile, error)
