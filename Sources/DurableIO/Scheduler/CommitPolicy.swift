@@ -3,8 +3,8 @@
 /// - ``eachItem(_:)``: durable per item. The commit runs in the item's own task, right after the item, and the
 ///   item counts as finished (progress, the next acknowledgement) only once it returned; concurrent items commit
 ///   concurrently, so a group commit can share their syncs. A kill loses at most the items in flight.
-/// - ``batches(count:interval:pending:commit:)``: the run buffers finished results itself (in ``Scheduler/run(_:attempt:onResult:onAbandoned:)``'s
-///   `onResult`), and the scheduler calls `commit` between items once `count` are pending or `interval` has passed
+/// - ``batches(count:interval:pending:commit:)``: the run buffers finished results itself (in the `onResult` of
+///   ``Scheduler/run(_:attempt:onAbandoned:onResult:)``), and the scheduler calls `commit` between items once `count` are pending or `interval` has passed
 ///   since the last commit with at least one pending — whichever comes first. A kill loses the uncommitted batch.
 ///
 /// ```swift

@@ -11,7 +11,7 @@
 /// ```swift
 /// let scheduler = Scheduler<ItemResult>(
 ///     jobs: 4, stop: stop, tick: .milliseconds(250),
-///     policy: .batches(count: 100, interval: .seconds(5), pending: { buffer.count }, commit: { try await buffer.commit() }))
+///     policy: .batches(count: 100, interval: .seconds(5), pending: { buffer.count }) { try await buffer.commit() })
 /// let outcome = await scheduler.cancellingOnForce {
 ///     var feed = ItemList(items)
 ///     try await scheduler.run(&feed, attempt: { item in try await process(item) }) { result in

@@ -27,12 +27,16 @@ extension ResumableRunner {
             jobs: jobs, stop: stop, tick: .milliseconds(250),
             policy: .batches(count: batchSize, interval: batchInterval, pending: { pending.count }) {
                 if let committed = try await Self.commitPending(pending, store: store, runID: runID, tracker: tracker) {
-                    logger.debug("committed a batch", metadata: ["run": "\(runID)", "done": "\(committed.completedCount + committed.failedCount)", "total": "\(committed.totalItems)"])
+                    let done = committed.completedCount + committed.failedCount
+                    logger.debug(
+                        "committed a batch", metadata: ["run": "\(runID)", "done": "\(done)", "total": "\(committed.totalItems)"])
                 }
             })
         let workResult = await scheduler.cancellingOnForce {
             var feed = ItemList(items)
-            try await scheduler.run(&feed, attempt: { await Self.attempt($0, process) }, onAbandoned: { pending.abandon() }) { result in
+            try await scheduler.run(
+                &feed, attempt: { await Self.attempt($0, process) }, onAbandoned: { pending.abandon() }
+            ) { result in
                 pending.append(result)
                 tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
                 progress?(tracker.snapshot())

@@ -32,8 +32,8 @@ package enum ResumeChecks {
             hint: "Start a new run to process the items again.")
     }
 
-    /// With a source file given, refuses one whose checksum is not the run's (``DurableRunStoreError/Code/checksumMismatch``,
-    /// naming both); the file is read off the cooperative pool.
+    /// With a source file given, refuses one whose checksum is not the run's
+    /// (``DurableRunStoreError/Code/checksumMismatch``, naming both); the file is read off the cooperative pool.
     package static func sourceMatches(_ file: String?, run: RunRecord) async throws {
         guard let file else { return }
         let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: file)

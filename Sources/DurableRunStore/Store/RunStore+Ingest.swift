@@ -8,8 +8,8 @@ package enum IngestStart: Sendable {
 
 extension RunStore {
     /// The preamble of every store's ``RunStore/ingest(_:allowNewVersion:)``: the file's checksum (read off the
-    /// cooperative pool), the versions stored under its name, and ``SourceVersion/alreadyIngested(_:checksum:among:allowNewVersion:)``
-    /// on them. A store then checks the rule again under its write lock and stores the new version.
+    /// cooperative pool), the versions stored under its name, and
+    /// ``SourceVersion/alreadyIngested(_:checksum:among:allowNewVersion:)`` on them. A store then checks the rule again under its write lock and stores the new version.
     ///
     /// ```swift
     /// guard case .store(let checksum, let versions) = try await ingestStart(source, allowNewVersion: allow) else { … }

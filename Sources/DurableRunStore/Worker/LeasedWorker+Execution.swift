@@ -56,8 +56,11 @@ extension LeasedWorker {
             })
         let result = await scheduler.cancellingOnForce {
             var feed = Claims(
-                worker: self, runID: runID, state: state, jobs: jobs, claimSize: claimSize, lease: lease, idlePause: idlePause, stop: stop)
-            try await scheduler.run(&feed, attempt: { await ResumableRunner.attempt($0.item, process) }, onAbandoned: { state.abandon() }) { result in
+                worker: self, runID: runID, state: state, jobs: jobs, claimSize: claimSize, lease: lease,
+                idlePause: idlePause, stop: stop)
+            try await scheduler.run(
+                &feed, attempt: { await ResumableRunner.attempt($0.item, process) }, onAbandoned: { state.abandon() }
+            ) { result in
                 state.finish(result)
                 tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
                 progress?(tracker.snapshot())
@@ -140,7 +143,9 @@ extension LeasedWorker {
                 nextClaim = ContinuousClock.now + idlePause
                 if inFlight == 0 {
                     try await commit()
-                    isExhausted = try await !worker.retrying(runID: runID) { try await store.hasUnfinishedItems(runID: runID) }
+                    isExhausted = try await !worker.retrying(runID: runID) {
+                        try await store.hasUnfinishedItems(runID: runID)
+                    }
                 }
             } else {
                 state.hold(claimed)
