@@ -9,22 +9,17 @@ extension PostgresRunStore {
     ///
     /// See ``RunStore/ingest(_:allowNewVersion:)``.
     public func ingest(_ source: SourceFile, allowNewVersion: Bool) async throws -> IngestReport {
-        let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: source.path)
-        let versions = try await sourceVersions(named: source.name)
-        if let same = try SourceVersion.alreadyIngested(
-            source, checksum: checksum, among: versions, allowNewVersion: allowNewVersion)
-        {
-            return IngestReport(source: same, skipped: true)
+        let (checksum, versions): (String, [SourceVersion])
+        switch try await ingestStart(source, allowNewVersion: allowNewVersion) {
+        case .skipped(let report): return report
+        case .store(let sum, let stored): (checksum, versions) = (sum, stored)
         }
         // Read (and check) the whole file before touching the database: a bad file stores nothing.
         var items: [(key: String, json: String)] = []
         var seen: Set<String> = []
         try SourceReader.read(source) { key, json in
             guard seen.insert(key).inserted else {
-                throw DurableRunStoreError(
-                    .duplicateItemID, operation: "ingest",
-                    message: "\(source.path): item \(items.count + 1) has the same id as an earlier item (id column(s) \(source.idColumns.joined(separator: ", ")))",
-                    hint: "Ids must be unique; add a column to the id (--id A --id B) or fix the file. Nothing was stored.")
+                throw DurableRunStoreError.duplicateItemID(in: source, position: items.count + 1)
             }
             items.append((key, json))
         }

@@ -317,8 +317,6 @@ public final class PostgresRunStore: ClaimingRunStore {
 
     /// The error for a run id that is not in the store.
     public static func notFound(_ id: String) -> DurableRunStoreError {
-        DurableRunStoreError(
-            .runNotFound, operation: "find run", message: "no run has the id \(id)",
-            hint: "List the runs with: durable-resume list --store URL")
+        .runNotFound(id, operation: "find run", listing: "--store URL")
     }
 }

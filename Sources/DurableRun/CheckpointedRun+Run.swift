@@ -33,6 +33,129 @@ extension CheckpointedRun {
     private func runLocked(
         inputs: [RecordKey], stop: StopRequest, extract: @escaping @Sendable (RecordKey) async throws -> [UInt8]
     ) async throws -> RunReport {
+        let opened = try await DedicatedThread.run("open run state") { try self.openState() }
+        let (ledger, staging, errors, unrecorded) = (opened.ledger, opened.staging, opened.errors, opened.unrecorded)
+
+        var seen = RecordKeySet()
+        let unique = inputs.filter { seen.insert($0) }
+        let pending = unique.filter { !ledger.contains($0) }
+        var previousAttempts: [RecordKey: Int] = [:]
+        for failure in errors.recovered { previousAttempts[failure.key, default: 0] += 1 }
+
+        let guardrails = Guardrails(
+            total: unique.count, memoryLimit: options.memoryLimit, heartbeatInterval: options.heartbeatInterval,
+            heartbeatRecord: options.heartbeatInterval == nil ? nil : heartbeatPath,
+            stallTimeout: options.stallTimeout, logger: options.recovery.logger)
+        guardrails.progress.skip(unique.count - pending.count)
+
+        let counts = Tally()
+        let budget = options.failureBudget
+        let report = options.progress
+        let attempts = previousAttempts
+        // Durable per item: in the item's own task, the row is synced into staging, then its key into the ledger,
+        // before the item counts as done (a failure goes to the errors file, never to the ledger: the next run
+        // retries it). Concurrent items share the syncs (group commit).
+        let scheduler = Scheduler<ItemOutcome>(
+            jobs: options.jobs, stop: stop,
+            policy: .eachItem { outcome in
+                switch outcome {
+                case .row(let row):
+                    try await staging.append(row)  // the row is durable first …
+                    try await ledger.insert(row.key)  // … then its key
+                    counts.add(completed: 1)
+                    try guardrails.afterBatch(completed: 1)
+                case .failed(let failure):
+                    try await errors.append(failure)
+                    counts.add(failed: 1)
+                    try guardrails.afterBatch(completed: 0, failed: 1)
+                }
+                report?(guardrails.progress.snapshot())
+            })
+        let ended = await scheduler.cancellingOnForce { () async throws -> Bool in
+            try await guardrails.run {
+                var feed = ItemList(pending)
+                var stopped = false
+                try await scheduler.run(&feed, attempt: { key in
+                    do {
+                        return .row(try KeyedRow(key: key, json: try await extract(key)))
+                    } catch is CancellationError {
+                        throw CancellationError()
+                    } catch {
+                        // The item failed (its command, or a row that is not a JSON object).
+                        return .failed(FailedAttempt(key: key, message: "\(error)", attempt: (attempts[key] ?? 0) + 1))
+                    }
+                }) { _ in
+                    if let budget, !budget.allows(counts.current.failed, of: pending.count) { stopped = true }
+                    return stopped ? .stopStarting : .keepStarting
+                }
+                return stopped
+            }
+        }
+        let stoppedEarly: Bool
+        switch ended {
+        case .success(let stopped): stoppedEarly = stopped
+        case .failure(is CancellationError) where stop.isRequested:
+            stoppedEarly = false  // forced: items in flight were cancelled; they are pending for the next run
+        case .failure(let error): throw error
+        }
+        // Every key made durable, recovered or inserted: no need to read the file again.
+        let ledgerKeys = try await DedicatedThread.run("close run state") { () throws -> RecordKeySet in
+            try staging.close()
+            let keys = ledger.keys
+            try ledger.close()
+            try errors.close()
+            return keys
+        }
+        let (completed, failed) = counts.current
+        if let reason = stop.reason {
+            let done = unique.count - pending.count + completed
+            throw RunError(
+                .interrupted,
+                message: "interrupted by \(reason): \(done.formatted) done, \((unique.count - done).formatted) pending\(failed > 0 ? ", \(failed.formatted) failed" : "")",
+                hint: "Everything acknowledged is durable; rerun the same command to resume.", stopReason: reason)
+        }
+        if stoppedEarly {
+            throw RunError(
+                .failureBudgetExceeded,
+                message: "\(failed.formatted) items failed, past the budget (\(budget.map { "\($0)" } ?? "")); stopped starting new items",
+                hint: "Everything that completed is durable; see \(errorsPath) for the failures, fix the cause, and run again.")
+        }
+
+        let recoveredRows = opened.recoveredRows
+        let finalized = try await DedicatedThread.run("finalize") {
+            try Finalizer(
+                output: self.output, staging: self.stagingPath, format: self.format, options: self.options.recovery,
+                fileSystem: self.fileSystem
+            ).finalize(ledger: ledgerKeys, recoveredRows: recoveredRows, completedThisRun: completed)
+        }
+        return RunReport(
+            inputs: unique.count, alreadyDone: unique.count - pending.count, completed: completed, failed: failed,
+            rowsVerified: finalized.rowsWritten, duplicatesDropped: finalized.duplicatesDropped,
+            recordedFromStaging: unrecorded.count,
+            ledgerRecovery: ledger.recovery, stagingRecovery: staging.recovery.report)
+    }
+
+    /// One item's outcome, committed by the run's per-item policy.
+    enum ItemOutcome: Sendable {
+        case row(KeyedRow)
+        case failed(FailedAttempt)
+    }
+
+    /// The run's state files, opened and recovered, with the restart check passed.
+    struct OpenedState: Sendable {
+        let ledger: KeyLedger
+        let staging: StagingFile
+        let errors: Ledger<FailedAttempt>
+        /// Keys whose row was durable in staging but not in the ledger: recorded now.
+        let unrecorded: RecordKeySet
+        /// Distinct keys with a row in the output or staging.
+        let recoveredRows: Int
+    }
+
+    /// Blocking (run it off the pool): removes stale temporary files, opens and recovers ledger, staging and
+    /// errors, records in the ledger the keys whose rows staging holds, and fails closed when a key the ledger
+    /// lists has no row.
+    func openState() throws -> OpenedState {
         try removeStaleTemporaryFiles()
         let ledger = try KeyLedger.open(at: ledgerPath, options: options.recovery, fileSystem: fileSystem)
         let staging = try StagingFile.open(at: stagingPath, options: options.recovery, fileSystem: fileSystem)
@@ -50,101 +173,9 @@ extension CheckpointedRun {
         // Fail closed before any work: every key the ledger lists must have its row.
         try RowAccounting.checkRestart(
             ledger: ledger.keys, output: outputCensus, staging: staging.recovery.census, hint: repairHint)
-
-        var seen = RecordKeySet()
-        let unique = inputs.filter { seen.insert($0) }
-        let pending = unique.filter { !ledger.contains($0) }
-        let recoveredRows = outputCensus.keys.union(staging.recovery.keys).count
-        var previousAttempts: [RecordKey: Int] = [:]
-        for failure in errors.recovered { previousAttempts[failure.key, default: 0] += 1 }
-
-        let guardrails = Guardrails(
-            total: unique.count, memoryLimit: options.memoryLimit, heartbeatInterval: options.heartbeatInterval,
-            heartbeatRecord: options.heartbeatInterval == nil ? nil : heartbeatPath,
-            stallTimeout: options.stallTimeout, logger: options.recovery.logger)
-        guardrails.progress.skip(unique.count - pending.count)
-
-        let counts = Tally()
-        let budget = options.failureBudget
-        let jobs = options.jobs
-        let report = options.progress
-        let attempts = previousAttempts
-        let work = Task { () async throws -> Bool in try await guardrails.run {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                var next = 0
-                var inFlight = 0
-                var stopped = false
-                while true {
-                    while !stopped && !stop.isRequested && inFlight < jobs && next < pending.count {
-                        let key = pending[next]
-                        next += 1
-                        inFlight += 1
-                        group.addTask {
-                            let row: KeyedRow
-                            do {
-                                row = try KeyedRow(key: key, json: try await extract(key))
-                            } catch is CancellationError {
-                                throw CancellationError()
-                            } catch {
-                                // The item failed (its command, or a row that is not a JSON object): record it,
-                                // never in the ledger, so the next run retries it.
-                                try await errors.append(
-                                    FailedAttempt(key: key, message: "\(error)", attempt: (attempts[key] ?? 0) + 1))
-                                counts.add(failed: 1)
-                                try guardrails.afterBatch(completed: 0, failed: 1)
-                                report?(guardrails.progress.snapshot())
-                                return
-                            }
-                            try await staging.append(row)  // the row is durable first …
-                            try await ledger.insert(key)  // … then its key
-                            counts.add(completed: 1)
-                            try guardrails.afterBatch(completed: 1)
-                            report?(guardrails.progress.snapshot())
-                        }
-                    }
-                    guard inFlight > 0 else { return stopped }
-                    try await group.next()
-                    inFlight -= 1
-                    let failed = counts.current.failed
-                    if let budget, !budget.allows(failed, of: pending.count) { stopped = true }
-                }
-            }
-        } }
-        stop.onForce { work.cancel() }
-        let stoppedEarly: Bool
-        do {
-            stoppedEarly = try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
-        } catch is CancellationError where stop.isRequested {
-            stoppedEarly = false  // forced: items in flight were cancelled; they are pending for the next run
-        }
-        try staging.close()
-        let ledgerKeys = ledger.keys  // every key made durable, recovered or inserted: no need to read the file again
-        try ledger.close()
-        try errors.close()
-        let (completed, failed) = counts.current
-        if let reason = stop.reason {
-            let done = unique.count - pending.count + completed
-            throw RunError(
-                .interrupted,
-                message: "interrupted by \(reason): \(done.formatted) done, \((unique.count - done).formatted) pending\(failed > 0 ? ", \(failed.formatted) failed" : "")",
-                hint: "Everything acknowledged is durable; rerun the same command to resume.", stopReason: reason)
-        }
-        if stoppedEarly {
-            throw RunError(
-                .failureBudgetExceeded,
-                message: "\(failed.formatted) items failed, past the budget (\(budget.map { "\($0)" } ?? "")); stopped starting new items",
-                hint: "Everything that completed is durable; see \(errorsPath) for the failures, fix the cause, and run again.")
-        }
-
-        let finalized = try Finalizer(output: output, staging: stagingPath, format: format, options: options.recovery, fileSystem: fileSystem)
-            .finalize(
-                ledger: ledgerKeys,
-                recoveredRows: recoveredRows, completedThisRun: completed)
-        return RunReport(
-            inputs: unique.count, alreadyDone: unique.count - pending.count, completed: completed, failed: failed,
-            rowsVerified: finalized.rowsWritten, duplicatesDropped: finalized.duplicatesDropped,
-            recordedFromStaging: unrecorded.count,
-            ledgerRecovery: ledger.recovery, stagingRecovery: staging.recovery.report)
+        return OpenedState(
+            ledger: ledger, staging: staging, errors: errors, unrecorded: unrecorded,
+            recoveredRows: outputCensus.keys.union(staging.recovery.keys).count)
     }
 }
 

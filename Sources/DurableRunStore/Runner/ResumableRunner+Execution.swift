@@ -4,8 +4,9 @@ import Logging
 import Synchronization
 
 extension ResumableRunner {
-    /// Processes `items` with `options.jobs` at once, committing in batches, then finalizes — unless a stop
-    /// request ends the session first (then the finished results are committed and the run stays `running`).
+    /// Processes `items` on the ``Scheduler`` with `options.jobs` at once, committing in batches, then finalizes —
+    /// unless a stop request ends the session first (then the finished results are committed and the run stays
+    /// `running`).
     func execute(run: RunRecord, items: [SourceItem], options: Options, process: @escaping Process) async throws -> RunOutcome {
         let started = ContinuousClock.now
         let skipped = max(0, run.totalItems - items.count)
@@ -22,49 +23,26 @@ extension ResumableRunner {
         let logger = options.logger
         if skipped > 0 { options.notice?("\(skipped) of \(run.totalItems) items already done; \(items.count) to process") }
 
-        let work = Task<Void, any Error> {
-            try await withThrowingTaskGroup(of: Completion.self) { group in
-                var next = 0
-                var inFlight = 0
-                var lastCommit = ContinuousClock.now
-                func tick() -> @Sendable () async -> Completion {
-                    { try? await Task.sleep(for: .milliseconds(250)); return .tick }
+        let scheduler = Scheduler<ItemResult>(
+            jobs: jobs, stop: stop, tick: .milliseconds(250),
+            policy: .batches(count: batchSize, interval: batchInterval, pending: { pending.count }) {
+                if let committed = try await Self.commitPending(pending, store: store, runID: runID, tracker: tracker) {
+                    let done = committed.completedCount + committed.failedCount
+                    logger.debug(
+                        "committed a batch", metadata: ["run": "\(runID)", "done": "\(done)", "total": "\(committed.totalItems)"])
                 }
-                group.addTask(operation: tick())
-                while true {
-                    while next < items.count, inFlight < jobs, !stop.isRequested {
-                        let item = items[next]
-                        next += 1
-                        inFlight += 1
-                        group.addTask { await Self.attempt(item, process) }
-                    }
-                    if inFlight == 0, next >= items.count || stop.isRequested { break }
-                    guard let completion = try await group.next() else { break }
-                    switch completion {
-                    case .tick:
-                        group.addTask(operation: tick())
-                    case .done(let result):
-                        inFlight -= 1
-                        pending.append(result)
-                        tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
-                        progress?(tracker.snapshot())
-                    case .abandoned:
-                        inFlight -= 1
-                        pending.abandon()
-                    }
-                    let due = pending.count >= batchSize || (pending.count > 0 && ContinuousClock.now - lastCommit >= batchInterval)
-                    if due && !Task.isCancelled {
-                        if let committed = try await Self.commitPending(pending, store: store, runID: runID, tracker: tracker) {
-                            logger.debug("committed a batch", metadata: ["run": "\(runID)", "done": "\(committed.completedCount + committed.failedCount)", "total": "\(committed.totalItems)"])
-                        }
-                        lastCommit = ContinuousClock.now
-                    }
-                }
-                group.cancelAll()
+            })
+        let workResult = await scheduler.cancellingOnForce {
+            var feed = ItemList(items)
+            try await scheduler.run(
+                &feed, attempt: { await Self.attempt($0, process) }, onAbandoned: { pending.abandon() }
+            ) { result in
+                pending.append(result)
+                tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
+                progress?(tracker.snapshot())
+                return .keepStarting
             }
         }
-        stop.onForce { work.cancel() }
-        let workResult = await work.result
         if case .failure(let error) = workResult, !(error is CancellationError && stop.isRequested) {
             // A commit failed. After a lock timeout, record what can still be recorded; after a failed write or sync
             // (disk I/O error, disk full) nothing is written again: the error says it is not retried.
@@ -93,21 +71,22 @@ extension ResumableRunner {
             failed: figures.failed, abandoned: figures.abandoned, seconds: seconds, stoppedBy: nil)
     }
 
-    /// Runs `process` for one item and turns the outcome into a result; a cancelled item is abandoned, not recorded.
-    static func attempt(_ item: SourceItem, _ process: Process) async -> Completion {
+    /// Runs `process` for one item and turns the outcome into a result; a cancelled item is abandoned (`nil`), not
+    /// recorded.
+    static func attempt(_ item: SourceItem, _ process: Process) async -> ItemResult? {
         do {
             let bytes = try await process(item)
-            if Task.isCancelled { return .abandoned }
+            if Task.isCancelled { return nil }
             guard let text = validJSON(bytes) else {
                 let failure = ItemFailure(
                     message: "the command's output is not valid JSON (\(bytes.count) bytes)", category: "invalid-output")
-                return .done(ItemResult(itemID: item.id, error: failure))
+                return ItemResult(itemID: item.id, error: failure)
             }
-            return .done(ItemResult(itemID: item.id, output: text))
+            return ItemResult(itemID: item.id, output: text)
         } catch {
-            if Task.isCancelled || error is CancellationError { return .abandoned }
+            if Task.isCancelled || error is CancellationError { return nil }
             let failure = error as? ItemFailure ?? ItemFailure(message: "\(error)", category: "error")
-            return .done(ItemResult(itemID: item.id, error: failure))
+            return ItemResult(itemID: item.id, error: failure)
         }
     }
 
@@ -139,11 +118,6 @@ extension ResumableRunner {
         return Double(max(0, total - snapshot.done)) * snapshot.elapsedSeconds / Double(processed)
     }
 
-    enum Completion: Sendable {
-        case done(ItemResult)
-        case abandoned
-        case tick
-    }
 }
 
 /// Results finished and not yet committed, and the session's figures.

@@ -129,18 +129,8 @@ public struct ResumableRunner: Sendable {
         try await lock.acquire(timeout: options.lockTimeout)  // 2. lock
         return try await holding(lock) {
             let run = try await guardStatus(runID)  // 3. status again: it may have changed while we waited
-            if let file = request.sourceFile {  // 4. source checksum
-                let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: file)
-                guard checksum == run.sourceChecksum else {
-                    throw DurableRunStoreError(
-                        .checksumMismatch, operation: "resume",
-                        message: "\(file) has sha256 \(checksum), but run \(run.id) was started on \(run.sourceName) v\(run.sourceVersion) with sha256 \(run.sourceChecksum)",
-                        hint: "The source changed since the run started. Resume without --source to use the items stored in the database, or ingest the new file with --new-version and start a new run.")
-                }
-            }
-            for line in run.configuration.drift(from: request.given) {
-                options.notice?("warning: configuration drift: \(line) — the stored configuration is authoritative")
-            }
+            try await ResumeChecks.sourceMatches(request.sourceFile, run: run)  // 4. source checksum
+            ResumeChecks.reportDrift(of: run, from: request.given, notice: options.notice)
             let resumed = try await store.markResumed(runID: runID)
             announce(resumed)
             let items = try await store.remainingItems(forRun: runID, selection: request.selection)
@@ -158,17 +148,8 @@ public struct ResumableRunner: Sendable {
 
     @discardableResult
     private func guardStatus(_ runID: String) async throws -> RunRecord {
-        guard let run = try await store.run(id: runID) else {
-            throw DurableRunStoreError(
-                .runNotFound, operation: "resume", message: "no run has the id \(runID)",
-                hint: "List the runs with: durable-resume list --db FILE")
-        }
-        if run.status == .completed {
-            throw DurableRunStoreError(
-                .alreadyCompleted, operation: "resume",
-                message: "run \(run.id) is completed: \(run.completedCount) of \(run.totalItems) items succeeded, finished \(run.finishedAt.map { Timestamp.string($0) } ?? "earlier"); there is nothing to resume",
-                hint: "Start a new run to process the items again.")
-        }
+        let run = try await ResumeChecks.existingRun(runID, in: store, operation: "resume", listing: "--db FILE")
+        try ResumeChecks.notCompleted(run, operation: "resume", sayingWhen: true, nothingTo: "resume")
         return run
     }
 

@@ -49,68 +49,25 @@ extension LeasedWorker {
         }
         defer { renewer.cancel() }
 
-        let work = Task<Bool, any Error> {
-            try await withThrowingTaskGroup(of: ResumableRunner.Completion.self) { group in
-                var queue: [ClaimedItem] = []
-                var inFlight = 0
-                var finished = false
-                var lastCommit = ContinuousClock.now
-                var nextClaim = ContinuousClock.now
-                func tick() -> @Sendable () async -> ResumableRunner.Completion {
-                    { try? await Task.sleep(for: .milliseconds(100)); return .tick }
-                }
-                group.addTask(operation: tick())
-                while true {
-                    if queue.isEmpty, inFlight < jobs, !finished, !stop.isRequested, state.isHealthy,
-                        ContinuousClock.now >= nextClaim
-                    {
-                        let claimed = try await retrying(runID: runID) {
-                            try await store.claim(runID: runID, worker: me, limit: claimSize, lease: lease)
-                        }
-                        if claimed.isEmpty {
-                            nextClaim = ContinuousClock.now + idlePause
-                            if inFlight == 0 {
-                                try await commit(state, store: store, runID: runID, tracker: tracker)
-                                lastCommit = ContinuousClock.now
-                                finished = try await !retrying(runID: runID) { try await store.hasUnfinishedItems(runID: runID) }
-                            }
-                        } else {
-                            state.hold(claimed)
-                            queue.append(contentsOf: claimed)
-                            logger.debug("claimed", metadata: ["worker": "\(me.id)", "items": "\(claimed.count)"])
-                        }
-                    }
-                    while !queue.isEmpty, inFlight < jobs, !stop.isRequested {
-                        let claimed = queue.removeFirst()
-                        inFlight += 1
-                        group.addTask { await ResumableRunner.attempt(claimed.item, process) }
-                    }
-                    if inFlight == 0, finished || stop.isRequested { break }
-                    guard let completion = try await group.next() else { break }
-                    switch completion {
-                    case .tick:
-                        group.addTask(operation: tick())
-                    case .done(let result):
-                        inFlight -= 1
-                        state.finish(result)
-                        tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
-                        progress?(tracker.snapshot())
-                    case .abandoned:
-                        inFlight -= 1
-                        state.abandon()
-                    }
-                    let pending = state.pendingCount
-                    if pending >= batchSize || (pending > 0 && ContinuousClock.now - lastCommit >= batchInterval) {
-                        try await commit(state, store: store, runID: runID, tracker: tracker)
-                        lastCommit = ContinuousClock.now
-                    }
-                }
-                group.cancelAll()
-                return finished
+        let scheduler = Scheduler<ItemResult>(
+            jobs: jobs, stop: stop, tick: .milliseconds(100),
+            policy: .batches(count: batchSize, interval: batchInterval, pending: { state.pendingCount }) {
+                try await self.commit(state, store: store, runID: runID, tracker: tracker)
+            })
+        let result = await scheduler.cancellingOnForce {
+            var feed = Claims(
+                worker: self, runID: runID, state: state, jobs: jobs, claimSize: claimSize, lease: lease,
+                idlePause: idlePause, stop: stop)
+            try await scheduler.run(
+                &feed, attempt: { await ResumableRunner.attempt($0.item, process) }, onAbandoned: { state.abandon() }
+            ) { result in
+                state.finish(result)
+                tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
+                progress?(tracker.snapshot())
+                return .keepStarting
             }
+            return feed.isExhausted
         }
-        stop.onForce { work.cancel() }
-        let result = await work.result
         renewer.cancel()
         var finished = false
         switch result {
@@ -142,7 +99,7 @@ extension LeasedWorker {
     }
 
     /// Commits the finished results with their lease tokens; refused ones are counted and reported.
-    private func commit(_ state: WorkerState, store: any ClaimingRunStore, runID: String, tracker: ProgressTracker) async throws {
+    func commit(_ state: WorkerState, store: any ClaimingRunStore, runID: String, tracker: ProgressTracker) async throws {
         let (batch, tokens) = state.peek()
         guard !batch.isEmpty else { return }
         let me = identity
@@ -156,6 +113,48 @@ extension LeasedWorker {
             options.logger.info("results refused", metadata: ["worker": "\(me.id)", "refused": "\(outcome.refused.count)"])
         }
         options.logger.debug("committed", metadata: ["worker": "\(me.id)", "recorded": "\(outcome.recorded.count)"])
+    }
+
+    /// The worker's ``SchedulerFeed``: claims a batch whenever its queue is empty, a slot is free, the renewals are
+    /// healthy and the idle pause is over; when a claim comes back empty with nothing in flight, commits and asks
+    /// the store whether any item is left unfinished (none: the feed is exhausted).
+    struct Claims: SchedulerFeed {
+        let worker: LeasedWorker
+        let runID: String
+        let state: WorkerState
+        let jobs: Int
+        let claimSize: Int
+        let lease: Duration
+        let idlePause: Duration
+        let stop: StopRequest
+        var queue: [ClaimedItem] = []
+        var isExhausted = false
+        var nextClaim = ContinuousClock.now
+
+        mutating func prepare(inFlight: Int, commit: () async throws -> Void) async throws {
+            guard queue.isEmpty, inFlight < jobs, !isExhausted, !stop.isRequested, state.isHealthy,
+                ContinuousClock.now >= nextClaim
+            else { return }
+            let (store, me, runID, limit, lease) = (worker.store, worker.identity, runID, claimSize, lease)
+            let claimed = try await worker.retrying(runID: runID) {
+                try await store.claim(runID: runID, worker: me, limit: limit, lease: lease)
+            }
+            if claimed.isEmpty {
+                nextClaim = ContinuousClock.now + idlePause
+                if inFlight == 0 {
+                    try await commit()
+                    isExhausted = try await !worker.retrying(runID: runID) {
+                        try await store.hasUnfinishedItems(runID: runID)
+                    }
+                }
+            } else {
+                state.hold(claimed)
+                queue.append(contentsOf: claimed)
+                worker.options.logger.debug("claimed", metadata: ["worker": "\(me.id)", "items": "\(claimed.count)"])
+            }
+        }
+
+        mutating func next() -> ClaimedItem? { queue.isEmpty ? nil : queue.removeFirst() }
     }
 
     /// Retries a store call that failed for a reason other than the run's semantics (a dropped connection, a

@@ -29,29 +29,10 @@ extension LeasedWorker {
         runID: String, request: ResumableRunner.ResumeRequest = .init(),
         announce: @Sendable (RunRecord) -> Void = { _ in }, makeProcess: (RunConfiguration) -> ResumableRunner.Process
     ) async throws -> WorkerOutcome {
-        guard let found = try await store.run(id: runID) else {
-            throw DurableRunStoreError(
-                .runNotFound, operation: "resume", message: "no run has the id \(runID)",
-                hint: "List the runs with: durable-resume list --store URL")
-        }
-        if found.status == .completed {
-            throw DurableRunStoreError(
-                .alreadyCompleted, operation: "resume",
-                message: "run \(found.id) is completed: \(found.completedCount) of \(found.totalItems) items succeeded; there is nothing to resume",
-                hint: "Start a new run to process the items again.")
-        }
-        if let file = request.sourceFile {
-            let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: file)
-            guard checksum == found.sourceChecksum else {
-                throw DurableRunStoreError(
-                    .checksumMismatch, operation: "resume",
-                    message: "\(file) has sha256 \(checksum), but run \(found.id) was started on \(found.sourceName) v\(found.sourceVersion) with sha256 \(found.sourceChecksum)",
-                    hint: "The source changed since the run started. Resume without --source to use the items stored in the database, or ingest the new file with --new-version and start a new run.")
-            }
-        }
-        for line in found.configuration.drift(from: request.given) {
-            options.notice?("warning: configuration drift: \(line) — the stored configuration is authoritative")
-        }
+        let found = try await ResumeChecks.existingRun(runID, in: store, operation: "resume", listing: "--store URL")
+        try ResumeChecks.notCompleted(found, operation: "resume", nothingTo: "resume")
+        try await ResumeChecks.sourceMatches(request.sourceFile, run: found)
+        ResumeChecks.reportDrift(of: found, from: request.given, notice: options.notice)
         let resumed = try await store.markResumed(runID: runID)
         if request.selection == .retryErrorsOnly {
             let reopened = try await store.reopenErrors(runID: runID)

@@ -80,17 +80,10 @@ public struct LeasedWorker: Sendable {
     /// - Throws: ``DurableRunStoreError`` `runNotFound`, `alreadyCompleted`, or `invalidInput` for a `failed` run
     ///   (resume it first); the store's error when the database stays unreachable through the retries.
     public func work(runID: String, process: @escaping ResumableRunner.Process) async throws -> WorkerOutcome {
-        guard let run = try await store.run(id: runID) else {
-            throw DurableRunStoreError(
-                .runNotFound, operation: "work", message: "no run has the id \(runID)",
-                hint: "List the runs with: durable-resume list --store URL")
-        }
+        let run = try await ResumeChecks.existingRun(runID, in: store, operation: "work", listing: "--store URL")
+        try ResumeChecks.notCompleted(run, operation: "work", nothingTo: "work on")
         switch run.status {
-        case .completed:
-            throw DurableRunStoreError(
-                .alreadyCompleted, operation: "work",
-                message: "run \(run.id) is completed: \(run.completedCount) of \(run.totalItems) items succeeded; there is nothing to work on",
-                hint: "Start a new run to process the items again.")
+        case .completed: break  // refused above
         case .failed:
             throw DurableRunStoreError(
                 .invalidInput, operation: "work",

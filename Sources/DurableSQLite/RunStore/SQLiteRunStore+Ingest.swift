@@ -9,12 +9,10 @@ extension SQLiteRunStore {
     ///
     /// See ``RunStore/ingest(_:allowNewVersion:)``.
     public func ingest(_ source: SourceFile, allowNewVersion: Bool) async throws -> IngestReport {
-        let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: source.path)
-        let versions = try await sourceVersions(named: source.name)
-        if let same = try SourceVersion.alreadyIngested(
-            source, checksum: checksum, among: versions, allowNewVersion: allowNewVersion)
-        {
-            return IngestReport(source: same, skipped: true)
+        let checksum: String
+        switch try await ingestStart(source, allowNewVersion: allowNewVersion) {
+        case .skipped(let report): return report
+        case .store(let sum, _): checksum = sum
         }
         let columns = SourceReader.json(source.idColumns)
         let now = Timestamp.string(Date())
@@ -40,10 +38,7 @@ extension SQLiteRunStore {
                 do {
                     try insert.execute(arguments: [sourceID, key, position, json])
                 } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-                    throw DurableRunStoreError(
-                        .duplicateItemID, operation: "ingest",
-                        message: "\(source.path): item \(position + 1) has the same id as an earlier item (id column(s) \(source.idColumns.joined(separator: ", ")))",
-                        hint: "Ids must be unique; add a column to the id (--id A --id B) or fix the file. Nothing was stored.")
+                    throw DurableRunStoreError.duplicateItemID(in: source, position: position + 1)
                 }
                 position += 1
             }

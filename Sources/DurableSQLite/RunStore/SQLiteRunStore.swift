@@ -194,8 +194,6 @@ public final class SQLiteRunStore: LockedRunStore {
     }
 
     static func notFound(_ id: String) -> DurableRunStoreError {
-        DurableRunStoreError(
-            .runNotFound, operation: "find run", message: "no run has the id \(id)",
-            hint: "List the runs with: durable-resume list --db FILE")
+        .runNotFound(id, operation: "find run", listing: "--db FILE")
     }
 }
