@@ -47,7 +47,10 @@ struct CrashOnATerminalTests {
             return false
         }
         #expect(sent, "the CLI never got going: \(child.text)")
-        if !sent { kill(child.process.processIdentifier, SIGKILL) }  // never wait for a run that was not crashed
+        if !sent {  // never wait for a run that was not crashed: kill the CLI too, whose open pipe would hold the wait
+            if let pid = Int32(readText(FilePath(pidFile)).trimmingCharacters(in: .whitespacesAndNewlines)) { kill(pid, SIGKILL) }
+            kill(child.process.processIdentifier, SIGKILL)
+        }
         await child.wait()
         return child.text
     }
@@ -90,7 +93,9 @@ struct CrashOnATerminalTests {
         #expect(!own.contains("Program crashed"), "enable=no was honoured: \(own.suffix(1000))")
     }
 
-    @Test("durable-backfill: no 'Press space' after a crash on a terminal")
+    @Test(
+        "durable-backfill: no 'Press space' after a crash on a terminal",
+        .disabled("passes (twice, 2026-12-02) but its crash report took 14 minutes to finish under load — the backtracer symbolicating the debug durable-backfill — too slow for CI; the same start-up code is tested through durable-extract and durable-resume"))
     func backfill() async throws {
         let db = dir.file("app.db")
         try Incident.make(db, transmissions: 200, withoutObservations: 10)
