@@ -49,9 +49,7 @@ func hostName() -> String { RealFileSystem().hostName() }
 /// on the pool can resume seconds late (other tests' blocking calls hold both threads), and a child being watched
 /// finishes before the test acts.
 func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
+    try await DedicatedThread.run("test", body)
 }
 
 /// Creates an empty file at `path`, whose bytes need not be UTF-8.

@@ -5,7 +5,7 @@ import DurableIO
 /// that stopped answering a worker.
 ///
 /// A store's own failures (an SQLite file that cannot be opened, a PostgreSQL server that refuses a login) are its
-/// module's error: `DurableRunStoreError`, `DurablePostgresError`.
+/// module's error: `DurableSQLiteError`, `DurablePostgresError`.
 ///
 /// Every error carries a ``code`` (stable, for programs), the ``operation`` that failed (`ingest`, `resume`, …), a
 /// one-line ``message`` saying what happened and how much, and, where there is one, a ``hint`` telling an operator

@@ -1,4 +1,4 @@
-import Foundation
+import DurableIO
 
 extension SourceChecksum {
     /// ``sha256(ofFileAt:)`` on a thread of its own: reading a large file must not occupy a thread of the
@@ -8,10 +8,6 @@ extension SourceChecksum {
     /// let checksum = try await SourceChecksum.sha256OffThePool(ofFileAt: "narratives.csv")
     /// ```
     public static func sha256OffThePool(ofFileAt path: String) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread { continuation.resume(with: Result { try sha256(ofFileAt: path) }) }
-            thread.name = "DurableRunStore checksum"
-            thread.start()
-        }
+        try await DedicatedThread.run("checksum") { try sha256(ofFileAt: path) }
     }
 }
