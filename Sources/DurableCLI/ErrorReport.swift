@@ -10,12 +10,17 @@ import DurableIO
 /// ```
 public enum ErrorReport {
     /// Prints `error` (and its hint: `hint`, or a `HintedError`'s own) to standard error and returns its exit
-    /// code (`code`, or the one ``DurableExitCode/init(for:)`` gives from the error's `failureClass`).
+    /// code (`code`, or the one ``DurableExitCode/init(for:)`` gives from the error's `failureClass`). `redact`
+    /// rewrites the text before it is printed (durable-resume passes one that hides a database password that a
+    /// foreign error may quote).
     @discardableResult
-    public static func print(_ error: any Error, hint: String? = nil, code: DurableExitCode? = nil) -> DurableExitCode {
+    public static func print(
+        _ error: any Error, hint: String? = nil, code: DurableExitCode? = nil,
+        redacting redact: (String) -> String = { $0 }
+    ) -> DurableExitCode {
         var text = "error: \(error)\n"
         if let hint = hint ?? (error as? any HintedError)?.hint { text += "  \(hint)\n" }
-        ProgressRenderer.standardError(text)
+        ProgressRenderer.standardError(redact(text))
         return code ?? DurableExitCode(for: error)
     }
 }

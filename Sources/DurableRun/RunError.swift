@@ -1,12 +1,13 @@
 import DurableIO
 
-/// The error type of the `DurableRun` module: what stopped a run, and what to do next.
+/// The error type of the `DurableRun` module: what stopped a run, and what to do next. A ``HintedError``, like
+/// every module's error: DurableCLI's `ErrorReport` prints its hint and gives its exit code.
 ///
 /// ```swift
 /// do { _ = try await run.run(inputs: keys, extract: extract) }
-/// catch let error as RunError where error.code == .failureBudgetExceeded { print(error.hint) }
+/// catch let error as RunError where error.code == .failureBudgetExceeded { print(error.hint ?? "") }
 /// ```
-public struct RunError: Error, Sendable, CustomStringConvertible, Equatable {
+public struct RunError: HintedError, Sendable, Equatable {
     /// A stable identifier of the kind of failure.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
@@ -29,9 +30,9 @@ public struct RunError: Error, Sendable, CustomStringConvertible, Equatable {
     /// What happened, with the figures.
     public var message: String
     /// What to do next.
-    public var hint: String
+    public var hint: String?
 
-    init(_ code: Code, message: String, hint: String, stopReason: StopRequest.Reason? = nil) {
+    init(_ code: Code, message: String, hint: String?, stopReason: StopRequest.Reason? = nil) {
         self.code = code
         self.stopReason = stopReason
         self.message = message

@@ -37,7 +37,7 @@ struct RepairCommand: ParsableCommand {
             ProgressRenderer.standardError(
                 "\(verb) \(report.dropped.count.formatted) of \(report.ledgerKeys.formatted) ledger keys whose rows are missing; \(next)\n")
         } catch {
-            throw ExitCode(ErrorReport.print(error, hint: (error as? RunError)?.hint).rawValue)
+            throw ExitCode(ErrorReport.print(error).rawValue)
         }
     }
 }

@@ -101,10 +101,8 @@ struct RunCommand: AsyncParsableCommand {
             }
         } catch let error as RunError where error.code == .interrupted {
             let code = DurableExitCode(stoppedBy: error.stopReason ?? .requested("stop"))
-            ErrorReport.print(error, hint: error.hint, code: code)
+            ErrorReport.print(error, code: code)
             summary = RunSummary(error: error, code: code)
-        } catch let error as RunError {
-            summary = RunSummary(error: error, code: ErrorReport.print(error, hint: error.hint))
         } catch let error as ValidationError {
             throw error
         } catch {

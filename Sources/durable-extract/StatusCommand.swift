@@ -31,7 +31,7 @@ struct StatusCommand: ParsableCommand {
         } catch let exit as ExitCode {
             throw exit
         } catch {
-            throw ExitCode(ErrorReport.print(error, hint: (error as? RunError)?.hint).rawValue)
+            throw ExitCode(ErrorReport.print(error).rawValue)
         }
     }
 }

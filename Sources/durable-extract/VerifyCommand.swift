@@ -37,7 +37,7 @@ struct VerifyCommand: ParsableCommand {
                 print("verified: all \(result.ledgerCount.formatted) keys the ledger lists have their row (\(result.presentCount.formatted) rows in output and staging)")
             }
         } catch {
-            let code = ErrorReport.print(error, hint: (error as? RunError)?.hint)
+            let code = ErrorReport.print(error)
             if json, let error = error as? DurableIOError {
                 let accounting = error.accounting
                 try JSONOutput.print(

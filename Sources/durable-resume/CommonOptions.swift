@@ -86,11 +86,10 @@ func say(_ text: String) {
     }
 }
 
-/// Prints the error (a library error with its hint on the next line; any other error with a password redacted)
-/// and returns the exit code DurableCLI gives its failure class: 5 for a completed run, 3 for a checksum mismatch
-/// (fail closed), 4 for a held lock, 1 otherwise.
+/// Prints the error through DurableCLI's `ErrorReport` (its hint on the next line, a database password redacted)
+/// and returns the exit code of its failure class: 5 for a completed run, 3 for a checksum mismatch (fail closed),
+/// 4 for a held lock, 1 otherwise.
 func fail(_ error: any Error) -> ExitCode {
     if let exit = error as? ExitCode { return exit }
-    note("error: " + ((error as? any HintedError)?.detailedDescription ?? PostgresLocation.redact("\(error)")))
-    return ExitCode(DurableExitCode(for: error).rawValue)
+    return ExitCode(ErrorReport.print(error, redacting: PostgresLocation.redact).rawValue)
 }

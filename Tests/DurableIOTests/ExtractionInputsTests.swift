@@ -41,7 +41,7 @@ struct ExtractionInputsTests {
         let error = #expect(throws: RunError.self) { try none.requireSome() }
         #expect(error?.code == .noInputs)
         #expect(error?.message == "--glob '*.mp4' matched 0 of 2 files under \(dir.path)")
-        #expect(error?.hint.contains("use '**/*.mp4' to match at any depth") == true)
+        #expect(error?.hint?.contains("use '**/*.mp4' to match at any depth") == true)
         // The hint's advice holds.
         #expect(try ExtractionInputs.directory(dir.path, matching: "**/*.mp4").keys.count == 2)
     }

@@ -15,7 +15,7 @@
 /// let batched = CommitPolicy<ItemResult>.batches(
 ///     count: 100, interval: .seconds(5), pending: { buffer.count }, commit: { try await buffer.commit() })
 /// ```
-public enum CommitPolicy<Result: Sendable>: Sendable {
+package enum CommitPolicy<Result: Sendable>: Sendable {
     /// Commits each result in its item's task before the item counts as finished.
     case eachItem(@Sendable (Result) async throws -> Void)
     /// Commits what the run buffered once `count` results are pending or `interval` has passed since the last

@@ -5,20 +5,20 @@
 /// try await scheduler.run(&feed, attempt: extract, onResult: { _ in .keepStarting })
 /// print(feed.started)   // how many were started before a stop
 /// ```
-public struct ItemList<Item: Sendable>: SchedulerFeed {
+package struct ItemList<Item: Sendable>: SchedulerFeed {
     /// The items.
-    public let items: [Item]
+    package let items: [Item]
     /// How many have been handed out.
-    public private(set) var started = 0
+    package private(set) var started = 0
 
     /// A feed over `items`.
-    public init(_ items: [Item]) { self.items = items }
+    package init(_ items: [Item]) { self.items = items }
 
-    public mutating func next() -> Item? {
+    package mutating func next() -> Item? {
         guard started < items.count else { return nil }
         defer { started += 1 }
         return items[started]
     }
 
-    public var isExhausted: Bool { started >= items.count }
+    package var isExhausted: Bool { started >= items.count }
 }

@@ -21,9 +21,9 @@
 /// }
 /// try await buffer.commit()   // the last batch, also after a forced stop
 /// ```
-public struct Scheduler<Result: Sendable>: Sendable {
+package struct Scheduler<Result: Sendable>: Sendable {
     /// What a run says after each finished item.
-    public enum Next: Sendable, Equatable {
+    package enum Next: Sendable, Equatable {
         /// Go on.
         case keepStarting
         /// Start no new item (a failure budget ran out); the items in flight finish.
@@ -31,17 +31,17 @@ public struct Scheduler<Result: Sendable>: Sendable {
     }
 
     /// Items in flight at once (at least 1).
-    public let jobs: Int
+    package let jobs: Int
     /// The graceful stop: no new item starts once it is requested; ``cancellingOnForce(_:)`` cancels the work when
     /// it is forced.
-    public let stop: StopRequest
+    package let stop: StopRequest
     /// How often the loop wakes when nothing finishes; `nil`: only when an item finishes.
-    public let tick: Duration?
+    package let tick: Duration?
     /// When results are committed.
-    public let policy: CommitPolicy<Result>
+    package let policy: CommitPolicy<Result>
 
     /// A scheduler.
-    public init(jobs: Int, stop: StopRequest, tick: Duration? = nil, policy: CommitPolicy<Result>) {
+    package init(jobs: Int, stop: StopRequest, tick: Duration? = nil, policy: CommitPolicy<Result>) {
         self.jobs = max(1, jobs)
         self.stop = stop
         self.tick = tick
@@ -60,7 +60,7 @@ public struct Scheduler<Result: Sendable>: Sendable {
     ///
     /// - Throws: what `attempt`, a commit or `onResult` threw (the items in flight are then cancelled), or a
     ///   `CancellationError`.
-    public func run<Feed: SchedulerFeed>(
+    package func run<Feed: SchedulerFeed>(
         _ feed: inout Feed,
         attempt: @escaping @Sendable (Feed.Item) async throws -> Result?,
         onAbandoned: () -> Void = {},
@@ -112,7 +112,7 @@ public struct Scheduler<Result: Sendable>: Sendable {
 
     /// Runs `work` in a task of its own that a forced ``stop`` cancels (as does cancelling the caller), and
     /// returns how it ended.
-    public func cancellingOnForce<R: Sendable>(
+    package func cancellingOnForce<R: Sendable>(
         _ work: @escaping @Sendable () async throws -> R
     ) async -> Swift.Result<R, any Error> {
         let task = Task { try await work() }

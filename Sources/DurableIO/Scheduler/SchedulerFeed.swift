@@ -16,7 +16,7 @@
 ///     mutating func next() -> Item? { queue.isEmpty ? nil : queue.removeFirst() }
 /// }
 /// ```
-public protocol SchedulerFeed {
+package protocol SchedulerFeed {
     /// What the feed hands out.
     associatedtype Item: Sendable
 
@@ -33,5 +33,5 @@ public protocol SchedulerFeed {
 
 extension SchedulerFeed {
     /// Nothing to prepare.
-    public mutating func prepare(inFlight: Int, commit: () async throws -> Void) async throws {}
+    package mutating func prepare(inFlight: Int, commit: () async throws -> Void) async throws {}
 }

@@ -30,9 +30,7 @@ do {
     code = report.failed == 0 ? .success : .failure
 } catch let error as RunError where error.code == .interrupted {
     // "41,200 done, 110,065 pending": rerun to resume; exits 130, 143 or 129.
-    code = ErrorReport.print(error, hint: error.hint, code: DurableExitCode(stoppedBy: error.stopReason ?? .requested("stop")))
-} catch let error as RunError {
-    code = ErrorReport.print(error, hint: error.hint)
+    code = ErrorReport.print(error, code: DurableExitCode(stoppedBy: error.stopReason ?? .requested("stop")))
 } catch {
     code = ErrorReport.print(error)  // e.g. the restart check: "… 1,800 missing (first: …)", exit 3
 }
