@@ -55,9 +55,9 @@ extension OpenedRunStore {
 
     /// How a session ended: a locked store's run, or a claiming store's worker.
     public enum Outcome: Sendable {
-        /// `ResumableRunner`'s outcome (SQLite).
+        /// `ResumableRunner`'s outcome (a locked store: SQLite).
         case run(RunOutcome)
-        /// `LeasedWorker`'s outcome (PostgreSQL).
+        /// `LeasedWorker`'s outcome (a claiming store: PostgreSQL).
         case worker(WorkerOutcome)
 
         /// The run as the session left it.
@@ -77,11 +77,11 @@ extension OpenedRunStore {
         announce: @Sendable (RunRecord) -> Void = { _ in }, process: @escaping ResumableRunner.Process
     ) async throws -> Outcome {
         switch self {
-        case .sqlite(let store):
+        case .locked(let store):
             return .run(try await ResumableRunner(store: store).start(
                 source: source, name: name, configuration: configuration, options: options.runner, announce: announce,
                 process: process))
-        case .postgres(let store):
+        case .claiming(let store):
             return .worker(try await LeasedWorker(store: store, options: options.worker).start(
                 source: source, name: name, configuration: configuration, announce: announce, process: process))
         }
@@ -96,10 +96,10 @@ extension OpenedRunStore {
         announce: @Sendable (RunRecord) -> Void = { _ in }, makeProcess: (RunConfiguration) -> ResumableRunner.Process
     ) async throws -> Outcome {
         switch self {
-        case .sqlite(let store):
+        case .locked(let store):
             return .run(try await ResumableRunner(store: store).resume(
                 runID: runID, request: request, options: options.runner, announce: announce, makeProcess: makeProcess))
-        case .postgres(let store):
+        case .claiming(let store):
             return .worker(try await LeasedWorker(store: store, options: options.worker).resume(
                 runID: runID, request: request, announce: announce, makeProcess: makeProcess))
         }
@@ -114,13 +114,13 @@ extension OpenedRunStore {
         runID: String, options: Options = Options(), announce: @Sendable (RunRecord) -> Void = { _ in },
         makeProcess: (RunConfiguration) -> ResumableRunner.Process
     ) async throws -> WorkerOutcome {
-        guard case .postgres(let store) = self else {
+        guard case .claiming(let store) = self else {
             throw DurableRunStoreError(
                 .invalidInput, operation: "work",
                 message: "a SQLite run has one process: joining it as a worker needs a PostgreSQL store",
                 hint: "Resume it instead.")
         }
-        guard let run = try await store.run(id: runID) else { throw PostgresRunStore.notFound(runID) }
+        guard let run = try await store.run(id: runID) else { throw DurableRunStoreError.runNotFound(runID, operation: "find run", listing: "--store URL") }
         announce(run)
         return try await LeasedWorker(store: store, options: options.worker).work(
             runID: runID, process: makeProcess(run.configuration))

@@ -29,12 +29,12 @@ extension OpenedRunStore {
         let state = try await store.currentState(of: run)
         var status = RunStatus(run: run, state: state)
         switch self {
-        case .sqlite(let sqlite):
-            status.holder = state == .live ? sqlite.lock(forRun: run.id).currentHolder().map { "\($0)" } : nil
-        case .postgres(let postgres):
-            let workers = try await postgres.workers(runID: run.id)
+        case .locked(let locked):
+            status.holder = state == .live ? locked.lock(forRun: run.id).currentHolder().map { "\($0)" } : nil
+        case .claiming(let claiming):
+            let workers = try await claiming.workers(runID: run.id)
             status.workers = workers
-            status.refused = try await postgres.refusedCount(runID: run.id)
+            status.refused = try await claiming.refusedCount(runID: run.id)
             let live = workers.filter(\.isLive).count
             status.holder = state == .live ? "\(live) live worker\(live == 1 ? "" : "s")" : nil
         }

@@ -2,10 +2,12 @@ import DurablePostgres
 import DurableRunStore
 import DurableSQLite
 
-/// An open run store, whichever it is: the embedded SQLite one (one process per run, a lock file) or PostgreSQL
-/// (many workers, leases). ``open(_:readOnly:)`` opens one from a ``RunStoreLocation``; ``start(source:name:configuration:options:announce:process:)``
-/// and ``resume(runID:request:options:announce:makeProcess:)`` run it with the runner that store takes
-/// (`ResumableRunner` over a locked store, `LeasedWorker` over a claiming one).
+/// An open run store, by what it lets processes do: a locked store (one process per run holding its lock: the
+/// embedded SQLite one) or a claiming store (many workers claiming items under leases: PostgreSQL).
+/// ``open(_:readOnly:)`` opens one from a ``RunStoreLocation``; ``start(source:name:configuration:options:announce:process:)``
+/// and ``resume(runID:request:options:announce:makeProcess:)`` run it with the runner that kind of store takes
+/// (`ResumableRunner` over a locked store, `LeasedWorker` over a claiming one). Only ``open(_:readOnly:)`` names
+/// the concrete stores: a new store is one more case there (and in ``RunStoreLocation``).
 ///
 /// ```swift
 /// let opened = try await OpenedRunStore.open(try RunStoreLocation(parsing: "runs.sqlite"))
@@ -15,10 +17,10 @@ import DurableSQLite
 /// try await opened.close()   // its syncs must succeed before anything reports success
 /// ```
 public enum OpenedRunStore: Sendable {
-    /// The embedded SQLite store.
-    case sqlite(SQLiteRunStore)
-    /// The PostgreSQL store.
-    case postgres(PostgresRunStore)
+    /// A store where one process at a time works on a run, holding its lock (`SQLiteRunStore`).
+    case locked(any LockedRunStore)
+    /// A store where many workers claim a run's items under leases (`PostgresRunStore`).
+    case claiming(any ClaimingRunStore)
 
     /// Opens the store at `location`.
     ///
@@ -28,9 +30,9 @@ public enum OpenedRunStore: Sendable {
     public static func open(_ location: RunStoreLocation, readOnly: Bool = false) async throws -> OpenedRunStore {
         switch location {
         case .sqlite(let path):
-            return .sqlite(readOnly ? try SQLiteRunStore(readingExisting: path) : try SQLiteRunStore(path: path))
+            return .locked(readOnly ? try SQLiteRunStore(readingExisting: path) : try SQLiteRunStore(path: path))
         case .postgres(let location):
-            return .postgres(try await PostgresRunStore.connect(to: location))
+            return .claiming(try await PostgresRunStore.connect(to: location))
         }
     }
 
@@ -54,18 +56,15 @@ public enum OpenedRunStore: Sendable {
     /// The store, as the protocol every store implements.
     public var store: any RunStore {
         switch self {
-        case .sqlite(let store): return store
-        case .postgres(let store): return store
+        case .locked(let store): return store
+        case .claiming(let store): return store
         }
     }
 
-    /// Closes the store: the SQLite store checkpoints and closes its connections (throwing when a sync or the
-    /// close failed); the PostgreSQL connection pool ends. Idempotent.
+    /// Closes the store (`RunStore.close()`): the SQLite store checkpoints and closes its connections (throwing
+    /// when a sync or the close failed); the PostgreSQL connection pool ends. Idempotent.
     public func close() async throws {
-        switch self {
-        case .sqlite(let store): try store.close()
-        case .postgres(let store): await store.close()
-        }
+        try await store.close()
     }
 
     /// Closes the store after a failure, whose error is the one to report.

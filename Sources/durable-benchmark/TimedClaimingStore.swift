@@ -40,6 +40,8 @@ final class TimedClaimingStore: ClaimingRunStore {
     func hasUnfinishedItems(runID: String) async throws -> Bool { try await base.hasUnfinishedItems(runID: runID) }
     func leave(runID: String, worker: WorkerIdentity) async throws { try await base.leave(runID: runID, worker: worker) }
     func workers(runID: String) async throws -> [WorkerRecord] { try await base.workers(runID: runID) }
+    func refusedCount(runID: String) async throws -> Int { try await base.refusedCount(runID: runID) }
+    func close() async throws { try await base.close() }
     func ingest(_ source: SourceFile, allowNewVersion: Bool) async throws -> IngestReport {
         try await base.ingest(source, allowNewVersion: allowNewVersion)
     }

@@ -26,7 +26,7 @@ struct DurableStoresTests {
         let source = directory.appendingPathComponent("items.csv").path
         try "id,text\n1,a\n2,b\n".write(toFile: source, atomically: true, encoding: .utf8)
         try await OpenedRunStore.using(.sqlite(path: path)) { opened in
-            guard case .sqlite = opened else { Issue.record("not the SQLite store"); return }
+            guard case .locked(let store) = opened, store is SQLiteRunStore else { Issue.record("not the SQLite store"); return }
             let first = try await opened.store.resolveSource(at: source, idColumns: ["id"])
             #expect(!first.skipped && first.source.itemCount == 2)
             let again = try await opened.store.resolveSource(at: source)  // by checksum, no id column needed

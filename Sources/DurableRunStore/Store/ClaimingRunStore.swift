@@ -54,6 +54,9 @@ public protocol ClaimingRunStore: RunStore {
 
     /// The workers that joined the run, live ones (heartbeat not expired) first.
     func workers(runID: String) async throws -> [WorkerRecord]
+
+    /// Results refused over the run's life (their lease had expired or been taken).
+    func refusedCount(runID: String) async throws -> Int
 }
 
 /// Who a worker is: a unique id, its host and pid.

@@ -62,6 +62,11 @@ public protocol RunStore: Sendable {
     /// The run's state for operators, asked now: `running` splits into ``RunState/live`` (someone works on it)
     /// and ``RunState/interrupted`` (nobody does: its process died).
     func currentState(of run: RunRecord) async throws -> RunState
+
+    /// Closes the store, checking what closing does (the SQLite store checkpoints its WAL and reports a failed
+    /// sync): call it before anything reports success. The store cannot be used afterwards; closing it again does
+    /// nothing.
+    func close() async throws
 }
 
 /// The progress a commit records beside its results.
