@@ -150,6 +150,14 @@ let package = Package(
             path: "Examples/CheckpointedExtraction/Sources/CheckpointedExtraction"
         ),
 
+        // Every Swift block of README.md, Documentation/ and the DocC articles as a file that compiles (hidden lines
+        // declare what a block leaves out); DocumentationSnippetTests checks each block is its file's shown lines.
+        .target(
+            name: "DocumentationSnippets",
+            dependencies: ["DurableIO", "DurableIOTesting", "DurableRun", "DurableRunStore", "DurableSQLite"],
+            path: "Examples/DocumentationSnippets"
+        ),
+
         // Benchmarks
         .executableTarget(
             name: "durable-benchmark",
