@@ -76,7 +76,7 @@ public final class Heartbeat: Sendable {
     @discardableResult
     public func beat() -> ProgressSnapshot {
         let snapshot = tracker.snapshot()
-        logger.info("progress: \(snapshot)")
+        logger.debug("progress: \(snapshot)")
         if let record {
             let entry = HeartbeatRecord(
                 beatAt: ISO8601DateFormatter().string(from: Date()), pid: ProcessInfo.processInfo.processIdentifier,

@@ -58,14 +58,14 @@ extension ResumableRunner {
         let figures = pending.figures
         if let reason = stop.reason, figures.processed < items.count {
             if let current = try await store.run(id: runID) { latest = current }
-            logger.info("stopped by \(reason); every finished result is committed", metadata: ["run": "\(runID)", "processed": "\(figures.processed)", "abandoned": "\(figures.abandoned)"])
+            logger.debug("stopped by \(reason); every finished result is committed", metadata: ["run": "\(runID)", "processed": "\(figures.processed)", "abandoned": "\(figures.abandoned)"])
             return RunOutcome(
                 run: latest, skipped: skipped, processed: figures.processed, succeeded: figures.succeeded,
                 failed: figures.failed, abandoned: figures.abandoned, seconds: seconds, stoppedBy: reason)
         }
         let final = try await store.finalize(
             runID: runID, session: SessionFigures(items: figures.processed, seconds: seconds), at: Date())
-        logger.info("finalized as \(final.status)", metadata: ["run": "\(runID)", "succeeded": "\(final.completedCount)", "failed": "\(final.failedCount)"])
+        logger.debug("finalized as \(final.status)", metadata: ["run": "\(runID)", "succeeded": "\(final.completedCount)", "failed": "\(final.failedCount)"])
         return RunOutcome(
             run: final, skipped: skipped, processed: figures.processed, succeeded: figures.succeeded,
             failed: figures.failed, abandoned: figures.abandoned, seconds: seconds, stoppedBy: nil)

@@ -90,7 +90,7 @@ extension LeasedWorker {
             latest = try await store.finalize(
                 runID: runID, session: SessionFigures(items: figures.processed, seconds: seconds), at: Date())
             finalized = true
-            logger.info("finalized as \(latest.status)", metadata: ["run": "\(runID)", "worker": "\(me.id)"])
+            logger.debug("finalized as \(latest.status)", metadata: ["run": "\(runID)", "worker": "\(me.id)"])
         }
         return WorkerOutcome(
             run: latest, processed: figures.processed, succeeded: figures.succeeded, failed: figures.failed,
