@@ -4,7 +4,6 @@ import DurableIO
 import DurableIOTesting
 import Testing
 // snippet.hide
-import SystemPackage
 
 struct CrashTestingExample {
     func myExport(_ id: String, fileSystem: any FileSystem) throws {

@@ -25,5 +25,8 @@ try staging.close()
 try Finalizer(output: "features.jsonl", staging: "features.jsonl.rows.jsonl")
     .finalize(ledger: done.keys)   // atomic output, verified by reading it back, then staging removed
 // snippet.hide
+        // A path held as a String converts with FilePath, which `import DurableIO` brings (README, Quick start).
+        let fromString = FilePath(CommandLine.arguments[0])
+        _ = fromString
     }
 }

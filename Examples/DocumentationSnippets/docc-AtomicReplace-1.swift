@@ -1,7 +1,6 @@
 // snippet.of Sources/DurableIO/DurableIO.docc/AtomicReplace.md 1 (see README-1.swift for how snippets are checked).
 // snippet.show
 import DurableIO
-import SystemPackage
 // snippet.hide
 
 enum AtomicReplaceExample {

@@ -5,7 +5,6 @@ import DurableCLI
 import DurableIO
 import DurableRun
 import Foundation
-import SystemPackage
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3 else {
