@@ -46,7 +46,9 @@ struct DirectoryListingTests {
                 for i in 0..<1_100 {
                     names.insert(Array("clip_\(i)_".utf8) + Array(repeating: UInt8(ascii: "z"), count: (i * 7 + folderIndex) % 200))
                 }
-                for name in names { createRaw(folder.appending(FilePath.Component(platformBytes: name))) }
+                let folderDescriptor = try FileDescriptor.open(folder, .readOnly, options: [.directory, .closeOnExec])
+                defer { try? folderDescriptor.close() }
+                for name in names { createRaw(in: folderDescriptor, named: name) }
                 let listed = try fileSystem.listDirectory(folder).map(\.platformBytes)
                 if listed.count != names.count || Set(listed) != names { wrong.append("\(folder.lastComponent!): \(listed.count) of \(names.count)") }
             }
@@ -70,7 +72,9 @@ struct DirectoryListingTests {
                 let names = (0..<(length % 13 + 1)).map { i -> [UInt8] in
                     Array(String(format: "%02d", i).utf8) + Array(repeating: UInt8(ascii: "z"), count: max(0, length - 2))
                 }
-                for name in names { createRaw(folder.appending(FilePath.Component(platformBytes: Array(name.prefix(255))))) }
+                let folderDescriptor = try FileDescriptor.open(folder, .readOnly, options: [.directory, .closeOnExec])
+                defer { try? folderDescriptor.close() }
+                for name in names { createRaw(in: folderDescriptor, named: Array(name.prefix(255))) }
                 for _ in 0..<2 {
                     let listed = try fileSystem.listDirectory(folder).map(\.platformBytes)
                     if Set(listed) != Set(names.map { Array($0.prefix(255)) }) { wrong.append(length) }
