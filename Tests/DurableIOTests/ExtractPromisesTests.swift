@@ -44,8 +44,8 @@ struct ExtractPromisesTests {
     // MARK: 3. Directory listing
 
     // The debug build lists names slowly (swift-system's debug-only checks on every component: over a minute for
-    // 22,000 long names), so the built binary gets 22 folders × 100 here; Scripts/asan-check.sh lists 22 × 1,000
-    // through the same seam under AddressSanitizer in CI, where a read past a dirent is reported at once.
+    // 22,000 long names), so the built binary gets 22 folders × 100 here; DirectoryListingTests lists folders past
+    // readdir's buffer through the same seam, under AddressSanitizer in CI, where a read past a dirent is reported.
     @Test("status --json --inputs over 22 folders × 100 files with long and odd names: exit 0 every time, three times")
     func nestedTreeNeverCrashes() async throws {
         try FileManager.default.createDirectory(atPath: inputs.string, withIntermediateDirectories: true)
@@ -54,6 +54,8 @@ struct ExtractPromisesTests {
             let folderName = "folder-\(folder)-" + String(repeating: "d", count: folder * 11)
             let folderPath = inputs.appending(folderName)
             try FileManager.default.createDirectory(atPath: folderPath.string, withIntermediateDirectories: false)
+            let folderDescriptor = try FileDescriptor.open(folderPath, .readOnly, options: [.directory, .closeOnExec])
+            defer { try? folderDescriptor.close() }
             for i in 0..<100 {
                 var name = Array("\(i)-".utf8) + Array(repeating: UInt8(ascii: "n"), count: (i * 37 + folder) % 230)
                 switch i % 5 {
@@ -62,7 +64,7 @@ struct ExtractPromisesTests {
                 case 2: name += Array(" with\nnewline".utf8)
                 default: name += Array(".txt".utf8)
                 }
-                createRaw(folderPath.appending(FilePath.Component(platformBytes: name)))
+                createRaw(in: folderDescriptor, named: name)
             }
         }
         // State for the output, from a small run over the same tree (it lists the whole tree too).
