@@ -291,5 +291,21 @@ struct ExtractPromisesTests {
         #expect(names.contains(inFlight.lastComponent!.string), "a live process's file is kept: \(names)")
         #expect(names.contains(foreign.lastComponent!.string), "not ours: \(names)")
     }
-}
 
+    @Test("Item commands get this process's environment byte for byte: a value that is not UTF-8 is not replaced")
+    func environmentBytesReachTheItemCommand() async throws {
+        try makeInputs(3)
+        // The command prints the hex of $ODD as the item sees it; the CLI is started with ODD=caf\xE9 (Latin-1).
+        let command = #"printf '{"odd":"%s"}' "$(printf %s "$ODD" | od -An -tx1 | tr -d ' \n')""#
+        let script = #"ODD=$(printf 'caf\351'); export ODD; exec "$0" "$@""#
+        let child = try ChildProcess(
+            URL(fileURLWithPath: "/bin/sh"),
+            ["-c", script, ChildProcess.built("durable-extract").path] + runArguments(command: command, jobs: 2))
+        #expect(await child.wait() == 0, "\(child.text)")
+        let rows = try readText(output).split(separator: "\n").map { line in
+            try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+        }
+        #expect(rows.count == 3)
+        #expect(rows.allSatisfy { $0["odd"] as? String == "636166e9" }, "the bytes c a f 0xE9: \(rows)")
+    }
+}
