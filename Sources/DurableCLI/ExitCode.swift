@@ -16,6 +16,8 @@ public enum DurableExitCode: Int32, Sendable, CaseIterable {
     case lockHeld = 4
     /// Nothing to do: already completed (resume of a completed run or backfill).
     case alreadyCompleted = 5
+    /// Stopped by a guardrail (memory limit, stall, low disk space); everything acknowledged is durable.
+    case guardrail = 6
     /// Usage error (swift-argument-parser's own code).
     case usage = 64
     /// Interrupted by SIGHUP.
@@ -26,13 +28,15 @@ public enum DurableExitCode: Int32, Sendable, CaseIterable {
     case terminated = 143
 
     /// The code for an error, from its ``HintedError/failureClass``: consistency, accounting and checksum failures
-    /// are 3, a held lock 4, an already completed run 5, anything else (and an error that is no `HintedError`) 1.
+    /// are 3, a held lock 4, an already completed run 5, a guardrail stop 6, anything else (and an error that is no
+    /// `HintedError`) 1.
     public init(for error: any Error) {
         switch (error as? any HintedError)?.failureClass ?? .failure {
         case .failure: self = .failure
         case .consistency: self = .consistency
         case .lockHeld: self = .lockHeld
         case .alreadyCompleted: self = .alreadyCompleted
+        case .guardrail: self = .guardrail
         }
     }
 
@@ -44,6 +48,8 @@ public enum DurableExitCode: Int32, Sendable, CaseIterable {
           3    consistency or accounting failure: refused to go on (fail closed)
           4    the lock is held by another process
           5    nothing to do: already completed
+          6    stopped by a guardrail (memory limit, stall, low disk space): everything
+               acknowledged is durable; fix the cause and rerun
           64   usage error
           129  interrupted by SIGHUP (everything acknowledged is durable)
           130  interrupted by SIGINT (Ctrl-C)

@@ -108,11 +108,12 @@ public struct DurableIOError: HintedError, Sendable, Equatable {
     }
 
     /// Accounting and consistency failures are ``FailureClass/consistency``; a held lock (or ledger) is
-    /// ``FailureClass/lockHeld``.
+    /// ``FailureClass/lockHeld``; the memory limit, a stall and too little disk space are ``FailureClass/guardrail``.
     public var failureClass: FailureClass {
         switch code {
         case .accountingMismatch, .malformedLine, .validationFailed: return .consistency
         case .lockHeld, .ledgerLocked: return .lockHeld
+        case .memoryLimitExceeded, .stalled, .insufficientDiskSpace: return .guardrail
         default: return .failure
         }
     }

@@ -1,5 +1,5 @@
 /// What kind of failure an error is: what a command's exit code says about it (DurableCLI's `DurableExitCode`
-/// maps each to its code: 1, 3, 4, 5).
+/// maps each to its code: 1, 3, 4, 5, 6).
 ///
 /// ```swift
 /// if (error as? any HintedError)?.failureClass == .consistency { print("refused to go on (fail closed)") }
@@ -13,6 +13,9 @@ public enum FailureClass: Sendable, Hashable {
     case lockHeld
     /// Nothing to do: it is already completed.
     case alreadyCompleted
+    /// A guardrail stopped the work — the memory limit, a stall, too little free disk space: everything
+    /// acknowledged is durable; fix the cause and run again.
+    case guardrail
 }
 
 /// An error that says what to do next and what kind of failure it is. Every module's error type conforms
