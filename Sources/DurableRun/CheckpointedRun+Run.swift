@@ -45,7 +45,9 @@ extension CheckpointedRun {
         let guardrails = Guardrails(
             total: unique.count, memoryLimit: options.memoryLimit, heartbeatInterval: options.heartbeatInterval,
             heartbeatRecord: options.heartbeatInterval == nil ? nil : heartbeatPath,
-            stallTimeout: options.stallTimeout, logger: options.recovery.logger)
+            stallTimeout: options.stallTimeout,
+            diskReserve: options.minimumFreeSpace.map { DiskReserve(bytes: $0, at: outputDirectory) },
+            fileSystem: fileSystem, logger: options.recovery.logger)
         guardrails.progress.skip(unique.count - pending.count)
 
         let counts = Tally()

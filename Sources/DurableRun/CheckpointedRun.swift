@@ -43,14 +43,19 @@ public final class CheckpointedRun: Sendable {
         public var recovery: RecoveryOptions
         /// Called after each item with the run's progress (for a progress bar; keep it quick).
         public var progress: (@Sendable (ProgressSnapshot) -> Void)?
+        /// Bytes to keep free on the file system that holds the output: checked before the first item and after
+        /// items (at most once a second); below it the run stops (`insufficientDiskSpace`, a guardrail stop) with
+        /// everything acknowledged durable, instead of running into `ENOSPC`. `nil`: no check.
+        public var minimumFreeSpace: Int64?
 
         /// Creates options.
         public init(
             jobs: Int = 4, failureBudget: FailureBudget? = nil, memoryLimit: Int64? = nil,
             stallTimeout: Duration? = .seconds(300), heartbeatInterval: Duration? = .seconds(60),
             lockTimeout: Duration = .zero, recovery: RecoveryOptions = RecoveryOptions(),
-            progress: (@Sendable (ProgressSnapshot) -> Void)? = nil
+            progress: (@Sendable (ProgressSnapshot) -> Void)? = nil, minimumFreeSpace: Int64? = nil
         ) {
+            self.minimumFreeSpace = minimumFreeSpace
             self.jobs = max(1, jobs)
             self.failureBudget = failureBudget
             self.memoryLimit = memoryLimit
@@ -95,6 +100,11 @@ public final class CheckpointedRun: Sendable {
     public var lockPath: FilePath { sibling(".lock") }
     /// `<out>.heartbeat`.
     public var heartbeatPath: FilePath { sibling(".heartbeat") }
+    /// The directory that holds the output and its state files (`.` for a bare file name).
+    var outputDirectory: FilePath {
+        let folder = output.removingLastComponent()
+        return folder.isEmpty ? "." : folder
+    }
     /// The output and every state file beside it.
     public var stateFiles: [FilePath] { [output, ledgerPath, stagingPath, errorsPath, lockPath, heartbeatPath] }
 

@@ -38,6 +38,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Stop when resident + swap memory passes this (e.g. 4G).", transform: ByteCountArgument.parse)
     var memoryLimit: ByteCountArgument?
 
+    @Option(
+        help: "Stop cleanly (exit 6) when the output's file system has less free space than this, checked before the first item and every second (e.g. 300M; 0 disables).",
+        transform: ByteCountArgument.parse)
+    var minFreeDisk = ByteCountArgument(argument: "300M")!
+
     @Option(help: "Cancel the run when no item completes for this long (e.g. 300s; 0 disables).", transform: DurationArgument.parse)
     var stallTimeout: DurationArgument = "300s"
 
@@ -83,7 +88,7 @@ struct RunCommand: AsyncParsableCommand {
                 stallTimeout: stallTimeout.duration == .zero ? nil : stallTimeout.duration,
                 heartbeatInterval: heartbeat.duration == .zero ? nil : heartbeat.duration,
                 recovery: RecoveryOptions(logger: logger),
-                progress: { renderer.update($0) })
+                progress: { renderer.update($0) }, minimumFreeSpace: minFreeDisk.bytes == 0 ? nil : minFreeDisk.bytes)
             let run = output.run(options: options)
             let inputs = try self.inputs.load().excludingState(of: run)
             if let note = inputs.exclusionNote { ProgressRenderer.standardError("note: \(note)\n") }

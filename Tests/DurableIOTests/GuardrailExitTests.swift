@@ -45,4 +45,58 @@ struct GuardrailExitTests {
         #expect(rerun.status == 0, "\(rerun.text)")
         #expect(rerun.text.contains("complete: 4 rows verified"), "\(rerun.text)")
     }
+
+    /// A 64 MB tmpfs at `path` (root only), unmounted by the returned closure; `nil` where it cannot be mounted.
+    static func smallDisk(at path: FilePath) -> (() -> Void)? {
+        try? FileManager.default.createDirectory(atPath: path.string, withIntermediateDirectories: true)
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=64m", "tmpfs", path.string]
+        guard (try? mount.run()) != nil else { return nil }
+        mount.waitUntilExit()
+        guard mount.terminationStatus == 0 else { return nil }
+        return {
+            let umount = Process()
+            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            umount.arguments = ["-l", path.string]
+            try? umount.run()
+            umount.waitUntilExit()
+        }
+    }
+
+    @Test("a disk that fills during a run (a 64 MB tmpfs, 60 KB rows, --min-free-disk 55M): exit 6 before ENOSPC, nothing lost; a rerun with a lower reserve completes; a reserve above the disk starts nothing")
+    func diskFillsDuringTheRun() async throws {
+        let disk = dir.file("disk")
+        guard let unmount = Self.smallDisk(at: disk) else {
+            print("skipped: cannot mount a tmpfs here (needs root)")
+            return
+        }
+        defer { unmount() }
+        try makeInputs(300)
+        let out = disk.appending("out.jsonl")
+        let bigRow = #"printf '{"pad":"%s"}' "$(head -c 60000 /dev/zero | tr '\0' a)""#
+        func run(_ reserve: String) async throws -> (status: Int32, text: String) {
+            let child = try ChildProcess(
+                ChildProcess.built("durable-extract"),
+                ["run", "--inputs", inputs.string, "--output", out.string, "--jobs", "2", "--command", bigRow,
+                 "--min-free-disk", reserve])
+            let status = await child.wait()
+            return (status, child.text)
+        }
+        let refused = try await run("100M")
+        #expect(refused.status == 6, "\(refused.text)")
+        #expect(refused.text.contains("reserve; nothing was started"), "\(refused.text)")
+
+        let stopped = try await run("55M")
+        #expect(stopped.status == 6, "\(stopped.text)")
+        #expect(stopped.text.contains("reserve: stopped before the disk fills"), "\(stopped.text)")
+        #expect(!stopped.text.contains("ENOSPC"), "\(stopped.text)")
+        let ledgered = readFile(out.appendingToName(".done")).filter { $0 == 0x0A }.count
+        #expect(ledgered > 50 && ledgered < 300, "stopped part-way: \(ledgered) keys")
+
+        let rerun = try await run("1M")
+        #expect(rerun.status == 0, "\(rerun.text)")
+        #expect(rerun.text.contains("complete: 300 rows verified"), "\(rerun.text)")
+        #expect(readFile(out).filter { $0 == 0x0A }.count == 300)
+    }
 }

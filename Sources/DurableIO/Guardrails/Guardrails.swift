@@ -1,12 +1,13 @@
 import Logging
 import SystemPackage
 
-/// Progress, heartbeat, stall watchdog and memory limit together: one line after each batch.
+/// Progress, heartbeat, stall watchdog, memory limit and a disk reserve together: one line after each batch.
 ///
 /// ```swift
 /// let guardrails = Guardrails(total: pending.count, memoryLimit: 4_000_000_000, heartbeatRecord: "out.jsonl.heartbeat")
 /// try await guardrails.run {
-///     for batch in pending.chunks(ofCount: 100) {
+///     for start in stride(from: 0, to: pending.count, by: 100) {
+///         let batch = pending[start..<min(start + 100, pending.count)]
 ///         try await process(batch)
 ///         try guardrails.afterBatch(completed: batch.count)   // progress, stall mark, memory check
 ///     }
@@ -21,6 +22,10 @@ public final class Guardrails: Sendable {
     public let heartbeat: Heartbeat?
     /// The stall watchdog, if any.
     public let watchdog: StallWatchdog?
+    /// The free space kept on the output's file system, if any.
+    public var diskReserve: DiskReserve? { diskWatch?.reserve }
+    private let diskWatch: DiskReserveWatch?
+    private let fileSystem: any FileSystem
 
     /// Guardrails for a run of `total` items.
     ///
@@ -30,12 +35,16 @@ public final class Guardrails: Sendable {
     ///   - heartbeatRecord: where each beat is recorded for `status`.
     ///   - stallTimeout: `nil` for no watchdog. Default 300 s.
     ///   - escalation: what the watchdog does if cancelled work does not end within its grace.
+    ///   - diskReserve: free space to keep: checked before the work starts and after items (at most once per its
+    ///     interval); `nil` for no check.
     public init(
         total: Int?, memoryLimit: Int64? = nil, heartbeatInterval: Duration? = .seconds(60),
         heartbeatRecord: FilePath? = nil, stallTimeout: Duration? = .seconds(300),
-        escalation: StallWatchdog.Escalation = .logOnly, timekeeper: Timekeeper = .system,
-        logger: Logger = Logger(label: "DurableIO.Guardrails")
+        escalation: StallWatchdog.Escalation = .logOnly, diskReserve: DiskReserve? = nil, timekeeper: Timekeeper = .system,
+        fileSystem: any FileSystem = RealFileSystem(), logger: Logger = Logger(label: "DurableIO.Guardrails")
     ) {
+        self.fileSystem = fileSystem
+        diskWatch = diskReserve.map { DiskReserveWatch($0, fileSystem: fileSystem) }
         let tracker = ProgressTracker(total: total, timekeeper: timekeeper)
         progress = tracker
         self.memoryLimit = memoryLimit.map { MemoryLimit(bytes: $0, logger: logger) }
@@ -45,16 +54,22 @@ public final class Guardrails: Sendable {
         watchdog = stallTimeout.map { StallWatchdog(tracker: tracker, timeout: $0, escalation: escalation, logger: logger) }
     }
 
-    /// After a batch: marks progress (which also feeds the stall watchdog) and checks memory.
+    /// After a batch: marks progress (which also feeds the stall watchdog), checks memory and, when due, the disk
+    /// reserve.
     ///
-    /// - Throws: ``DurableIOError/Code/memoryLimitExceeded``.
+    /// - Throws: ``DurableIOError/Code/memoryLimitExceeded``, ``DurableIOError/Code/insufficientDiskSpace``.
     public func afterBatch(completed: Int, failed: Int = 0) throws(DurableIOError) {
         progress.mark(completed: completed, failed: failed)
         try memoryLimit?.check()
+        try diskWatch?.checkIfDue()
     }
 
-    /// Runs `work` with the heartbeat beating and the watchdog watching; a last beat when it ends.
+    /// Runs `work` with the heartbeat beating and the watchdog watching; a last beat when it ends. The disk
+    /// reserve is checked first: below it, nothing starts.
+    ///
+    /// - Throws: ``DurableIOError/Code/insufficientDiskSpace`` before the work starts, or what `work` throws.
     public func run<R: Sendable>(_ work: @escaping @Sendable () async throws -> R) async throws -> R {
+        try diskWatch?.reserve.check(beforeStart: true, fileSystem: fileSystem)
         heartbeat?.start()
         defer {
             heartbeat?.beat()
