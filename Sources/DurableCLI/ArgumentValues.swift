@@ -66,7 +66,7 @@ public struct ByteCountArgument: ExpressibleByArgument, Sendable, CustomStringCo
 
     public init?(argument: String) {
         let text = argument.trimmingCharacters(in: .whitespaces).uppercased()
-        let scales: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        let scales: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50]
         var digits = Substring(text)
         if digits.hasSuffix("B") { digits = digits.dropLast() }
         var scale: Int64 = 1

@@ -25,13 +25,16 @@ extension OpenedRunStore {
         public var lease: Duration
         /// A claiming store: items claimed at once (`nil`: twice ``jobs``).
         public var claimSize: Int?
+        /// The guardrails' limits (memory, stall, disk reserve), for either runner.
+        public var limits: GuardrailLimits
 
         /// Options.
         public init(
             jobs: Int = 1, stop: StopRequest = StopRequest(), progress: (@Sendable (ProgressSnapshot) -> Void)? = nil,
             notice: (@Sendable (String) -> Void)? = nil, logger: Logger = Logger(label: "DurableStores"),
-            lease: Duration = .seconds(30), claimSize: Int? = nil
+            lease: Duration = .seconds(30), claimSize: Int? = nil, limits: GuardrailLimits = .none
         ) {
+            self.limits = limits
             self.jobs = jobs
             self.stop = stop
             self.progress = progress
@@ -43,13 +46,14 @@ extension OpenedRunStore {
 
         /// The options of the runner over a locked store.
         public var runner: ResumableRunner.Options {
-            ResumableRunner.Options(jobs: jobs, stop: stop, progress: progress, notice: notice, logger: logger)
+            ResumableRunner.Options(jobs: jobs, stop: stop, progress: progress, notice: notice, logger: logger, limits: limits)
         }
 
         /// The options of the worker over a claiming store.
         public var worker: LeasedWorker.Options {
             LeasedWorker.Options(
-                jobs: jobs, claimSize: claimSize, lease: lease, stop: stop, progress: progress, notice: notice, logger: logger)
+                jobs: jobs, claimSize: claimSize, lease: lease, stop: stop, progress: progress, notice: notice, logger: logger,
+                limits: limits)
         }
     }
 

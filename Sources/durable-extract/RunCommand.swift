@@ -35,16 +35,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Items in flight at once (1 to 4096).", transform: NumericArgument.count(in: 1...4096))
     var jobs: Int = 4
 
-    @Option(help: "Stop when resident + swap memory passes this (e.g. 4G).", transform: ByteCountArgument.parse)
-    var memoryLimit: ByteCountArgument?
-
-    @Option(
-        help: "Stop cleanly (exit 6) when the output's file system has less free space than this, checked before the first item and every second (e.g. 300M; 0 disables).",
-        transform: ByteCountArgument.parse)
-    var minFreeDisk = ByteCountArgument(argument: "300M")!
-
-    @Option(help: "Cancel the run when no item completes for this long (e.g. 300s; 0 disables).", transform: DurationArgument.parse)
-    var stallTimeout: DurationArgument = "300s"
+    @OptionGroup(title: "Guardrails") var guardrails: GuardrailOptions
 
     @Option(help: "Kill an item command running longer than this (its whole process group); it counts as failed.", transform: DurationArgument.parse)
     var itemTimeout: DurationArgument?
@@ -82,13 +73,14 @@ struct RunCommand: AsyncParsableCommand {
         let summary: RunSummary
         let budget = DescriptorBudget.jobs(requested: jobs)
         if let note = budget.note { ProgressRenderer.standardError("note: \(note)\n") }
+        let limits = guardrails.limits(diskAt: ".")  // CheckpointedRun watches the output's own directory
         do {
             let options = CheckpointedRun.Options(
-                jobs: budget.jobs, failureBudget: maxFailures.map(\.budget), memoryLimit: memoryLimit?.bytes,
-                stallTimeout: stallTimeout.duration == .zero ? nil : stallTimeout.duration,
+                jobs: budget.jobs, failureBudget: maxFailures.map(\.budget), memoryLimit: limits.memoryLimit,
+                stallTimeout: limits.stallTimeout,
                 heartbeatInterval: heartbeat.duration == .zero ? nil : heartbeat.duration,
                 recovery: RecoveryOptions(logger: logger),
-                progress: { renderer.update($0) }, minimumFreeSpace: minFreeDisk.bytes == 0 ? nil : minFreeDisk.bytes)
+                progress: { renderer.update($0) }, minimumFreeSpace: limits.diskReserve?.bytes)
             let run = output.run(options: options)
             let inputs = try self.inputs.load().excludingState(of: run)
             if let note = inputs.exclusionNote { ProgressRenderer.standardError("note: \(note)\n") }

@@ -25,6 +25,8 @@ struct SessionOptions: ParsableArguments {
     @Option(help: "PostgreSQL store: items claimed at once (default: twice --jobs).", transform: NumericArgument.count(in: 1...1_000_000))
     var claimSize: Int?
 
+    @OptionGroup(title: "Guardrails") var guardrails: GuardrailOptions
+
     /// `--jobs`, or fewer when the descriptor limit (`ulimit -n`) cannot hold that many item commands at once —
     /// past it, pipes fail with `EMFILE` and an item command is left unreaped — with a note on stderr that says so.
     func jobsWithinDescriptorLimit() -> Int {

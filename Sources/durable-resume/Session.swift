@@ -12,6 +12,8 @@ struct Session {
     /// How hints name the store: `--db FILE` or `--store URL` (password redacted).
     let storeArgument: String
     let options: SessionOptions
+    /// The directory of the SQLite database, whose disk `--min-free-disk` watches; `nil` for a PostgreSQL store.
+    let databaseDirectory: FilePath?
     let json: Bool
     let stop = StopRequest()
 
@@ -21,7 +23,8 @@ struct Session {
         logger.logLevel = .warning  // the command prints its own summary; the library's info lines would repeat it
         return OpenedRunStore.Options(
             jobs: options.jobsWithinDescriptorLimit(), stop: stop, progress: { renderer.update($0) }, notice: { note($0) },
-            logger: logger, lease: .milliseconds(Int64(options.lease * 1000)), claimSize: options.claimSize)
+            logger: logger, lease: .milliseconds(Int64(options.lease * 1000)), claimSize: options.claimSize,
+            limits: options.guardrails.limits(diskAt: databaseDirectory))
     }
 
     func renderer() -> ProgressRenderer {

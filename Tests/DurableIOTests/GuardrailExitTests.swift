@@ -99,4 +99,47 @@ struct GuardrailExitTests {
         #expect(rerun.text.contains("complete: 300 rows verified"), "\(rerun.text)")
         #expect(readFile(out).filter { $0 == 0x0A }.count == 300)
     }
+
+    // MARK: durable-resume: the same flags, on the same scheduler
+
+    @Test("durable-resume: a stall exits 6 with the finished results committed; resume completes")
+    func resumeStall() async throws {
+        let f = ResumeFixture(count: 6)
+        f.touch("slow")
+        // Items 1 and 2 finish; the rest hang while the file `slow` exists.
+        let hang = #"input=$(cat); case "$input" in *'"id":"1"'*|*'"id":"2"'*) ;; *) [ -f '\#(f.dir)/slow' ] && sleep 60 ;; esac; printf '%s' "$input""#
+        let start = try await ResumeCLI.run(
+            ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", hang, "--jobs", "2", "--stall-timeout", "2s",
+             "--grace", "1"], in: f.dir)
+        #expect(start.status == 6, "\(start.stderr)")
+        #expect(start.stderr.contains("no progress for"), "\(start.stderr)")
+        let id = try #require(start.stdout.split(separator: "\n").first.map { String($0.dropFirst(4)) })
+        #expect(try f.committed(runID: id) >= 2, "the finished results were committed before the stop")
+        f.remove("slow")
+        let resume = try await ResumeCLI.run(["resume", "--db", f.db, "--run-id", id, "--quiet"], in: f.dir)
+        #expect(resume.status == 0, "\(resume.stderr)")
+        #expect(try f.resultCount() == 6)
+    }
+
+    @Test("durable-resume: the memory limit (1 MB) exits 6 after the items in flight finish; a reserve above the disk starts nothing")
+    func resumeMemoryAndDisk() async throws {
+        let f = ResumeFixture(count: 20)
+        let start = try await ResumeCLI.run(
+            ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", f.command(), "--jobs", "2",
+             "--memory-limit", "1M", "--quiet"], in: f.dir)
+        #expect(start.status == 6, "\(start.stderr)")
+        #expect(start.stderr.contains("memory check failed"), "\(start.stderr)")
+        let id = try #require(start.stdout.split(separator: "\n").first.map { String($0.dropFirst(4)) })
+        let committed = try f.committed(runID: id)
+        #expect(committed >= 1 && committed == f.calls.count, "every finished item committed: \(committed) of \(f.calls.count) calls")
+
+        let refused = try await ResumeCLI.run(
+            ["resume", "--db", f.db, "--run-id", id, "--min-free-disk", "1P", "--quiet"], in: f.dir)
+        #expect(refused.status == 6, "\(refused.stderr)")
+        #expect(refused.stderr.contains("reserve; nothing was started"), "\(refused.stderr)")
+        #expect(f.calls.count == committed, "nothing ran")
+        let resume = try await ResumeCLI.run(["resume", "--db", f.db, "--run-id", id, "--quiet"], in: f.dir)
+        #expect(resume.status == 0, "\(resume.stderr)")
+        #expect(try f.resultCount() == 20)
+    }
 }

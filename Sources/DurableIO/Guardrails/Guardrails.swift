@@ -37,15 +37,28 @@ public final class Guardrails: Sendable {
     ///   - escalation: what the watchdog does if cancelled work does not end within its grace.
     ///   - diskReserve: free space to keep: checked before the work starts and after items (at most once per its
     ///     interval); `nil` for no check.
-    public init(
+    public convenience init(
         total: Int?, memoryLimit: Int64? = nil, heartbeatInterval: Duration? = .seconds(60),
         heartbeatRecord: FilePath? = nil, stallTimeout: Duration? = .seconds(300),
         escalation: StallWatchdog.Escalation = .logOnly, diskReserve: DiskReserve? = nil, timekeeper: Timekeeper = .system,
         fileSystem: any FileSystem = RealFileSystem(), logger: Logger = Logger(label: "DurableIO.Guardrails")
     ) {
+        self.init(
+            tracker: ProgressTracker(total: total, timekeeper: timekeeper), limits: GuardrailLimits(
+                memoryLimit: memoryLimit, stallTimeout: stallTimeout, diskReserve: diskReserve),
+            heartbeatInterval: heartbeatInterval, heartbeatRecord: heartbeatRecord, escalation: escalation,
+            fileSystem: fileSystem, logger: logger)
+    }
+
+    /// Guardrails over a run's own progress `tracker` (the stall watchdog watches it), enforcing `limits`.
+    public init(
+        tracker: ProgressTracker, limits: GuardrailLimits, heartbeatInterval: Duration? = nil,
+        heartbeatRecord: FilePath? = nil, escalation: StallWatchdog.Escalation = .logOnly,
+        fileSystem: any FileSystem = RealFileSystem(), logger: Logger = Logger(label: "DurableIO.Guardrails")
+    ) {
+        let memoryLimit = limits.memoryLimit, stallTimeout = limits.stallTimeout
         self.fileSystem = fileSystem
-        diskWatch = diskReserve.map { DiskReserveWatch($0, fileSystem: fileSystem) }
-        let tracker = ProgressTracker(total: total, timekeeper: timekeeper)
+        diskWatch = limits.diskReserve.map { DiskReserveWatch($0, fileSystem: fileSystem) }
         progress = tracker
         self.memoryLimit = memoryLimit.map { MemoryLimit(bytes: $0, logger: logger) }
         heartbeat = heartbeatInterval.map {
@@ -62,6 +75,18 @@ public final class Guardrails: Sendable {
         progress.mark(completed: completed, failed: failed)
         try memoryLimit?.check()
         try diskWatch?.checkIfDue()
+    }
+
+    /// The limit that is passed now, if any — memory, or (when a check is due) the disk reserve — for a loop that
+    /// stops starting items and lets those in flight finish before it reports the stop.
+    package func limitReached() -> DurableIOError? {
+        do {
+            try memoryLimit?.check()
+            try diskWatch?.checkIfDue()
+            return nil
+        } catch {
+            return error
+        }
     }
 
     /// Runs `work` with the heartbeat beating and the watchdog watching; a last beat when it ends. The disk

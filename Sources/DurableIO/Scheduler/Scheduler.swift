@@ -39,12 +39,19 @@ package struct Scheduler<Result: Sendable>: Sendable {
     package let tick: Duration?
     /// When results are committed.
     package let policy: CommitPolicy<Result>
+    /// The limits checked after every event (memory, the disk reserve when due): when one is passed, no new item
+    /// starts, the items in flight finish (and are committed by the policy), then ``run(_:attempt:onAbandoned:onResult:)``
+    /// throws the guardrail's error. `nil`: none.
+    package let guardrails: Guardrails?
 
     /// A scheduler.
-    package init(jobs: Int, stop: StopRequest, tick: Duration? = nil, policy: CommitPolicy<Result>) {
+    package init(
+        jobs: Int, stop: StopRequest, tick: Duration? = nil, guardrails: Guardrails? = nil, policy: CommitPolicy<Result>
+    ) {
         self.jobs = max(1, jobs)
         self.stop = stop
         self.tick = tick
+        self.guardrails = guardrails
         self.policy = policy
     }
 
@@ -58,8 +65,8 @@ package struct Scheduler<Result: Sendable>: Sendable {
     /// is in flight. Under a batch policy the last batch is left to the caller: it is committed after the loop,
     /// outside a possibly cancelled task, so a forced stop still records every result that finished.
     ///
-    /// - Throws: what `attempt`, a commit or `onResult` threw (the items in flight are then cancelled), or a
-    ///   `CancellationError`.
+    /// - Throws: what `attempt`, a commit or `onResult` threw (the items in flight are then cancelled), a
+    ///   guardrail's `DurableIOError` once the items in flight have finished, or a `CancellationError`.
     package func run<Feed: SchedulerFeed>(
         _ feed: inout Feed,
         attempt: @escaping @Sendable (Feed.Item) async throws -> Result?,
@@ -71,6 +78,7 @@ package struct Scheduler<Result: Sendable>: Sendable {
         try await withThrowingTaskGroup(of: Event.self) { group in
             var inFlight = 0
             var starting = true
+            var guardrailStop: DurableIOError?
             var lastCommit = ContinuousClock.now
             func commitNow() async throws {
                 if case .batches(_, _, _, let commit) = policy { try await commit() }
@@ -99,6 +107,10 @@ package struct Scheduler<Result: Sendable>: Sendable {
                     inFlight -= 1
                     onAbandoned()
                 }
+                if guardrailStop == nil, let guardrails, let passed = guardrails.limitReached() {
+                    guardrailStop = passed
+                    starting = false
+                }
                 if case .batches(_, _, let pending, _) = policy,
                     policy.isDue(pending: pending(), sinceLastCommit: ContinuousClock.now - lastCommit),
                     !Task.isCancelled
@@ -107,6 +119,7 @@ package struct Scheduler<Result: Sendable>: Sendable {
                 }
             }
             group.cancelAll()
+            if let guardrailStop { throw guardrailStop }
         }
     }
 

@@ -23,8 +23,9 @@ extension ResumableRunner {
         let logger = options.logger
         if skipped > 0 { options.notice?("\(skipped) of \(run.totalItems) items already done; \(items.count) to process") }
 
+        let guardrails = Guardrails(tracker: tracker, limits: options.limits, logger: logger)
         let scheduler = Scheduler<ItemResult>(
-            jobs: jobs, stop: stop, tick: .milliseconds(250),
+            jobs: jobs, stop: stop, tick: .milliseconds(250), guardrails: guardrails,
             policy: .batches(count: batchSize, interval: batchInterval, pending: { pending.count }) {
                 if let committed = try await Self.commitPending(pending, store: store, runID: runID, tracker: tracker) {
                     let done = committed.completedCount + committed.failedCount
@@ -33,14 +34,16 @@ extension ResumableRunner {
                 }
             })
         let workResult = await scheduler.cancellingOnForce {
-            var feed = ItemList(items)
-            try await scheduler.run(
-                &feed, attempt: { await Self.attempt($0, process) }, onAbandoned: { pending.abandon() }
-            ) { result in
-                pending.append(result)
-                tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
-                progress?(tracker.snapshot())
-                return .keepStarting
+            try await guardrails.run {
+                var feed = ItemList(items)
+                try await scheduler.run(
+                    &feed, attempt: { await Self.attempt($0, process) }, onAbandoned: { pending.abandon() }
+                ) { result in
+                    pending.append(result)
+                    tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
+                    progress?(tracker.snapshot())
+                    return .keepStarting
+                }
             }
         }
         if case .failure(let error) = workResult, !(error is CancellationError && stop.isRequested) {

@@ -46,12 +46,18 @@ public struct ResumableRunner: Sendable {
         public var logger: Logger
 
         /// Options.
+        /// The guardrails' limits (memory, stall, disk reserve): a limit passed stops the session cleanly — no new
+        /// item, the items in flight finish and are committed — with a `DurableIOError` whose class is
+        /// `guardrail`.
+        public var limits: GuardrailLimits
+
         public init(
             jobs: Int = 1, stop: StopRequest = StopRequest(), lockTimeout: Duration = .zero,
             progress: (@Sendable (ProgressSnapshot) -> Void)? = nil, notice: (@Sendable (String) -> Void)? = nil,
             estimation: ProgressTracker.Options = ProgressTracker.Options(),
-            logger: Logger = Logger(label: "DurableRunStore.ResumableRunner")
+            logger: Logger = Logger(label: "DurableRunStore.ResumableRunner"), limits: GuardrailLimits = .none
         ) {
+            self.limits = limits
             self.jobs = jobs
             self.stop = stop
             self.lockTimeout = lockTimeout

@@ -49,24 +49,27 @@ extension LeasedWorker {
         }
         defer { renewer.cancel() }
 
+        let guardrails = Guardrails(tracker: tracker, limits: options.limits, logger: logger)
         let scheduler = Scheduler<ItemResult>(
-            jobs: jobs, stop: stop, tick: .milliseconds(100),
+            jobs: jobs, stop: stop, tick: .milliseconds(100), guardrails: guardrails,
             policy: .batches(count: batchSize, interval: batchInterval, pending: { state.pendingCount }) {
                 try await self.commit(state, store: store, runID: runID, tracker: tracker)
             })
         let result = await scheduler.cancellingOnForce {
-            var feed = Claims(
-                worker: self, runID: runID, state: state, jobs: jobs, claimSize: claimSize, lease: lease,
-                idlePause: idlePause, stop: stop)
-            try await scheduler.run(
-                &feed, attempt: { await ResumableRunner.attempt($0.item, process) }, onAbandoned: { state.abandon() }
-            ) { result in
-                state.finish(result)
-                tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
-                progress?(tracker.snapshot())
-                return .keepStarting
+            try await guardrails.run {
+                var feed = Claims(
+                    worker: self, runID: runID, state: state, jobs: jobs, claimSize: claimSize, lease: lease,
+                    idlePause: idlePause, stop: stop)
+                try await scheduler.run(
+                    &feed, attempt: { await ResumableRunner.attempt($0.item, process) }, onAbandoned: { state.abandon() }
+                ) { result in
+                    state.finish(result)
+                    tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
+                    progress?(tracker.snapshot())
+                    return .keepStarting
+                }
+                return feed.isExhausted
             }
-            return feed.isExhausted
         }
         renewer.cancel()
         var finished = false

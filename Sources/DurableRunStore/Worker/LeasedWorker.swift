@@ -43,12 +43,18 @@ public struct LeasedWorker: Sendable {
         public var outageTolerance: Duration
 
         /// Options.
+        /// The guardrails' limits (memory, stall, disk reserve): a limit passed stops this worker cleanly — no new
+        /// item, the items in flight finish and are committed, the worker leaves — with a `DurableIOError` whose
+        /// class is `guardrail`.
+        public var limits: GuardrailLimits
+
         public init(
             jobs: Int = 1, claimSize: Int? = nil, lease: Duration = .seconds(30), idlePause: Duration = .milliseconds(500),
             stop: StopRequest = StopRequest(), progress: (@Sendable (ProgressSnapshot) -> Void)? = nil,
             notice: (@Sendable (String) -> Void)? = nil, logger: Logger = Logger(label: "DurableRunStore.LeasedWorker"),
-            outageTolerance: Duration = .seconds(120)
+            outageTolerance: Duration = .seconds(120), limits: GuardrailLimits = .none
         ) {
+            self.limits = limits
             self.jobs = jobs
             self.claimSize = claimSize
             self.lease = lease
