@@ -9,17 +9,37 @@ import DurableIO
 /// ```swift
 /// struct Run: AsyncParsableCommand {
 ///     @OptionGroup var guardrails: GuardrailOptions
-///     func run() async throws { let limits = guardrails.limits(diskAt: "/data") }
+///     func run() async throws { let limits = guardrails.limits(diskHolding: "/data/out.jsonl") }
 /// }
 /// ```
 public struct GuardrailOptions: ParsableArguments, Sendable {
+    @OptionGroup public var resources: ResourceLimitOptions
+
+    @Option(help: "Stop (exit 6) when no item completes for this long (e.g. 300s, 10m; 0 disables).", transform: DurationArgument.parse)
+    public var stallTimeout: DurationArgument = "300s"
+
+    public init() {}
+
+    /// The limits these flags set, with the disk reserve kept on the file system that holds `file` (the output,
+    /// the database; `nil`: no local disk to watch, e.g. a PostgreSQL store).
+    public func limits(diskHolding file: FilePath?) -> GuardrailLimits {
+        var limits = resources.limits(diskHolding: file)
+        limits.stallTimeout = stallTimeout.duration == .zero ? nil : stallTimeout.duration
+        return limits
+    }
+}
+
+/// The two guardrails a command without items to watch for stalls takes too (durable-backfill, whose batches are
+/// bounded by its busy timeout): `--memory-limit` and `--min-free-disk`, with ``GuardrailOptions``' defaults.
+///
+/// ```swift
+/// @OptionGroup var limits: ResourceLimitOptions   // limits.limits(diskHolding: "app.db").memoryLimit == 4 << 30
+/// ```
+public struct ResourceLimitOptions: ParsableArguments, Sendable {
     @Option(
         help: "Stop cleanly (exit 6) when resident + swap memory of this process and its item commands passes this (e.g. 4G, 512M; none lifts it).",
         transform: MemoryLimitArgument.parse)
     public var memoryLimit = MemoryLimitArgument.fourGigabytes
-
-    @Option(help: "Stop (exit 6) when no item completes for this long (e.g. 300s, 10m; 0 disables).", transform: DurationArgument.parse)
-    public var stallTimeout: DurationArgument = "300s"
 
     @Option(
         help: "Stop cleanly (exit 6) when the disk that holds the output or database has less free space than this, checked before the first item and every second (e.g. 300M; 0 disables).",
@@ -28,13 +48,13 @@ public struct GuardrailOptions: ParsableArguments, Sendable {
 
     public init() {}
 
-    /// The limits these flags set, with the disk reserve kept on the file system of `directory` (`nil`: no local
-    /// disk to watch, e.g. a PostgreSQL store).
-    public func limits(diskAt directory: FilePath?) -> GuardrailLimits {
+    /// The memory limit and the disk reserve on the file system that holds `file` (`nil`: none to watch).
+    public func limits(diskHolding file: FilePath?) -> GuardrailLimits {
         GuardrailLimits(
             memoryLimit: memoryLimit.bytes,
-            stallTimeout: stallTimeout.duration == .zero ? nil : stallTimeout.duration,
-            diskReserve: directory.flatMap { minFreeDisk.bytes == 0 ? nil : DiskReserve(bytes: minFreeDisk.bytes, at: $0) })
+            diskReserve: file.flatMap {
+                minFreeDisk.bytes == 0 ? nil : DiskReserve(bytes: minFreeDisk.bytes, at: DiskReserve.directory(holding: $0))
+            })
     }
 }
 

@@ -101,10 +101,7 @@ public final class CheckpointedRun: Sendable {
     /// `<out>.heartbeat`.
     public var heartbeatPath: FilePath { sibling(".heartbeat") }
     /// The directory that holds the output and its state files (`.` for a bare file name).
-    var outputDirectory: FilePath {
-        let folder = output.removingLastComponent()
-        return folder.isEmpty ? "." : folder
-    }
+    var outputDirectory: FilePath { DiskReserve.directory(holding: output) }
     /// The output and every state file beside it.
     public var stateFiles: [FilePath] { [output, ledgerPath, stagingPath, errorsPath, lockPath, heartbeatPath] }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DurableCLI
+import DurableIO
 import DurableSQLite
 
 /// `durable-backfill resume`: continue a failed or interrupted backfill from its recorded cursor.
@@ -19,10 +20,11 @@ struct ResumeCommand: ParsableCommand {
     var name: String
     @Flag(help: "Show no progress.")
     var quiet = false
+    @OptionGroup(title: "Guardrails") var limits: ResourceLimitOptions
 
     func run() throws {
         try BackfillPresenter.execute(database: db, name: name, quiet: quiet) { stop, progress in
-            try Backfill.resume(named: name, in: db, stop: stop, progress: progress)
+            try Backfill.resume(named: name, in: db, stop: stop, limits: limits.limits(diskHolding: FilePath(db)), progress: progress)
         }
     }
 }

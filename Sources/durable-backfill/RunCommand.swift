@@ -1,5 +1,6 @@
 import ArgumentParser
 import DurableCLI
+import DurableIO
 import DurableSQLite
 
 /// `durable-backfill run`: start a new backfill.
@@ -47,6 +48,7 @@ struct RunCommand: ParsableCommand {
     var replace = false
     @Flag(help: "Show no progress (errors and the summary still go to standard error).")
     var quiet = false
+    @OptionGroup(title: "Guardrails") var limits: ResourceLimitOptions
 
     func validate() throws {
         if batchSize != nil && targetBatchTime != nil {
@@ -67,7 +69,9 @@ struct RunCommand: ParsableCommand {
         options.checkpointThreshold = walCheckpointMib << 20
         let definition = BackfillDefinition(name: name, table: table, set: setClause, where: predicate, key: key)
         try BackfillPresenter.execute(database: db, name: name, quiet: quiet) { stop, progress in
-            try Backfill.run(definition, options: options, in: db, replace: replace, stop: stop, progress: progress)
+            try Backfill.run(
+                definition, options: options, in: db, replace: replace, stop: stop,
+                limits: limits.limits(diskHolding: FilePath(db)), progress: progress)
         }
     }
 }

@@ -73,7 +73,7 @@ struct RunCommand: AsyncParsableCommand {
         let summary: RunSummary
         let budget = DescriptorBudget.jobs(requested: jobs)
         if let note = budget.note { ProgressRenderer.standardError("note: \(note)\n") }
-        let limits = guardrails.limits(diskAt: ".")  // CheckpointedRun watches the output's own directory
+        let limits = guardrails.limits(diskHolding: FilePath(output.output))
         do {
             let options = CheckpointedRun.Options(
                 jobs: budget.jobs, failureBudget: maxFailures.map(\.budget), memoryLimit: limits.memoryLimit,

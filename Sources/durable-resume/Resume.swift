@@ -61,7 +61,7 @@ struct Resume: AsyncParsableCommand {
             return try await Self.resume(
                 opened: opened, runID: id,
                 request: .init(selection: selection, sourceFile: source, given: configurationOptions.overrides),
-                session: Session(storeArgument: database.argument, options: session, databaseDirectory: database.databaseDirectory, json: json))
+                session: Session(storeArgument: database.argument, options: session, databaseFile: database.databaseFile, json: json))
         }
     }
 

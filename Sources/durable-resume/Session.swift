@@ -12,8 +12,8 @@ struct Session {
     /// How hints name the store: `--db FILE` or `--store URL` (password redacted).
     let storeArgument: String
     let options: SessionOptions
-    /// The directory of the SQLite database, whose disk `--min-free-disk` watches; `nil` for a PostgreSQL store.
-    let databaseDirectory: FilePath?
+    /// The SQLite database file, whose disk `--min-free-disk` watches; `nil` for a PostgreSQL store.
+    let databaseFile: FilePath?
     let json: Bool
     let stop = StopRequest()
 
@@ -24,7 +24,7 @@ struct Session {
         return OpenedRunStore.Options(
             jobs: options.jobsWithinDescriptorLimit(), stop: stop, progress: { renderer.update($0) }, notice: { note($0) },
             logger: logger, lease: .milliseconds(Int64(options.lease * 1000)), claimSize: options.claimSize,
-            limits: options.guardrails.limits(diskAt: databaseDirectory))
+            limits: options.guardrails.limits(diskHolding: databaseFile))
     }
 
     func renderer() -> ProgressRenderer {

@@ -37,12 +37,8 @@ struct DatabaseOptions: ParsableArguments {
     /// Whether this is a PostgreSQL store.
     var isPostgres: Bool { db == nil && PostgresLocation.isURL(given) }
 
-    /// The directory that holds the SQLite database (`.` for a bare file name); `nil` for a PostgreSQL store.
-    var databaseDirectory: FilePath? {
-        guard !isPostgres else { return nil }
-        let folder = FilePath(given).removingLastComponent()
-        return folder.isEmpty ? "." : folder
-    }
+    /// The SQLite database file, whose disk `--min-free-disk` watches; `nil` for a PostgreSQL store.
+    var databaseFile: FilePath? { isPostgres ? nil : FilePath(given) }
 
     /// How messages name the store: the SQLite file, or the URL as given with its password redacted.
     var display: String { isPostgres ? PostgresLocation.redact(given) : given }

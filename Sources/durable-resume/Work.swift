@@ -38,7 +38,7 @@ struct Work: AsyncParsableCommand {
     func run() async throws {
         try await database.runSession { opened in
             let id = runID ?? Environment.value("EXPERIMENT_ID")!
-            let session = Session(storeArgument: database.argument, options: self.session, databaseDirectory: database.databaseDirectory, json: json)
+            let session = Session(storeArgument: database.argument, options: self.session, databaseFile: database.databaseFile, json: json)
             return try await session.run(closing: opened) { options in
                 .worker(try await opened.work(
                     runID: id, options: options, announce: { say("run \($0.id)") }, makeProcess: Session.process(for:)))

@@ -142,4 +142,31 @@ struct GuardrailExitTests {
         #expect(resume.status == 0, "\(resume.stderr)")
         #expect(try f.resultCount() == 20)
     }
+
+    // MARK: durable-backfill: memory and disk (its batches are bounded by the busy timeout: no stall timeout)
+
+    @Test("durable-backfill: a 1 MB memory limit stops before a batch, recorded interrupted, exit 6; a reserve above the disk starts nothing; resume completes equal to the one-shot UPDATE")
+    func backfillMemoryAndDisk() async throws {
+        let db = dir.file("app.db")
+        try Incident.make(db, transmissions: 800, withoutObservations: 100)
+        let reference = dir.file("reference.db")
+        try Incident.oneShot(copyOf: db, to: reference)
+        let before = try Incident.rows(db)
+
+        let stopped = try await ChildProcess.backfill(BackfillCLITests.runArguments(db, ["--memory-limit", "1M"]))
+        #expect(stopped.status == 6, "\(stopped.output)")
+        #expect(stopped.output.contains("memory check failed"), "\(stopped.output)")
+        let status = try await ChildProcess.backfill(["status", "--db", db.string, "--name", BackfillCLITests.name, "--json"])
+        #expect(status.output.contains("\"status\":\"interrupted\""), "\(status.output)")
+        #expect(try Incident.rows(db) == before, "stopped before its first batch")
+
+        let refused = try await ChildProcess.backfill(
+            ["resume", "--db", db.string, "--name", BackfillCLITests.name, "--quiet", "--min-free-disk", "1P"])
+        #expect(refused.status == 6, "\(refused.output)")
+        #expect(refused.output.contains("reserve; nothing was started"), "\(refused.output)")
+
+        let resumed = try await BackfillCLITests.resume(db)
+        #expect(resumed.status == 0, "\(resumed.output)")
+        #expect(try Incident.rows(db) == Incident.rows(reference))
+    }
 }

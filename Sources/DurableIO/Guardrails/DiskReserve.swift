@@ -24,6 +24,12 @@ public struct DiskReserve: Sendable {
         self.checkInterval = checkInterval
     }
 
+    /// The directory a reserve for `file` watches: the one that holds it (`.` for a bare file name).
+    public static func directory(holding file: FilePath) -> FilePath {
+        let folder = file.removingLastComponent()
+        return folder.isEmpty ? "." : folder
+    }
+
     /// Throws unless at least ``bytes`` are free.
     ///
     /// - Parameter beforeStart: the message says nothing was started (the preflight) rather than that the run

@@ -43,6 +43,9 @@ public enum Backfill {
     ///   - replace: replace the record of a backfill of this name that changed no row.
     ///   - stop: checked between batches: the current batch finishes, the record says `interrupted`.
     ///   - progress: called after each committed batch with the recorded state.
+    ///   - limits: the memory limit and disk reserve, checked before every batch: passed, the backfill is recorded
+    ///     `interrupted` and the guardrail's `DurableIOError` thrown (exit 6 in the CLI). A stall timeout is not
+    ///     used: each batch is bounded by the busy timeout.
     /// - Returns: `.completed`, `.interrupted`, or `.alreadyCompleted` when a backfill of this name and definition
     ///   completed before. It returns only once the connection is closed: every sync has succeeded.
     /// - Throws: ``DurableSQLiteError`` (`backfillExists`, `definitionChanged`, `invalidDefinition`; `queryFailed`
@@ -51,7 +54,8 @@ public enum Backfill {
     @discardableResult
     public static func run(
         _ definition: BackfillDefinition, options: BackfillOptions = BackfillOptions(), in database: String,
-        replace: Bool = false, stop: StopRequest = StopRequest(), progress: (BackfillRecord) -> Void = { _ in }
+        replace: Bool = false, stop: StopRequest = StopRequest(), limits: GuardrailLimits = .none,
+        progress: (BackfillRecord) -> Void = { _ in }
     ) throws -> BackfillOutcome {
         try definition.validate(database: database)
         try options.validate(backfill: definition.name, database: database)
@@ -76,7 +80,7 @@ public enum Backfill {
                     }
                 }
             }
-            var engine = BackfillEngine(queue: queue, database: database, record: record, stop: stop)
+            var engine = BackfillEngine(queue: queue, database: database, record: record, stop: stop, limits: limits)
             return try engine.run(progress: progress)
         }
     }
@@ -92,7 +96,7 @@ public enum Backfill {
     ///   `DurableIOError.lockHeld` when another process runs it.
     @discardableResult
     public static func resume(
-        named name: String, in database: String, stop: StopRequest = StopRequest(),
+        named name: String, in database: String, stop: StopRequest = StopRequest(), limits: GuardrailLimits = .none,
         progress: (BackfillRecord) -> Void = { _ in }
     ) throws -> BackfillOutcome {
         let queue = try BackfillConnection.open(database, busyTimeout: .seconds(5), backfill: name)
@@ -127,7 +131,7 @@ public enum Backfill {
             try step("record the resume in \(BackfillTable.name)", name, database) {
                 try queue.inDatabase { db in try db.inTransaction(.immediate) { try BackfillTable.save(running, db); return .commit } }
             }
-            var engine = BackfillEngine(queue: queue, database: database, record: record, stop: stop)
+            var engine = BackfillEngine(queue: queue, database: database, record: record, stop: stop, limits: limits)
             return try engine.run(progress: progress)
         }
     }

@@ -10,13 +10,18 @@ struct BackfillEngine {
     let database: String
     var record: BackfillRecord
     let stop: StopRequest
+    /// Memory and disk reserve, checked before every batch (the disk at most once a second).
+    let guardrails: Guardrails
     var sizer: BatchSizer
     var isWAL = false
     /// Cursor progress in key units (rate and ETA of the cursor), and rows examined (rate).
     var keys = ProgressTracker(total: nil, options: .init(etaMinimumItems: 1, etaMinimumSeconds: 2))
     let rows = ProgressTracker(total: nil)
 
-    init(queue: DatabaseQueue, database: String, record: BackfillRecord, stop: StopRequest) {
+    init(queue: DatabaseQueue, database: String, record: BackfillRecord, stop: StopRequest, limits: GuardrailLimits) {
+        var limits = limits
+        limits.stallTimeout = nil  // a batch is bounded by the busy timeout; nothing runs on its own to stall
+        guardrails = Guardrails(tracker: ProgressTracker(total: nil), limits: limits)
         self.queue = queue
         self.database = database
         self.record = record
@@ -48,11 +53,19 @@ struct BackfillEngine {
                 try snapshot()
             }
             startTrackers()
+            operation = "check the disk space"
+            try guardrails.diskReserve?.check(beforeStart: true)
             while true {
                 if record.isExhausted { return .completed(try finish(.completed, message: nil)) }
                 if let reason = stop.reason {
                     let message = "interrupted by \(reason) after key \(record.cursorKey ?? record.startKey ?? 0)"
                     return .interrupted(try finish(.interrupted, message: message), reason)
+                }
+                if let passed = guardrails.limitReached() {
+                    // A guardrail stop: recorded `interrupted` (resume continues it), reported with the guardrail's
+                    // error (exit 6), never as a failed query.
+                    _ = try finish(.interrupted, message: "stopped after key \(record.cursorKey ?? record.startKey ?? 0): \(passed.message)")
+                    throw passed
                 }
                 operation = "batch \(record.batches + 1) (keys after \(record.cursorKey ?? record.startKey ?? 0))"
                 let seconds = try batch()
@@ -61,6 +74,8 @@ struct BackfillEngine {
                 try checkpointIfNeeded()
                 pause(after: seconds)
             }
+        } catch let error as DurableIOError where error.failureClass == .guardrail {
+            throw error
         } catch {
             throw fail(operation, error)
         }
