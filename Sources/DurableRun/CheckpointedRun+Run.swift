@@ -58,18 +58,18 @@ extension CheckpointedRun {
         // before the item counts as done (a failure goes to the errors file, never to the ledger: the next run
         // retries it). Concurrent items share the syncs (group commit).
         let scheduler = Scheduler<ItemOutcome>(
-            jobs: options.jobs, stop: stop,
+            jobs: options.jobs, stop: stop, guardrails: guardrails,
             policy: .eachItem { outcome in
                 switch outcome {
                 case .row(let row):
                     try await staging.append(row)  // the row is durable first …
                     try await ledger.insert(row.key)  // … then its key
                     counts.add(completed: 1)
-                    try guardrails.afterBatch(completed: 1)
+                    guardrails.progress.mark(completed: 1)  // the scheduler checks the limits after each item
                 case .failed(let failure):
                     try await errors.append(failure)
                     counts.add(failed: 1)
-                    try guardrails.afterBatch(completed: 0, failed: 1)
+                    guardrails.progress.mark(failed: 1)
                 }
                 report?(guardrails.progress.snapshot())
             })
