@@ -123,12 +123,22 @@ extension CheckpointedRun {
                 hint: "Everything that completed is durable; see \(errorsPath) for the failures, fix the cause, and run again.")
         }
 
+        switch options.expectedRows {
+        case .atLeast(let minimum): try OutputValidation.requireAtLeast(minimum, rows: ledgerKeys.count)
+        case .fractionOfInputs(let fraction): try OutputValidation.requireFraction(fraction, of: unique.count, rows: ledgerKeys.count)
+        case nil: break
+        }
         let recoveredRows = opened.recoveredRows
+        let validation = options.validation
+        let output = self.output
         let finalized = try await DedicatedThread.run("finalize") {
             try Finalizer(
                 output: self.output, staging: self.stagingPath, format: self.format, options: self.options.recovery,
                 fileSystem: self.fileSystem
-            ).finalize(ledger: ledgerKeys, recoveredRows: recoveredRows, completedThisRun: completed)
+            ).finalize(ledger: ledgerKeys, recoveredRows: recoveredRows, completedThisRun: completed) { _ in
+                // On the finalize thread (off the cooperative pool): wait for the async check here.
+                if let validation { try Self.waitFor { try await validation(output) } }
+            }
         }
         return RunReport(
             inputs: unique.count, alreadyDone: unique.count - pending.count, completed: completed, failed: failed,
@@ -182,6 +192,18 @@ extension CheckpointedRun {
 }
 
 extension CheckpointedRun {
+    /// Runs `body` and blocks this (dedicated, non-pool) thread until it ends.
+    private static func waitFor(_ body: @escaping @Sendable () async throws -> Void) throws {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<Void, any Error>>(.success(()))
+        Task {
+            do { try await body() } catch { outcome.withLock { $0 = .failure(error) } }
+            done.signal()
+        }
+        done.wait()
+        try outcome.withLock { $0 }.get()
+    }
+
     /// Removes the temporary files a cut left beside the output and its state files (a heartbeat's, a
     /// finalize's, a repair's), under the run's lock: only DurableIO's own, and only stale ones — see
     /// ``AtomicFile/removeLeftovers(beside:fileSystem:)``.

@@ -43,6 +43,13 @@ public final class CheckpointedRun: Sendable {
         public var recovery: RecoveryOptions
         /// Called after each item with the run's progress (for a progress bar; keep it quick).
         public var progress: (@Sendable (ProgressSnapshot) -> Void)?
+        /// Rows the finished output must hold before the run says complete; `nil`: no check. Short: the run fails
+        /// with `validationFailed` before finalize, everything durable, nothing written.
+        public var expectedRows: RowExpectation?
+        /// A check of the finished output (a user's validation command), run once it is written and accounted for
+        /// and before staging is removed: throwing fails the run (staging kept; the next run finalizes and checks
+        /// again). `nil`: none.
+        public var validation: (@Sendable (FilePath) async throws -> Void)?
         /// Bytes to keep free on the file system that holds the output: checked before the first item and after
         /// items (at most once a second); below it the run stops (`insufficientDiskSpace`, a guardrail stop) with
         /// everything acknowledged durable, instead of running into `ENOSPC`. `nil`: no check.
@@ -65,6 +72,18 @@ public final class CheckpointedRun: Sendable {
             self.recovery = recovery
             self.progress = progress
         }
+    }
+
+    /// How many rows a finished output must hold.
+    ///
+    /// ```swift
+    /// options.expectedRows = .fractionOfInputs(0.99)   // at least 99 % of the inputs have their row
+    /// ```
+    public enum RowExpectation: Sendable, Equatable {
+        /// At least this many rows.
+        case atLeast(Int)
+        /// At least this fraction (0…1) of the run's inputs.
+        case fractionOfInputs(Double)
     }
 
     /// How many failures a run tolerates.

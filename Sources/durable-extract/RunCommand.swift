@@ -37,6 +37,16 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Guardrails") var guardrails: GuardrailOptions
 
+    @Option(
+        help: "Before saying complete: the output must hold at least N rows, or N% of the inputs' (exit 3 otherwise; nothing is lost, staging is kept).",
+        transform: FailureBudgetArgument.parse)
+    var expectRows: FailureBudgetArgument?
+
+    @Option(
+        name: .customLong("validate"),
+        help: "Before saying complete: run this command on the finished output ({} is its path); a non-zero exit fails the run (exit 3) and keeps staging.")
+    var validationCommand: String?
+
     @Option(help: "Kill an item command running longer than this (its whole process group); it counts as failed.", transform: DurationArgument.parse)
     var itemTimeout: DurationArgument?
 
@@ -75,12 +85,19 @@ struct RunCommand: AsyncParsableCommand {
         if let note = budget.note { ProgressRenderer.standardError("note: \(note)\n") }
         let limits = guardrails.limits(diskHolding: FilePath(output.output))
         do {
-            let options = CheckpointedRun.Options(
+            var options = CheckpointedRun.Options(
                 jobs: budget.jobs, failureBudget: maxFailures.map(\.budget), memoryLimit: limits.memoryLimit,
                 stallTimeout: limits.stallTimeout,
                 heartbeatInterval: heartbeat.duration == .zero ? nil : heartbeat.duration,
                 recovery: RecoveryOptions(logger: logger),
                 progress: { renderer.update($0) }, minimumFreeSpace: limits.diskReserve?.bytes)
+            options.expectedRows = expectRows.map {
+                switch $0 {
+                case .count(let rows): return .atLeast(rows)
+                case .fraction(let share): return .fractionOfInputs(share)
+                }
+            }
+            options.validation = validationCommand.map { ValidationCommand($0).check }
             let run = output.run(options: options)
             let inputs = try self.inputs.load().excludingState(of: run)
             if let note = inputs.exclusionNote { ProgressRenderer.standardError("note: \(note)\n") }

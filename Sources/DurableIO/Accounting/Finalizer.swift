@@ -62,9 +62,15 @@ public struct Finalizer: Sendable {
     ///   - ledger: the keys the ledger lists; every one must be in the new output.
     ///   - recoveredRows: distinct rows output ∪ staging held when the run started (`nil` skips that check).
     ///   - completedThisRun: rows this run completed.
-    /// - Throws: ``DurableIOError/Code/accountingMismatch`` (staging kept), or the failing step's error.
+    ///   - validate: a check of the new output once it is in place and accounted for, before staging is removed
+    ///     (a user's validation command): what it throws is thrown, and staging is kept.
+    /// - Throws: ``DurableIOError/Code/accountingMismatch`` (staging kept), what `validate` threw (staging kept), or
+    ///   the failing step's error.
     @discardableResult
-    public func finalize(ledger: RecordKeySet, recoveredRows: Int? = nil, completedThisRun: Int = 0) throws -> Report {
+    public func finalize(
+        ledger: RecordKeySet, recoveredRows: Int? = nil, completedThisRun: Int = 0,
+        validate: (Report) throws -> Void = { _ in }
+    ) throws -> Report {
         let leftovers = try AtomicFile.removeLeftovers(beside: output, fileSystem: fileSystem)
         // Which staging line wins for each key: the last.
         var lastStaged: [RecordKey: Int] = [:]
@@ -128,6 +134,13 @@ public struct Finalizer: Sendable {
                 hint: "The staging file \(staging) was kept.")
         }
 
+        let report = Report(
+            rowsWritten: final.rowCount, rowsFromOutput: fromOutput, rowsFromStaging: lastStaged.count,
+            replacedByStaging: replaced, duplicatesDropped: duplicates, leftoversRemoved: leftovers.count,
+            stagingLinesUnreadable: stagingDamage.malformed)
+        // The caller's check of the finished output (a validation command): throwing keeps staging.
+        try validate(report)
+
         // Only now is staging redundant.
         do { try fileSystem.unlink(staging) } catch .noSuchFileOrDirectory {
             // No staging file: nothing to remove.
@@ -137,9 +150,6 @@ public struct Finalizer: Sendable {
         do { try fileSystem.syncDirectory(staging.parentDirectory) } catch {
             throw DurableIOError.syscall("directory fsync", path: staging.parentDirectory, error)
         }
-        return Report(
-            rowsWritten: final.rowCount, rowsFromOutput: fromOutput, rowsFromStaging: lastStaged.count,
-            replacedByStaging: replaced, duplicatesDropped: duplicates, leftoversRemoved: leftovers.count,
-            stagingLinesUnreadable: stagingDamage.malformed)
+        return report
     }
 }
