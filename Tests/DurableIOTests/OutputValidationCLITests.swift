@@ -7,49 +7,36 @@ import Testing
 /// so, exits 3 and is not reported complete; nothing is lost.
 @Suite("durable-extract validates its output before saying complete (the built binary)")
 struct OutputValidationCLITests {
-    let dir = TemporaryDirectory()
-    var inputs: FilePath { dir.file("inputs") }
-    var output: FilePath { dir.file("out.jsonl") }
+    let fixture = ExtractFixture()
+    var dir: TemporaryDirectory { fixture.dir }
+    var output: FilePath { fixture.output }
     var staging: FilePath { output.appendingToName(".rows.jsonl") }
-
-    func makeInputs(_ count: Int) throws {
-        try FileManager.default.createDirectory(atPath: inputs.string, withIntermediateDirectories: true)
-        for i in 0..<count { writeRaw("line \(i)\n", to: inputs.appending(String(format: "f%04d.txt", i))) }
-    }
-
-    func extract(_ extra: [String], command: String = #"printf '{"ok":1}'"#) async throws -> (status: Int32, text: String) {
-        let child = try ChildProcess(
-            ChildProcess.built("durable-extract"),
-            ["run", "--inputs", inputs.string, "--output", output.string, "--jobs", "2", "--command", command] + extra)
-        let status = await child.wait()
-        return (status, child.text)
-    }
 
     @Test("--expect-rows: 10 inputs of which 3 fail against 90%: exit 3 with both figures, not complete; 70% passes")
     func expectRows() async throws {
-        try makeInputs(10)
+        try fixture.makeInputs(10)
         let failing = #"case {} in *f000[0-2]*) exit 2 ;; esac; printf '{"ok":1}'"#
-        let short = try await extract(["--expect-rows", "90%"], command: failing)
+        let short = try await fixture.run(["--expect-rows", "90%"], command: failing)
         #expect(short.status == 3, "\(short.text)")
         #expect(short.text.contains("expected at least 90 % of 10 rows (9), the output has 7"), "\(short.text)")
         #expect(!short.text.contains("complete:"), "\(short.text)")
-        let enough = try await extract(["--expect-rows", "70%"], command: failing)
+        let enough = try await fixture.run(["--expect-rows", "70%"], command: failing)
         #expect(enough.status == 1, "3 items failed: exit 1 as before, after validating: \(enough.text)")
         #expect(enough.text.contains("finished with failures: 7 rows verified"), "\(enough.text)")
     }
 
     @Test("--validate: a command that rejects the output fails the run (exit 3), names its status and stderr, keeps staging; fixed, the rerun completes")
     func validationCommand() async throws {
-        try makeInputs(5)
+        try fixture.makeInputs(5)
         let gate = dir.file("accept")
         let check = "test -f '\(gate)' || { echo 'only 5 rows, need 6' >&2; exit 4; }; test $(wc -l < {}) -eq 5"
-        let rejected = try await extract(["--validate", check])
+        let rejected = try await fixture.run(["--validate", check])
         #expect(rejected.status == 3, "\(rejected.text)")
         #expect(rejected.text.contains("rejected the output (exit status 4): only 5 rows, need 6"), "\(rejected.text)")
         #expect(!rejected.text.contains("complete:"), "\(rejected.text)")
         #expect(FileManager.default.fileExists(atPath: staging.string), "staging kept")
         writeRaw("", to: gate)
-        let accepted = try await extract(["--validate", check])
+        let accepted = try await fixture.run(["--validate", check])
         #expect(accepted.status == 0, "\(accepted.text)")
         #expect(accepted.text.contains("complete: 5 rows verified"), "\(accepted.text)")
         #expect(!FileManager.default.fileExists(atPath: staging.string))
