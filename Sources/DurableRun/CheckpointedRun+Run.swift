@@ -54,6 +54,8 @@ extension CheckpointedRun {
         let budget = options.failureBudget
         let report = options.progress
         let attempts = previousAttempts
+        let retry = options.retry
+        let isTransient = options.isTransient
         // Durable per item: in the item's own task, the row is synced into staging, then its key into the ledger,
         // before the item counts as done (a failure goes to the errors file, never to the ledger: the next run
         // retries it). Concurrent items share the syncs (group commit).
@@ -61,12 +63,14 @@ extension CheckpointedRun {
             jobs: options.jobs, stop: stop, guardrails: guardrails,
             policy: .eachItem { outcome in
                 switch outcome {
-                case .row(let row):
+                case .row(let row, let retried):
+                    for failure in retried { try await errors.append(failure) }
                     try await staging.append(row)  // the row is durable first …
                     try await ledger.insert(row.key)  // … then its key
                     counts.add(completed: 1)
                     guardrails.progress.mark(completed: 1)  // the scheduler checks the limits after each item
-                case .failed(let failure):
+                case .failed(let failure, let retried):
+                    for failure in retried { try await errors.append(failure) }
                     try await errors.append(failure)
                     counts.add(failed: 1)
                     guardrails.progress.mark(failed: 1)
@@ -78,13 +82,23 @@ extension CheckpointedRun {
                 var feed = ItemList(pending)
                 var stopped = false
                 try await scheduler.run(&feed, attempt: { key in
+                    let earlier = attempts[key] ?? 0
+                    let retried = Mutex<[FailedAttempt]>([])
                     do {
-                        return .row(try KeyedRow(key: key, json: try await extract(key)))
+                        let row = try await retry.attempt(
+                            isTransient: isTransient,
+                            onFailure: { error, n in
+                                retried.withLock { $0.append(FailedAttempt(key: key, message: "\(error)", attempt: earlier + n)) }
+                            }
+                        ) { _ in try KeyedRow(key: key, json: try await extract(key)) }
+                        return .row(row, retried: retried.withLock { $0 })
                     } catch is CancellationError {
                         throw CancellationError()
                     } catch {
-                        // The item failed (its command, or a row that is not a JSON object).
-                        return .failed(FailedAttempt(key: key, message: "\(error)", attempt: (attempts[key] ?? 0) + 1))
+                        // The item failed (its command, or a row that is not a JSON object), past its retries.
+                        let before = retried.withLock { $0 }
+                        return .failed(
+                            FailedAttempt(key: key, message: "\(error)", attempt: earlier + before.count + 1), retried: before)
                     }
                 }) { _ in
                     if let budget, !budget.allows(counts.current.failed, of: pending.count) { stopped = true }
@@ -149,8 +163,10 @@ extension CheckpointedRun {
 
     /// One item's outcome, committed by the run's per-item policy.
     enum ItemOutcome: Sendable {
-        case row(KeyedRow)
-        case failed(FailedAttempt)
+        /// The row, after the retried attempts that failed first.
+        case row(KeyedRow, retried: [FailedAttempt])
+        /// The last failed attempt, after those retried before it.
+        case failed(FailedAttempt, retried: [FailedAttempt])
     }
 
     /// The run's state files, opened and recovered, with the restart check passed.

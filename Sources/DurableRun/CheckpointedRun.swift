@@ -43,6 +43,12 @@ public final class CheckpointedRun: Sendable {
         public var recovery: RecoveryOptions
         /// Called after each item with the run's progress (for a progress bar; keep it quick).
         public var progress: (@Sendable (ProgressSnapshot) -> Void)?
+        /// Retries of a failed item within the run, for failures `isTransient` accepts; each failed attempt is
+        /// recorded in the errors file. Default: none.
+        public var retry: RetryPolicy = .none
+        /// Which failures of `extract` are worth a retry. Default: an ``ItemCommandFailure`` that exited 75
+        /// (`EX_TEMPFAIL`) or timed out.
+        public var isTransient: @Sendable (any Error) -> Bool = { ($0 as? ItemCommandFailure)?.isTransient() ?? false }
         /// Rows the finished output must hold before the run says complete; `nil`: no check. Short: the run fails
         /// with `validationFailed` before finalize, everything durable, nothing written.
         public var expectedRows: RowExpectation?

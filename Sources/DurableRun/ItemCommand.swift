@@ -254,3 +254,24 @@ public struct ItemCommandFailure: Error, Sendable, CustomStringConvertible {
         return tail.isEmpty ? status : "\(status): \(tail.split(separator: "\n").suffix(3).joined(separator: " | "))"
     }
 }
+
+extension ItemCommandFailure {
+    /// The exit status that asks for a retry by convention: 75, `EX_TEMPFAIL` in sysexits.h ("temporary failure;
+    /// the user is invited to retry").
+    public static let temporaryFailureExitCode: Int32 = 75
+
+    /// Whether this failure is worth another attempt within the run: the command exited with one of
+    /// `exitCodes` (default: 75, `EX_TEMPFAIL`) or ran past its timeout. Any other exit, a signal, too much output
+    /// or a command that could not start is permanent for this run (the next run retries it).
+    ///
+    /// ```swift
+    /// let retry = (error as? ItemCommandFailure)?.isTransient() ?? false
+    /// ```
+    public func isTransient(exitCodes: Set<Int32> = [temporaryFailureExitCode]) -> Bool {
+        switch reason {
+        case .exited(let code): return exitCodes.contains(code)
+        case .timedOut: return true
+        case .signalled, .outputLimitExceeded, .couldNotStart: return false
+        }
+    }
+}

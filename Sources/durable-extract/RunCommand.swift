@@ -37,6 +37,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Guardrails") var guardrails: GuardrailOptions
 
+    @OptionGroup(title: "Retries") var retries: RetryOptions
+
     @Option(
         help: "Before saying complete: the output must hold at least N rows, or N% of the inputs' (exit 3 otherwise; nothing is lost, staging is kept).",
         transform: FailureBudgetArgument.parse)
@@ -98,6 +100,9 @@ struct RunCommand: AsyncParsableCommand {
                 }
             }
             options.validation = validationCommand.map { ValidationCommand($0).check }
+            options.retry = retries.policy
+            let transient = retries.transientExitCodes
+            options.isTransient = { ($0 as? ItemCommandFailure)?.isTransient(exitCodes: transient) ?? false }
             let run = output.run(options: options)
             let inputs = try self.inputs.load().excludingState(of: run)
             if let note = inputs.exclusionNote { ProgressRenderer.standardError("note: \(note)\n") }
