@@ -15,7 +15,7 @@ import DurableIO
 public struct GuardrailOptions: ParsableArguments, Sendable {
     @OptionGroup public var resources: ResourceLimitOptions
 
-    @Option(help: "Stop (exit 6) when no item completes for this long (e.g. 300s, 10m; 0 disables).", transform: DurationArgument.parse)
+    @Option(help: "Stop (exit 6) when no item completes for this long (default 300s; e.g. 10m; 0 disables).", transform: DurationArgument.parse)
     public var stallTimeout: DurationArgument = "300s"
 
     public init() {}
@@ -37,12 +37,12 @@ public struct GuardrailOptions: ParsableArguments, Sendable {
 /// ```
 public struct ResourceLimitOptions: ParsableArguments, Sendable {
     @Option(
-        help: "Stop cleanly (exit 6) when resident + swap memory of this process and its item commands passes this (e.g. 4G, 512M; none lifts it).",
+        help: "Stop cleanly (exit 6) when resident + swap memory of this process and its item commands passes this (default 4G; e.g. 512M; none lifts it).",
         transform: MemoryLimitArgument.parse)
     public var memoryLimit = MemoryLimitArgument.fourGigabytes
 
     @Option(
-        help: "Stop cleanly (exit 6) when the disk that holds the output or database has less free space than this, checked before the first item and every second (e.g. 300M; 0 disables).",
+        help: "Stop cleanly (exit 6) when the disk that holds the output or database has less free space than this, checked before the first item and every second (default 300M; 0 disables).",
         transform: ByteCountArgument.parse)
     public var minFreeDisk = ByteCountArgument(argument: "300M")!
 

@@ -10,13 +10,13 @@ import DurableIO
 /// @OptionGroup(title: "Retries") var retries: RetryOptions   // retries.policy, retries.transientExitCodes
 /// ```
 public struct RetryOptions: ParsableArguments, Sendable {
-    @Option(help: "Attempts after the first for a transient failure (an exit status in --retry-exit-codes, or a timeout), 0 to 100.", transform: NumericArgument.count(in: 0...100))
+    @Option(help: "Attempts after the first for a transient failure (an exit status in --retry-exit-codes, or a timeout), 0 to 100 (default 0).", transform: NumericArgument.count(in: 0...100))
     public var retries: Int = 0
 
-    @Option(help: "The backoff's base: the longest wait before the first retry; each retry may wait up to twice the last (full jitter).", transform: DurationArgument.parse)
+    @Option(help: "The backoff's base: the longest wait before the first retry; each retry may wait up to twice the last (full jitter; default 2s).", transform: DurationArgument.parse)
     public var retryDelay: DurationArgument = "2s"
 
-    @Option(help: "The longest wait before any retry.", transform: DurationArgument.parse)
+    @Option(help: "The longest wait before any retry (default 60s).", transform: DurationArgument.parse)
     public var retryMaxDelay: DurationArgument = "60s"
 
     @Option(
