@@ -95,7 +95,7 @@ extension PostgresRunStore {
                         WITH batch AS (
                             SELECT * FROM jsonb_to_recordset(\(batch)::jsonb) AS x(
                                 item_id BIGINT, token BIGINT, output TEXT, failed INTEGER, message TEXT, category TEXT,
-                                attempted_at TIMESTAMPTZ)),
+                                attempted_at TIMESTAMPTZ, attempts INTEGER, first_message TEXT)),
                         accepted AS (
                             UPDATE run_items AS ri SET done = true, lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL
                             FROM batch
@@ -108,13 +108,14 @@ extension PostgresRunStore {
                         recorded AS (
                             INSERT INTO results (run_id, item_id, output, error_occurred, attempt_count, first_error_message,
                                                  last_error_message, error_category, last_attempt_at, created_at, recorded_by)
-                            SELECT \(id), b.item_id, b.output, b.failed, 1, b.message, b.message, b.category, b.attempted_at,
+                            SELECT \(id), b.item_id, b.output, b.failed, b.attempts, COALESCE(b.first_message, b.message), b.message,
+                                   b.category, b.attempted_at,
                                    b.attempted_at, \(worker.id)
                             FROM batch AS b JOIN accepted AS a ON a.item_id = b.item_id
                             ON CONFLICT (run_id, item_id) DO UPDATE SET
                                 output = excluded.output,
                                 error_occurred = excluded.error_occurred,
-                                attempt_count = results.attempt_count + 1,
+                                attempt_count = results.attempt_count + excluded.attempt_count,
                                 first_error_message = COALESCE(results.first_error_message, excluded.first_error_message),
                                 last_error_message = COALESCE(excluded.last_error_message, results.last_error_message),
                                 error_category = excluded.error_category,
@@ -179,6 +180,8 @@ extension PostgresRunStore {
             var message: String?
             var category: String?
             var attempted_at: String
+            var attempts: Int
+            var first_message: String?
         }
         let time = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         // PostgreSQL text cannot hold NUL: a command's stderr may (it is replaced by U+FFFD).
@@ -186,7 +189,8 @@ extension PostgresRunStore {
         let rows = results.map { r in
             Row(
                 item_id: r.itemID, token: leases[r.itemID] ?? -1, output: clean(r.output), failed: r.error == nil ? 0 : 1,
-                message: clean(r.error?.message), category: clean(r.error?.category), attempted_at: r.attemptedAt.formatted(time))
+                message: clean(r.error?.message), category: clean(r.error?.category), attempted_at: r.attemptedAt.formatted(time),
+                attempts: r.attempts, first_message: clean(r.firstErrorMessage))
         }
         return String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
     }

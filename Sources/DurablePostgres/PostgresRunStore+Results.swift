@@ -99,12 +99,13 @@ extension PostgresRunStore {
         return """
             INSERT INTO results (run_id, item_id, output, error_occurred, attempt_count, first_error_message,
                                  last_error_message, error_category, last_attempt_at, created_at, recorded_by)
-            VALUES (\(runID), \(result.itemID), \(result.output), \(failed), 1, \(result.error?.message),
-                    \(result.error?.message), \(result.error?.category), \(result.attemptedAt), \(result.attemptedAt), \(worker))
+            VALUES (\(runID), \(result.itemID), \(result.output), \(failed), \(result.attempts),
+                    \(result.firstErrorMessage ?? result.error?.message), \(result.error?.message), \(result.error?.category),
+                    \(result.attemptedAt), \(result.attemptedAt), \(worker))
             ON CONFLICT (run_id, item_id) DO UPDATE SET
                 output = excluded.output,
                 error_occurred = excluded.error_occurred,
-                attempt_count = results.attempt_count + 1,
+                attempt_count = results.attempt_count + excluded.attempt_count,
                 first_error_message = COALESCE(results.first_error_message, excluded.first_error_message),
                 last_error_message = COALESCE(excluded.last_error_message, results.last_error_message),
                 error_category = excluded.error_category,

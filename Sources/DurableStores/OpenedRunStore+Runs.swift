@@ -27,6 +27,8 @@ extension OpenedRunStore {
         public var claimSize: Int?
         /// The guardrails' limits (memory, stall, disk reserve), for either runner.
         public var limits: GuardrailLimits
+        /// Retries of transient item failures within the session, for either runner. Default: none.
+        public var retry: RetryPolicy = .none
 
         /// Options.
         public init(
@@ -46,14 +48,18 @@ extension OpenedRunStore {
 
         /// The options of the runner over a locked store.
         public var runner: ResumableRunner.Options {
-            ResumableRunner.Options(jobs: jobs, stop: stop, progress: progress, notice: notice, logger: logger, limits: limits)
+            var options = ResumableRunner.Options(jobs: jobs, stop: stop, progress: progress, notice: notice, logger: logger, limits: limits)
+            options.retry = retry
+            return options
         }
 
         /// The options of the worker over a claiming store.
         public var worker: LeasedWorker.Options {
-            LeasedWorker.Options(
+            var options = LeasedWorker.Options(
                 jobs: jobs, claimSize: claimSize, lease: lease, stop: stop, progress: progress, notice: notice, logger: logger,
                 limits: limits)
+            options.retry = retry
+            return options
         }
     }
 

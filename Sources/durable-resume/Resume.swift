@@ -72,7 +72,7 @@ struct Resume: AsyncParsableCommand {
         try await session.run(closing: opened) { options in
             try await opened.resume(
                 runID: runID, request: request, options: options, announce: { say("run \($0.id)") },
-                makeProcess: Session.process(for:))
+                makeProcess: session.process(for:))
         }
     }
 }

@@ -21,10 +21,12 @@ struct Session {
     func storeOptions(renderer: ProgressRenderer) -> OpenedRunStore.Options {
         var logger = Logger(label: "durable-resume")
         logger.logLevel = .warning  // the command prints its own summary; the library's info lines would repeat it
-        return OpenedRunStore.Options(
+        var storeOptions = OpenedRunStore.Options(
             jobs: options.jobsWithinDescriptorLimit(), stop: stop, progress: { renderer.update($0) }, notice: { note($0) },
             logger: logger, lease: .milliseconds(Int64(options.lease * 1000)), claimSize: options.claimSize,
             limits: options.guardrails.limits(diskHolding: databaseFile))
+        storeOptions.retry = options.retries.policy
+        return storeOptions
     }
 
     func renderer() -> ProgressRenderer {
@@ -32,8 +34,10 @@ struct Session {
     }
 
     /// The per-item command: the item's JSON on stdin, `{}` replaced by its id; failures keep their status and the
-    /// tail of stderr.
-    static func process(for configuration: RunConfiguration) -> ResumableRunner.Process {
+    /// tail of stderr, and are transient (retried with `--retries`) for an exit status in `--retry-exit-codes` or a
+    /// timeout.
+    func process(for configuration: RunConfiguration) -> ResumableRunner.Process {
+        let transient = options.retries.transientExitCodes
         let command = ItemCommand(
             configuration.command,
             timeout: configuration.itemTimeoutSeconds.map { .milliseconds(Int64($0 * 1000)) })
@@ -42,7 +46,9 @@ struct Session {
                 return try await command.run(argument: item.key, standardInput: Array((item.json + "\n").utf8))
             } catch let failure as ItemCommandFailure {
                 let timedOut = if case .timedOut = failure.reason { true } else { false }
-                throw ItemFailure(message: failure.description, category: timedOut ? "timeout" : "command")
+                throw ItemFailure(
+                    message: failure.description, category: timedOut ? "timeout" : "command",
+                    isTransient: failure.isTransient(exitCodes: transient))
             }
         }
     }

@@ -63,7 +63,7 @@ struct Start: AsyncParsableCommand {
                 return try await session.run(closing: opened) { options in
                     try await opened.start(
                         source: report.source, name: runName, configuration: configuration, options: options,
-                        announce: { say("run \($0.id)") }, process: Session.process(for: configuration))
+                        announce: { say("run \($0.id)") }, process: session.process(for: configuration))
                 }
             }
         }

@@ -41,7 +41,7 @@ struct Work: AsyncParsableCommand {
             let session = Session(storeArgument: database.argument, options: self.session, databaseFile: database.databaseFile, json: json)
             return try await session.run(closing: opened) { options in
                 .worker(try await opened.work(
-                    runID: id, options: options, announce: { say("run \($0.id)") }, makeProcess: Session.process(for:)))
+                    runID: id, options: options, announce: { say("run \($0.id)") }, makeProcess: session.process(for:)))
             }
         }
     }

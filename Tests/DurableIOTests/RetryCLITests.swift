@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SystemPackage
 import Testing
 
@@ -65,5 +66,34 @@ struct RetryCLITests {
             ["--retries", "2", "--retry-delay", "10ms", "--retry-exit-codes", "111"], command: try flaky(failures: 1, status: 111))
         #expect(retried.status == 0, "\(retried.text)")
         #expect(attempts(of: "f0000.txt") == 2)
+    }
+
+    // MARK: durable-resume
+
+    @Test("durable-resume: exit 75 twice, then a result: one result per item with attempt_count 3 and the first error kept; exit 1 is not retried")
+    func resumeRetries() async throws {
+        let f = ResumeFixture(count: 4)
+        let counts = "\(f.dir)/counts"
+        try FileManager.default.createDirectory(atPath: counts, withIntermediateDirectories: true)
+        // Items 1–3 fail with 75 on their first two attempts; item 4 fails with 1 every time.
+        let command = #"input=$(cat); c='\#(counts)'/{}; n=$(( $(cat "$c" 2>/dev/null || echo 0) + 1 )); echo $n > "$c"; "#
+            + #"[ {} = 4 ] && { echo permanent >&2; exit 1; }; [ $n -le 2 ] && { echo "busy $n" >&2; exit 75; }; printf '%s' "$input""#
+        let start = try await ResumeCLI.run(
+            ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", command, "--jobs", "2",
+             "--retries", "3", "--retry-delay", "10ms", "--quiet"], in: f.dir)
+        #expect(start.status == 1, "item 4 failed: \(start.stderr)")
+        let rows = try f.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT i.item_key, r.attempt_count, r.error_occurred, r.first_error_message FROM results r
+                JOIN source_items i ON i.id = r.item_id ORDER BY i.position
+                """)
+        }
+        #expect(rows.count == 4, "one result per item")
+        for row in rows.prefix(3) {
+            #expect(row[1] as Int == 3 && row[2] as Int == 0, "\(row)")
+            #expect((row[3] as String?)?.contains("exit status 75") == true, "\(row)")
+        }
+        #expect(rows[3][1] as Int == 1 && rows[3][2] as Int == 1, "exit 1 is permanent: \(rows[3])")
+        #expect(readText(FilePath("\(counts)/4")).hasPrefix("1"), "item 4 ran once")
     }
 }

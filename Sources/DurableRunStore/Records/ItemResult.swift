@@ -19,6 +19,11 @@ public struct ItemResult: Sendable, Equatable {
     public var error: ItemFailure?
     /// When the attempt ended.
     public var attemptedAt: Date
+    /// Attempts this result took within the session (1, or more after retries); `attempt_count` grows by it.
+    public var attempts: Int = 1
+    /// The first failed attempt's message when the item was retried (recorded as `first_error_message` unless an
+    /// earlier session recorded one).
+    public var firstErrorMessage: String?
 
     /// A successful result.
     public init(itemID: Int64, output: String, attemptedAt: Date = Date()) {

@@ -21,6 +21,7 @@ extension ResumableRunner {
         let stop = options.stop
         let progress = options.progress
         let logger = options.logger
+        let retry = options.retry
         if skipped > 0 { options.notice?("\(skipped) of \(run.totalItems) items already done; \(items.count) to process") }
 
         let guardrails = Guardrails(tracker: tracker, limits: options.limits, logger: logger)
@@ -37,7 +38,7 @@ extension ResumableRunner {
             try await guardrails.run {
                 var feed = ItemList(items)
                 try await scheduler.run(
-                    &feed, attempt: { await Self.attempt($0, process) }, onAbandoned: { pending.abandon() }
+                    &feed, attempt: { await Self.attempt($0, process, retry: retry) }, onAbandoned: { pending.abandon() }
                 ) { result in
                     pending.append(result)
                     tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
@@ -76,21 +77,37 @@ extension ResumableRunner {
 
     /// Runs `process` for one item and turns the outcome into a result; a cancelled item is abandoned (`nil`), not
     /// recorded.
-    static func attempt(_ item: SourceItem, _ process: Process) async -> ItemResult? {
+    ///
+    /// A failure the processor marks transient (``ItemFailure/isTransient``) is retried by `retry` within the
+    /// attempt; the result counts the attempts and keeps the first failure's message.
+    static func attempt(_ item: SourceItem, _ process: Process, retry: RetryPolicy = .none) async -> ItemResult? {
+        var attempts = 1
+        var firstError: String?
+        var result: ItemResult
         do {
-            let bytes = try await process(item)
+            let bytes = try await retry.attempt(
+                isTransient: { ($0 as? ItemFailure)?.isTransient ?? false },
+                onFailure: { error, n in
+                    if firstError == nil { firstError = (error as? ItemFailure)?.message ?? "\(error)" }
+                    attempts = n + 1
+                }
+            ) { _ in try await process(item) }
             if Task.isCancelled { return nil }
-            guard let text = validJSON(bytes) else {
+            if let text = validJSON(bytes) {
+                result = ItemResult(itemID: item.id, output: text)
+            } else {
                 let failure = ItemFailure(
                     message: "the command's output is not valid JSON (\(bytes.count) bytes)", category: "invalid-output")
-                return ItemResult(itemID: item.id, error: failure)
+                result = ItemResult(itemID: item.id, error: failure)
             }
-            return ItemResult(itemID: item.id, output: text)
         } catch {
             if Task.isCancelled || error is CancellationError { return nil }
             let failure = error as? ItemFailure ?? ItemFailure(message: "\(error)", category: "error")
-            return ItemResult(itemID: item.id, error: failure)
+            result = ItemResult(itemID: item.id, error: failure)
         }
+        result.attempts = attempts
+        result.firstErrorMessage = firstError
+        return result
     }
 
     /// The output as JSON text (surrounding whitespace trimmed), or `nil` when it is not one JSON value.

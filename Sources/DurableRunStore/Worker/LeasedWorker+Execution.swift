@@ -23,6 +23,7 @@ extension LeasedWorker {
         let progress = options.progress
         let notice = options.notice
         let logger = options.logger
+        let retry = options.retry
 
         let renewer = Task {
             while !Task.isCancelled {
@@ -61,7 +62,7 @@ extension LeasedWorker {
                     worker: self, runID: runID, state: state, jobs: jobs, claimSize: claimSize, lease: lease,
                     idlePause: idlePause, stop: stop)
                 try await scheduler.run(
-                    &feed, attempt: { await ResumableRunner.attempt($0.item, process) }, onAbandoned: { state.abandon() }
+                    &feed, attempt: { await ResumableRunner.attempt($0.item, process, retry: retry) }, onAbandoned: { state.abandon() }
                 ) { result in
                     state.finish(result)
                     tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)

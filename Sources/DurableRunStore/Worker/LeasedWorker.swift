@@ -47,6 +47,9 @@ public struct LeasedWorker: Sendable {
         /// item, the items in flight finish and are committed, the worker leaves — with a `DurableIOError` whose
         /// class is `guardrail`.
         public var limits: GuardrailLimits
+        /// Retries of an item whose failure is transient (``ItemFailure/isTransient``) within the session, with
+        /// backoff. A PostgreSQL worker keeps renewing the item's lease while it waits. Default: none.
+        public var retry: RetryPolicy = .none
 
         public init(
             jobs: Int = 1, claimSize: Int? = nil, lease: Duration = .seconds(30), idlePause: Duration = .milliseconds(500),

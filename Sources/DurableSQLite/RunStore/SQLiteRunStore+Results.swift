@@ -37,11 +37,11 @@ extension SQLiteRunStore {
             let upsert = try db.cachedStatement(sql: """
                 INSERT INTO results (run_id, item_id, output, error_occurred, attempt_count, first_error_message,
                                      last_error_message, error_category, last_attempt_at, created_at)
-                VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (run_id, item_id) DO UPDATE SET
                     output = excluded.output,
                     error_occurred = excluded.error_occurred,
-                    attempt_count = results.attempt_count + 1,
+                    attempt_count = results.attempt_count + excluded.attempt_count,
                     first_error_message = COALESCE(results.first_error_message, excluded.first_error_message),
                     last_error_message = COALESCE(excluded.last_error_message, results.last_error_message),
                     error_category = excluded.error_category,
@@ -50,8 +50,8 @@ extension SQLiteRunStore {
             for result in results {
                 let at = Timestamp.string(result.attemptedAt)
                 try upsert.execute(arguments: [
-                    id, result.itemID, result.output, result.error == nil ? 0 : 1, result.error?.message,
-                    result.error?.message, result.error?.category, at, at,
+                    id, result.itemID, result.output, result.error == nil ? 0 : 1, result.attempts,
+                    result.firstErrorMessage ?? result.error?.message, result.error?.message, result.error?.category, at, at,
                 ])
             }
             try Self.updateCounts(db, runID: id)
