@@ -72,7 +72,7 @@ struct GuardrailExitTests {
         }
         let refused = try await run("100M")
         #expect(refused.status == 6, "\(refused.text)")
-        #expect(refused.text.contains("reserve; nothing was started"), "\(refused.text)")
+        #expect(refused.text.contains("reserve; no item was started"), "\(refused.text)")
 
         let stopped = try await run("55M")
         #expect(stopped.status == 6, "\(stopped.text)")
@@ -123,7 +123,7 @@ struct GuardrailExitTests {
         let refused = try await ResumeCLI.run(
             ["resume", "--db", f.db, "--run-id", id, "--min-free-disk", "1P", "--quiet"], in: f.dir)
         #expect(refused.status == 6, "\(refused.stderr)")
-        #expect(refused.stderr.contains("reserve; nothing was started"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("reserve; no item was started"), "\(refused.stderr)")
         #expect(f.calls.count == committed, "nothing ran")
         let resume = try await ResumeCLI.run(["resume", "--db", f.db, "--run-id", id, "--quiet"], in: f.dir)
         #expect(resume.status == 0, "\(resume.stderr)")
@@ -150,7 +150,7 @@ struct GuardrailExitTests {
         let refused = try await ChildProcess.backfill(
             ["resume", "--db", db.string, "--name", BackfillCLITests.name, "--quiet", "--min-free-disk", "1P"])
         #expect(refused.status == 6, "\(refused.output)")
-        #expect(refused.output.contains("reserve; nothing was started"), "\(refused.output)")
+        #expect(refused.output.contains("reserve; no item was started"), "\(refused.output)")
 
         let resumed = try await BackfillCLITests.resume(db)
         #expect(resumed.status == 0, "\(resumed.output)")

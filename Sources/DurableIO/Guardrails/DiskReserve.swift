@@ -32,7 +32,7 @@ public struct DiskReserve: Sendable {
 
     /// Throws unless at least ``bytes`` are free.
     ///
-    /// - Parameter beforeStart: the message says nothing was started (the preflight) rather than that the run
+    /// - Parameter beforeStart: the message says no item was started (the preflight) rather than that the run
     ///   stopped.
     /// - Throws: ``DurableIOError/Code/insufficientDiskSpace`` (a guardrail stop: exit 6 in the CLIs) with both
     ///   figures.
@@ -42,7 +42,7 @@ public struct DiskReserve: Sendable {
         let figures = "only \(MemoryUsage.format(free)) free at \(directory), below the run's \(MemoryUsage.format(bytes)) reserve"
         throw DurableIOError(
             .insufficientDiskSpace, operation: beforeStart ? "disk space preflight" : "disk space check", path: directory,
-            message: beforeStart ? figures + "; nothing was started" : figures + ": stopped before the disk fills",
+            message: beforeStart ? figures + "; no item was started" : figures + ": stopped before the disk fills",
             hint: beforeStart
                 ? "Free space, point the output at a larger disk, or lower the reserve."
                 : "Everything acknowledged is durable. Free space (or lower the reserve), then run again to resume.")
