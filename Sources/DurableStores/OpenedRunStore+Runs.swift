@@ -29,6 +29,8 @@ extension OpenedRunStore {
         public var limits: GuardrailLimits
         /// Retries of transient item failures within the session, for either runner. Default: none.
         public var retry: RetryPolicy = .none
+        /// Stop starting items once more failed than this, for either runner (see ``FailureBudget``). Default: none.
+        public var failureBudget: FailureBudget?
 
         /// Options.
         public init(
@@ -50,6 +52,7 @@ extension OpenedRunStore {
         public var runner: ResumableRunner.Options {
             var options = ResumableRunner.Options(jobs: jobs, stop: stop, progress: progress, notice: notice, logger: logger, limits: limits)
             options.retry = retry
+            options.failureBudget = failureBudget
             return options
         }
 
@@ -59,6 +62,7 @@ extension OpenedRunStore {
                 jobs: jobs, claimSize: claimSize, lease: lease, stop: stop, progress: progress, notice: notice, logger: logger,
                 limits: limits)
             options.retry = retry
+            options.failureBudget = failureBudget
             return options
         }
     }

@@ -46,6 +46,9 @@ public struct DurableRunStoreError: OperationError, Sendable, Equatable {
         /// The store did not answer a worker for its whole outage tolerance; the worker stopped, everything
         /// committed is kept and the run can be rejoined.
         public static let storeUnavailable = Code("storeUnavailable")
+        /// More items failed than the session's ``FailureBudget`` allows: it stopped starting new ones, committed
+        /// what finished and left the run `running`.
+        public static let failureBudgetExceeded = Code("failureBudgetExceeded")
     }
 
     /// What kind of failure this is.

@@ -22,6 +22,8 @@ extension ResumableRunner {
         let progress = options.progress
         let logger = options.logger
         let retry = options.retry
+        let budget = options.failureBudget
+        let overBudget = Mutex(false)
         if skipped > 0 { options.notice?("\(skipped) of \(run.totalItems) items already done; \(items.count) to process") }
 
         let guardrails = Guardrails(tracker: tracker, limits: options.limits, logger: logger)
@@ -43,6 +45,10 @@ extension ResumableRunner {
                     pending.append(result)
                     tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
                     progress?(tracker.snapshot())
+                    if let budget, !budget.allows(pending.figures.failed, of: items.count) {
+                        overBudget.withLock { $0 = true }
+                        return .stopStarting
+                    }
                     return .keepStarting
                 }
             }
@@ -66,6 +72,11 @@ extension ResumableRunner {
             return RunOutcome(
                 run: latest, skipped: skipped, processed: figures.processed, succeeded: figures.succeeded,
                 failed: figures.failed, abandoned: figures.abandoned, seconds: seconds, stoppedBy: reason)
+        }
+        if let budget, overBudget.withLock({ $0 }), figures.processed < items.count {
+            let error = budget.exceeded(failed: figures.failed, of: items.count, runID: runID, operation: "run")
+            logger.info("\(error.message)", metadata: ["run": "\(runID)"])
+            throw error
         }
         let final = try await store.finalize(
             runID: runID, session: SessionFigures(items: figures.processed, seconds: seconds), at: Date())

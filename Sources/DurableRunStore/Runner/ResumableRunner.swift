@@ -53,6 +53,9 @@ public struct ResumableRunner: Sendable {
         /// Retries of an item whose failure is transient (``ItemFailure/isTransient``) within the session, with
         /// backoff. A PostgreSQL worker keeps renewing the item's lease while it waits. Default: none.
         public var retry: RetryPolicy = .none
+        /// Stop starting items once more failed than this (the finished ones are committed, the run stays
+        /// `running`, and the session throws ``DurableRunStoreError/Code/failureBudgetExceeded``). Default: none.
+        public var failureBudget: FailureBudget?
 
         public init(
             jobs: Int = 1, stop: StopRequest = StopRequest(), lockTimeout: Duration = .zero,

@@ -24,6 +24,9 @@ extension LeasedWorker {
         let notice = options.notice
         let logger = options.logger
         let retry = options.retry
+        let budget = options.failureBudget
+        let budgetBase = run.missingCount
+        let overBudget = Mutex(false)
 
         let renewer = Task {
             while !Task.isCancelled {
@@ -67,6 +70,10 @@ extension LeasedWorker {
                     state.finish(result)
                     tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
                     progress?(tracker.snapshot())
+                    if let budget, !budget.allows(state.figures.failed, of: budgetBase) {
+                        overBudget.withLock { $0 = true }
+                        return .stopStarting
+                    }
                     return .keepStarting
                 }
                 return feed.isExhausted
@@ -88,6 +95,11 @@ extension LeasedWorker {
         try await retrying(runID: runID) { try await store.leave(runID: runID, worker: me) }
         let seconds = (ContinuousClock.now - started).seconds
         let figures = state.figures
+        if let budget, overBudget.withLock({ $0 }), stop.reason == nil {
+            let error = budget.exceeded(failed: figures.failed, of: budgetBase, runID: runID, operation: "work")
+            logger.info("\(error.message)", metadata: ["run": "\(runID)", "worker": "\(me.id)"])
+            throw error
+        }
         var latest = try await store.run(id: runID) ?? run
         var finalized = false
         if finished, stop.reason == nil, latest.status == .running {

@@ -50,6 +50,10 @@ public struct LeasedWorker: Sendable {
         /// Retries of an item whose failure is transient (``ItemFailure/isTransient``) within the session, with
         /// backoff. A PostgreSQL worker keeps renewing the item's lease while it waits. Default: none.
         public var retry: RetryPolicy = .none
+        /// Stop claiming items once more of this worker's items failed than this (a share counts against the run's
+        /// items without a result when the worker joined); the finished ones are committed, the worker leaves, and
+        /// the session throws ``DurableRunStoreError/Code/failureBudgetExceeded``. Default: none.
+        public var failureBudget: FailureBudget?
 
         public init(
             jobs: Int = 1, claimSize: Int? = nil, lease: Duration = .seconds(30), idlePause: Duration = .milliseconds(500),
