@@ -1,3 +1,4 @@
+import DurableIO
 import ArgumentParser
 
 /// A duration on the command line: `300`, `300s`, `50ms`, `5m`, `2h` (a bare number is seconds).
@@ -110,6 +111,14 @@ public enum FailureBudgetArgument: ExpressibleByArgument, Sendable, Equatable {
         } else {
             guard let count = Int(text), count >= 0 else { return nil }
             self = .count(count)
+        }
+    }
+
+    /// The budget the argument gives.
+    public var budget: FailureBudget {
+        switch self {
+        case .count(let n): return .count(n)
+        case .fraction(let f): return .fraction(f)
         }
     }
 

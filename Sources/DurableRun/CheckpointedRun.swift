@@ -93,19 +93,8 @@ public final class CheckpointedRun: Sendable {
     }
 
     /// How many failures a run tolerates.
-    public enum FailureBudget: Sendable, Equatable {
-        /// At most this many failed items.
-        case count(Int)
-        /// At most this fraction (0…1) of the items pending at the start.
-        case fraction(Double)
-
-        func allows(_ failed: Int, of pending: Int) -> Bool {
-            switch self {
-            case .count(let n): return failed <= n
-            case .fraction(let f): return Double(failed) <= f * Double(pending)
-            }
-        }
-    }
+    /// The core's ``DurableIO/FailureBudget``; a fraction is of the items pending at the start.
+    public typealias FailureBudget = DurableIO.FailureBudget
 
     /// The final output.
     public let output: FilePath

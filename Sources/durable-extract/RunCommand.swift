@@ -140,15 +140,6 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-extension FailureBudgetArgument {
-    var budget: CheckpointedRun.FailureBudget {
-        switch self {
-        case .count(let n): return .count(n)
-        case .fraction(let f): return .fraction(f)
-        }
-    }
-}
-
 /// The `--json` summary of a run.
 struct RunSummary: Encodable {
     var status: String

@@ -26,12 +26,7 @@ struct Session {
             logger: logger, lease: .milliseconds(Int64(options.lease * 1000)), claimSize: options.claimSize,
             limits: options.guardrails.limits(diskHolding: databaseFile))
         storeOptions.retry = options.retries.policy
-        storeOptions.failureBudget = options.maxFailures.map { argument in
-            switch argument {
-            case .count(let n): return .count(n)
-            case .fraction(let f): return .fraction(f)
-            }
-        }
+        storeOptions.failureBudget = options.maxFailures?.budget
         return storeOptions
     }
 

@@ -20,7 +20,7 @@ struct ResumeFailureBudgetTests {
             ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", f.command(failing: true),
              "--jobs", "1", "--max-failures", "2", "--quiet"], in: f.dir)
         #expect(start.status == 1, "\(start.stderr)")
-        #expect(start.stderr.contains("past --max-failures (2 items)"), "\(start.stderr)")
+        #expect(start.stderr.contains("past --max-failures (2 failures)"), "\(start.stderr)")
         let stopped = try results(f)
         #expect(stopped.count == 3 && stopped.status == "running", "\(stopped)")
         #expect(f.calls.count == 3, "no item started after the third failure")

@@ -1,0 +1,30 @@
+/// How many failed items a run tolerates before it stops starting new ones: a count, or a share of a number of
+/// items the run names (durable-extract and durable-resume `--max-failures N|N%`, one meaning for both).
+///
+/// ```swift
+/// let budget = FailureBudget.fraction(0.05)
+/// budget.allows(3, of: 100)   // true: 3 ≤ 5 % of 100
+/// print(budget)               // 5 % of the items
+/// ```
+public enum FailureBudget: Sendable, Equatable, CustomStringConvertible {
+    /// At most this many failed items.
+    case count(Int)
+    /// At most this fraction (0…1) of the items.
+    case fraction(Double)
+
+    /// Whether `failed` failures among `items` are within the budget.
+    public func allows(_ failed: Int, of items: Int) -> Bool {
+        switch self {
+        case .count(let n): return failed <= n
+        case .fraction(let f): return Double(failed) <= f * Double(items)
+        }
+    }
+
+    /// The budget in words: `10 failures`, `5 % of the items`.
+    public var description: String {
+        switch self {
+        case .count(let n): return n == 1 ? "1 failure" : "\(n.formatted()) failures"
+        case .fraction(let f): return "\((f * 100).formatted()) % of the items"
+        }
+    }
+}
