@@ -11,10 +11,14 @@ struct ListCommand: ParsableCommand {
 
     @Option(help: "The SQLite database file.")
     var db: String
+    @Flag(help: "One JSON object on standard output, {\"backfills\":[…],\"schema\":2}: the shape of `status --json` (see Documentation/JSON.md).")
+    var json = false
 
     func run() throws {
         do {
-            for record in try Backfill.list(in: db) {
+            let records = try Backfill.list(in: db)
+            if json { return try JSONOutput.print(BackfillsJSON(backfills: records.map(BackfillJSON.init)), schema: 2) }
+            for record in records {
                 let percent = record.fraction.map { String(format: "%5.1f %%", $0 * 100) } ?? "    – "
                 say("\(record.definition.name)\t\(record.status.rawValue)\t\(percent)\t\(record.examinedRows) examined\t\(record.changedRows) changed\tupdated \(record.updatedAt)")
             }

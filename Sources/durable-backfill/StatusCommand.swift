@@ -20,11 +20,8 @@ struct StatusCommand: ParsableCommand {
     var db: String
     @Option(help: "Only this backfill.")
     var name: String?
-    @Flag(help: "One JSON object on standard output (\"schema\": 1).")
+    @Flag(help: "One JSON object on standard output, {\"backfills\":[…],\"schema\":2} with or without --name (see Documentation/JSON.md).")
     var json = false
-
-    struct One: Encodable { var backfill: BackfillRecord }
-    struct All: Encodable { var backfills: [BackfillRecord] }
 
     func run() throws {
         do {
@@ -33,11 +30,11 @@ struct StatusCommand: ParsableCommand {
                     ProgressRenderer.standardError("error: no backfill named '\(name)' is recorded in \(db)\n")
                     throw ExitCode(DurableExitCode.failure.rawValue)
                 }
-                if json { try JSONOutput.print(One(backfill: record)) } else { say("\(record)") }
+                if json { try JSONOutput.print(BackfillsJSON(backfills: [BackfillJSON(record)]), schema: 2) } else { say("\(record)") }
             } else {
                 let records = try Backfill.list(in: db)
                 if json {
-                    try JSONOutput.print(All(backfills: records))
+                    try JSONOutput.print(BackfillsJSON(backfills: records.map(BackfillJSON.init)), schema: 2)
                 } else if records.isEmpty {
                     say("no backfills recorded in \(db)")
                 } else {

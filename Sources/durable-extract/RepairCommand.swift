@@ -21,14 +21,14 @@ struct RepairCommand: ParsableCommand {
     @Flag(help: "Only print what would be dropped.")
     var dryRun = false
 
-    @Flag(help: "Print one JSON object on stdout (schema 1) instead of the key list.")
+    @Flag(help: "Print one JSON object on stdout (schema 2, snake_case keys) instead of the key list.")
     var json = false
 
     func run() throws {
         do {
             let report = try output.run().repair(dryRun: dryRun)
             if json {
-                try JSONOutput.print(report)
+                try JSONOutput.print(report, schema: 2)
                 return
             }
             for key in report.dropped { print(key) }

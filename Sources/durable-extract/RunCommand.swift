@@ -61,7 +61,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "After SIGINT/SIGTERM, how long running items may take before they are killed.", transform: DurationArgument.parse)
     var grace: DurationArgument = "30s"
 
-    @Flag(help: "Print one JSON summary object on stdout (schema 1).")
+    @Flag(help: "Print one JSON summary object on stdout (schema 2, snake_case keys, every key present; see Documentation/JSON.md).")
     var json = false
 
     @Flag(help: "No progress output (errors still go to stderr).")
@@ -127,7 +127,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             summary = RunSummary(error: error, code: ErrorReport.print(error))
         }
-        if json { try JSONOutput.print(summary) }
+        if json { try JSONOutput.print(summary, schema: 2) }
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }
 
@@ -140,20 +140,21 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-/// The `--json` summary of a run.
+/// The `--json` summary of a run: every key in every state (`null` when unknown — the counts of a run that failed
+/// before it finished, the error of one that did not fail).
 struct RunSummary: Encodable {
     var status: String
     var exitCode: Int32
-    var inputs: Int?
-    var alreadyDone: Int?
-    var completed: Int?
-    var failed: Int?
-    var rowsVerified: Int?
-    var duplicatesDropped: Int?
-    var error: String?
+    @JSONNullable var inputs: Int? = nil
+    @JSONNullable var alreadyDone: Int? = nil
+    @JSONNullable var completed: Int? = nil
+    @JSONNullable var failed: Int? = nil
+    @JSONNullable var rowsVerified: Int? = nil
+    @JSONNullable var duplicatesDropped: Int? = nil
+    @JSONNullable var error: String? = nil
 
     init(_ report: RunReport) {
-        status = report.failed == 0 ? "complete" : "finished-with-failures"
+        status = report.failed == 0 ? "complete" : "finished_with_failures"
         exitCode = report.failed == 0 ? 0 : DurableExitCode.failure.rawValue
         inputs = report.inputs
         alreadyDone = report.alreadyDone

@@ -19,19 +19,47 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var output: OutputOption
     @OptionGroup var inputs: InputOptions
 
-    @Flag(help: "Print one JSON object on stdout (schema 1).")
+    @Flag(help: "Print one JSON object on stdout (schema 2, snake_case keys, every key present; see Documentation/JSON.md).")
     var json = false
 
     func run() throws {
         do {
             let run = output.run()
             let status = try run.status(inputs: inputs.isGiven ? try inputs.load().excludingState(of: run).keys : nil)
-            if json { try JSONOutput.print(status) } else { print(status) }
+            if json { try JSONOutput.print(StatusJSON(status), schema: 2) } else { print(status) }
             if let shortfall = status.shortfall { throw ExitCode(ErrorReport.print(shortfall).rawValue) }
         } catch let exit as ExitCode {
             throw exit
         } catch {
             throw ExitCode(ErrorReport.print(error).rawValue)
         }
+    }
+}
+
+/// `status --json`: every key in every state (`null` when unknown: `pending` without `--inputs`, `holder` when no
+/// run holds the lock, `last_heartbeat` before the first beat).
+struct StatusJSON: Encodable {
+    var done: Int
+    var outputRows: Int
+    var staged: Int
+    var failed: Int
+    @JSONNullable var pending: Int?
+    @JSONNullable var holder: LockOwnerJSON?
+    @JSONNullable var lockHolder: LockHolderJSON?
+    @JSONNullable var lastHeartbeat: HeartbeatJSON?
+    var damagedLines: Int
+    var missing: Int
+
+    init(_ status: CheckpointedRun.Status) {
+        done = status.done
+        outputRows = status.outputRows
+        staged = status.staged
+        failed = status.failed
+        pending = status.pending
+        holder = status.holder.map(LockOwnerJSON.init)
+        lockHolder = status.lockHolder.map(LockHolderJSON.init)
+        lastHeartbeat = status.lastHeartbeat.map(HeartbeatJSON.init)
+        damagedLines = status.damagedLines
+        missing = status.missing
     }
 }

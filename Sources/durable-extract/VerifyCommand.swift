@@ -17,7 +17,7 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var output: OutputOption
 
-    @Flag(help: "Print one JSON object on stdout (schema 1).")
+    @Flag(help: "Print one JSON object on stdout (schema 2, snake_case keys; see Documentation/JSON.md).")
     var json = false
 
     struct Summary: Encodable {
@@ -25,14 +25,14 @@ struct VerifyCommand: ParsableCommand {
         var ledgerKeys: Int
         var rowsPresent: Int
         var missing: Int
-        var error: String?
+        @JSONNullable var error: String? = nil
     }
 
     func run() throws {
         do {
             let result = try output.run().verify()
             if json {
-                try JSONOutput.print(Summary(verified: true, ledgerKeys: result.ledgerCount, rowsPresent: result.presentCount, missing: 0))
+                try JSONOutput.print(Summary(verified: true, ledgerKeys: result.ledgerCount, rowsPresent: result.presentCount, missing: 0), schema: 2)
             } else {
                 print("verified: all \(result.ledgerCount.formatted) keys the ledger lists have their row (\(result.presentCount.formatted) rows in output and staging)")
             }
@@ -43,7 +43,7 @@ struct VerifyCommand: ParsableCommand {
                 try JSONOutput.print(
                     Summary(
                         verified: false, ledgerKeys: accounting?.expected ?? 0, rowsPresent: accounting?.actual ?? 0,
-                        missing: accounting?.missingCount ?? 0, error: error.description))
+                        missing: accounting?.missingCount ?? 0, error: error.description), schema: 2)
             }
             throw ExitCode(code.rawValue)
         }

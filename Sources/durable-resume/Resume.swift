@@ -35,7 +35,7 @@ struct Resume: AsyncParsableCommand {
     @OptionGroup var configurationOptions: ConfigurationOptions
     @OptionGroup var session: SessionOptions
 
-    @Flag(help: "Print a JSON summary (schema 1) at the end.")
+    @Flag(help: "Print one JSON summary (schema 1) at the end; stdout then holds only that object (`run <ID>` goes to stderr).")
     var json = false
 
     func validate() throws {
@@ -71,7 +71,7 @@ struct Resume: AsyncParsableCommand {
     ) async throws -> ExitCode {
         try await session.run(closing: opened) { options in
             try await opened.resume(
-                runID: runID, request: request, options: options, announce: { say("run \($0.id)") },
+                runID: runID, request: request, options: options, announce: { session.announce($0) },
                 makeProcess: session.process(for:))
         }
     }

@@ -45,7 +45,7 @@ struct WorkerOutcomeJSON: Encodable {
     var abandoned: Int
     var seconds: Double
     var finalized: Bool
-    var stoppedBy: String?
+    @JSONNullable var stoppedBy: String?
 
     init(_ outcome: WorkerOutcome) {
         run = RunJSON(outcome.run, state: nil)

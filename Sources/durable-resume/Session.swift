@@ -59,6 +59,12 @@ struct Session {
         SignalHandler.install(stop: stop, grace: .milliseconds(Int64(options.grace * 1000)))
     }
 
+    /// Prints `run <ID>` once the run is known: on stdout for a script to read at once, or on stderr under `--json`,
+    /// whose stdout is one JSON object alone (`jq` reads it).
+    func announce(_ run: RunRecord) {
+        if json { note("run \(run.id)") } else { say("run \(run.id)") }
+    }
+
     /// `39,990 of 42,000 items succeeded, 10 failed, 2,000 not done`.
     static func counts(of run: RunRecord) -> String {
         "\(run.completedCount) of \(run.totalItems) items succeeded, \(run.failedCount) failed, \(run.missingCount) not done"
@@ -123,7 +129,7 @@ struct OutcomeJSON: Encodable {
     var failed: Int
     var abandoned: Int
     var seconds: Double
-    var stoppedBy: String?
+    @JSONNullable var stoppedBy: String?
 
     init(_ outcome: RunOutcome) {
         run = RunJSON(outcome.run, state: outcome.stoppedBy == nil ? nil : .interrupted)

@@ -9,7 +9,7 @@ struct Start: AsyncParsableCommand {
         abstract: "Create a run over a source and process every item; prints `run <ID>` first.",
         discussion: """
             The source is ingested first when it is not in the database yet (--id is then required). The first \
-            line on stdout is `run <ID>`, printed before any work. With RESUME=1 and EXPERIMENT_ID set, `start` \
+            line on stdout is `run <ID>`, printed before any work (on stderr with --json, whose stdout is one JSON object). With RESUME=1 and EXPERIMENT_ID set, `start` \
             resumes that run instead (unless --no-resume), checking --source against the run's checksum and honouring \
             RETRY_ERRORS_ONLY=1: flags win over the environment.
 
@@ -27,7 +27,7 @@ struct Start: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Resume EXPERIMENT_ID instead of starting (default: RESUME=1 in the environment).")
     var resume: Bool?
 
-    @Flag(help: "Print a JSON summary (schema 1) at the end.")
+    @Flag(help: "Print one JSON summary (schema 1) at the end; stdout then holds only that object (`run <ID>` goes to stderr).")
     var json = false
 
     func validate() throws {
@@ -63,7 +63,7 @@ struct Start: AsyncParsableCommand {
                 return try await session.run(closing: opened) { options in
                     try await opened.start(
                         source: report.source, name: runName, configuration: configuration, options: options,
-                        announce: { say("run \($0.id)") }, process: session.process(for: configuration))
+                        announce: { session.announce($0) }, process: session.process(for: configuration))
                 }
             }
         }

@@ -19,7 +19,7 @@ struct Status: AsyncParsableCommand {
     @Option(help: "The run (default: the latest).")
     var runID: String?
 
-    @Flag(help: "Print one JSON object (schema 1).")
+    @Flag(help: "Print one JSON object (schema 1; every key present, null when unknown; see Documentation/JSON.md).")
     var json = false
 
     func run() async throws {
@@ -74,15 +74,16 @@ struct Status: AsyncParsableCommand {
     }
 }
 
-/// A run as `--json` prints it.
+/// A run as `--json` prints it (`status`, `list`, and the `run` of `start`, `resume` and `work`): every key in every
+/// state, `null` when unknown; `holder`, `workers` and `refused` are `status`'s alone (`null` elsewhere).
 struct RunJSON: Encodable {
     var id: String
-    var name: String?
+    @JSONNullable var name: String?
     var status: String
     var state: String
-    var holder: String?
-    var workers: [WorkerJSON]?
-    var refused: Int?
+    @JSONNullable var holder: String? = nil
+    @JSONNullable var workers: [WorkerJSON]? = nil
+    @JSONNullable var refused: Int? = nil
     var source: String
     var sourceVersion: Int
     var sourceSHA256: String
@@ -91,11 +92,11 @@ struct RunJSON: Encodable {
     var failed: Int
     var missing: Int
     var startedAt: String
-    var lastProgressAt: String?
-    var estimatedCompletionAt: String?
-    var finishedAt: String?
-    var finalMetrics: RunMetrics?
-    var configuration: RunConfiguration
+    @JSONNullable var lastProgressAt: String?
+    @JSONNullable var estimatedCompletionAt: String?
+    @JSONNullable var finishedAt: String?
+    @JSONNullable var finalMetrics: RunMetrics?
+    var configuration: ConfigurationJSON
 
     init(_ run: RunRecord, state: RunState?) {
         let time = { (date: Date) in date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
@@ -115,7 +116,7 @@ struct RunJSON: Encodable {
         estimatedCompletionAt = run.estimatedCompletionAt.map(time)
         finishedAt = run.finishedAt.map(time)
         finalMetrics = run.finalMetrics
-        configuration = run.configuration
+        configuration = ConfigurationJSON(run.configuration)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -123,5 +124,21 @@ struct RunJSON: Encodable {
         case sourceVersion = "source_version", sourceSHA256 = "source_sha256", startedAt = "started_at"
         case lastProgressAt = "last_progress_at", estimatedCompletionAt = "estimated_completion_at"
         case finishedAt = "finished_at", finalMetrics = "final_metrics"
+    }
+}
+
+/// A run's configuration as `--json` prints it: `item_timeout_seconds` is `null` for no limit (the stored canonical
+/// JSON leaves it out, and keeps doing so: two equal configurations stay equal bytes).
+struct ConfigurationJSON: Encodable {
+    var command: String
+    var batchSize: Int
+    var batchSeconds: Double
+    @JSONNullable var itemTimeoutSeconds: Double?
+
+    init(_ configuration: RunConfiguration) {
+        command = configuration.command
+        batchSize = configuration.batchSize
+        batchSeconds = configuration.batchSeconds
+        itemTimeoutSeconds = configuration.itemTimeoutSeconds
     }
 }

@@ -25,7 +25,7 @@ struct Work: AsyncParsableCommand {
 
     @OptionGroup var session: SessionOptions
 
-    @Flag(help: "Print a JSON summary (schema 1) at the end.")
+    @Flag(help: "Print one JSON summary (schema 1) at the end; stdout then holds only that object (`run <ID>` goes to stderr).")
     var json = false
 
     func validate() throws {
@@ -41,7 +41,7 @@ struct Work: AsyncParsableCommand {
             let session = Session(storeArgument: database.argument, options: self.session, databaseFile: database.databaseFile, json: json)
             return try await session.run(closing: opened) { options in
                 .worker(try await opened.work(
-                    runID: id, options: options, announce: { say("run \($0.id)") }, makeProcess: session.process(for:)))
+                    runID: id, options: options, announce: { session.announce($0) }, makeProcess: session.process(for:)))
             }
         }
     }

@@ -262,7 +262,7 @@ struct DurableExtractTests {
             "run", "--inputs", inputs.string, "--output", csv.string, "--command", nested, "--json", "--quiet",
         ])
         #expect(csvRun.status == 0, "\(csvRun.text)")
-        #expect(csvRun.text.contains(#""rowsVerified":5"#) && csvRun.text.contains(#""schema":1"#), "\(csvRun.text)")
+        #expect(csvRun.text.contains(#""rows_verified":5"#) && csvRun.text.contains(#""schema":2"#), "\(csvRun.text)")
         let python = try ChildProcess(
             URL(fileURLWithPath: "/usr/bin/env"),
             ["python3", "-c", "import csv,json,sys; rows=list(csv.DictReader(open(sys.argv[1]))); print(json.dumps(rows))", csv.string])
