@@ -16,7 +16,7 @@ struct DurableResumeTests {
         // Timing runs on a thread of its own: an await on the busy cooperative pool can resume after the run is over.
         let (announced, killed) = try await offPool { () throws -> (String?, Bool) in
             guard let id = start.waitForRunID() else { return (nil, false) }
-            let deadline = Date().addingTimeInterval(60)
+            let deadline = Date().addingTimeInterval(240)  // the full suite can load 2 cores twentyfold
             while try f.committed(runID: id) < 100, Date() < deadline, start.process.isRunning { Thread.sleep(forTimeInterval: 0.002) }
             guard start.process.isRunning else { return (id, false) }
             start.signal(SIGKILL)  // without warning

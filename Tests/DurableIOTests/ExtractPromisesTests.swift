@@ -214,11 +214,11 @@ struct ExtractPromisesTests {
         let ledger = output.appendingToName(".done")
         let status = try await offPool {
             let child = try ChildProcess(
-                ChildProcess.built("durable-extract"), runArguments(command: slow, jobs: 4, ["--stall-timeout", "3s"]))
+                ChildProcess.built("durable-extract"), runArguments(command: slow, jobs: 4, ["--stall-timeout", "6s"]))
             let deadline = Date().addingTimeInterval(60)
             while lines(ledger) < 4 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
             kill(child.process.processIdentifier, SIGSTOP)
-            Thread.sleep(forTimeInterval: 7)  // the items in flight finish while the runner is stopped
+            Thread.sleep(forTimeInterval: 13)  // the items in flight finish while the runner is stopped (> 2 × 6 s)
             kill(child.process.processIdentifier, SIGCONT)
             return (child.wait(), child.text)
         }
