@@ -229,6 +229,21 @@ struct LedgerCrashTests {
         #expect(try KeyLedger.recover(at: path).keys == ["b"])
     }
 
+    /// A lock let go a moment later is waited out, not reported held: between `fork` and `exec` a child started by
+    /// any thread shares the ledger's open file description, so a handle closed just now can look locked for a
+    /// moment (CI failed on it under load). Modelled with a real holder that lets go after 0.05 s.
+    @Test func replacingWaitsOutAHolderThatLetsGoAtOnce() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("keys.done")
+        try KeyLedger.replace(at: path, with: ["a"])
+        let holder = try ChildProcess(
+            URL(fileURLWithPath: "/usr/bin/flock"), ["-x", path.string, "sh", "-c", "echo held; sleep 0.05"])
+        #expect(await holder.waitFor("held\n"), "\(holder.text)")
+        try KeyLedger.replace(at: path, with: ["b"])
+        #expect(try KeyLedger.recover(at: path).keys == ["b"])
+        #expect(await holder.wait() == 0)
+    }
+
     @Test func openingForWritingMakesWhatItRecoveredDurable() throws {
         let dir = TemporaryDirectory()
         let path = dir.file("keys.done")

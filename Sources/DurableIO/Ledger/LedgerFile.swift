@@ -130,7 +130,7 @@ final class LedgerFile: @unchecked Sendable {
             throw DurableIOError.syscall("open", path: path, error)
         }
         defer { try? fileSystem.close(fd) }
-        do { try fileSystem.flock(fd, FileLockOperation(.exclusive, nonBlocking: true)) } catch .wouldBlock {
+        do { try fileSystem.flockAllowingHandover(fd, FileLockOperation(.exclusive, nonBlocking: true)) } catch .wouldBlock {
             throw lockedError(path, fileSystem: fileSystem, operation: operation)
         } catch {
             throw DurableIOError.syscall("flock", path: path, error)

@@ -23,17 +23,19 @@ extension FileSystem {
         try bytes.withUnsafeBytes { buffer in Result { () throws(Errno) in try writeAll(fd, buffer) } }.get()
     }
 
-    /// A non-blocking `flock` that allows 50 ms for a holder that is about to let go.
+    /// A non-blocking `flock` that allows a quarter of a second for a holder that is about to let go.
     ///
     /// Between `fork` and `exec`, a child process briefly shares every open file description of its parent —
     /// close-on-exec only closes them at `exec` — so a lock its parent just released by `close` can look held for
-    /// a moment while any thread of the process starts a child. A real holder holds for far longer than this.
+    /// a moment while any thread of the process starts a child (50 ms was not enough at a load average of 20). A
+    /// real holder holds for far longer than this, and is still refused.
     func flockAllowingHandover(_ fd: FileDescriptor, _ operation: FileLockOperation) throws(Errno) {
-        for attempt in 0..<10 {
+        let deadline = ContinuousClock.now + .milliseconds(250)
+        while true {
             do {
                 try flock(fd, operation)
                 return
-            } catch .wouldBlock where attempt < 9 {
+            } catch .wouldBlock where ContinuousClock.now < deadline {
                 usleep(5_000)
             }
         }
