@@ -107,10 +107,10 @@ let package = Package(
             ]
         ),
 
-        // Shared CLI support: progress renderer, exit codes, signal handling, --json output
+        // Shared CLI support: progress renderer, exit codes, signal handling, --json output, the --on-exit hook
         .target(
             name: "DurableCLI",
-            dependencies: ["DurableIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["DurableIO", "DurableRun", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Executables: parse, call a library, print. Each links DurableCLIStartup (C): before the Swift runtime

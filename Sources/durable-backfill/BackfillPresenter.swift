@@ -8,9 +8,19 @@ enum BackfillPresenter {
     /// Runs `body` with SIGINT/SIGTERM/SIGHUP turned into a stop request and progress shown, then prints the outcome
     /// and exits with its code.
     static func execute(
-        database: String, name: String, quiet: Bool,
+        _ command: String, database: String, name: String, quiet: Bool, exitHook: ExitHookOptions,
         _ body: (StopRequest, (BackfillRecord) -> Void) throws -> BackfillOutcome
     ) throws -> Never {
+        let code = outcome(database: database, name: name, quiet: quiet, body)
+        exitHook.finishBlocking(command, code: code)
+        exit(code)
+    }
+
+    /// Runs the backfill, prints how it ended, and returns the exit code.
+    private static func outcome(
+        database: String, name: String, quiet: Bool,
+        _ body: (StopRequest, (BackfillRecord) -> Void) throws -> BackfillOutcome
+    ) -> Int32 {
         let stop = StopRequest()
         let signals = SignalHandler.install(stop: stop, grace: .seconds(30))
         let renderer = ProgressRenderer(style: quiet ? .quiet : .automatic)
@@ -22,7 +32,7 @@ enum BackfillPresenter {
         } catch {
             signals.uninstall()
             if renderer.style == .terminal { renderer.finish("") }  // clear the progress line
-            exit(ErrorReport.print(error).rawValue)
+            return ErrorReport.print(error).rawValue
         }
         signals.uninstall()
         // The summary goes out even with --quiet: it says how the run ended and how to go on.
@@ -30,16 +40,17 @@ enum BackfillPresenter {
             if renderer.style == .quiet { ProgressRenderer.standardError(summary + "\n") } else { renderer.finish(summary) }
         }
         let record = outcome.record
+        try? JSONOutput.summary(BackfillJSON(record), schema: 2, printing: false)  // for the --on-exit hook
         switch outcome {
         case .completed:
             conclude("completed: \(record)")
-            exit(DurableExitCode.success.rawValue)
+            return DurableExitCode.success.rawValue
         case .interrupted(_, let reason):
             conclude("interrupted: \(record)\nContinue with: \(resume)")
-            exit(DurableExitCode(stoppedBy: reason).rawValue)
+            return DurableExitCode(stoppedBy: reason).rawValue
         case .alreadyCompleted:
             ProgressRenderer.standardError("nothing to do: '\(name)' already completed at \(record.finishedAt ?? record.updatedAt)\n\(record)\n")
-            exit(DurableExitCode.alreadyCompleted.rawValue)
+            return DurableExitCode.alreadyCompleted.rawValue
         }
     }
 

@@ -21,9 +21,10 @@ struct ResumeCommand: ParsableCommand {
     @Flag(help: "Show no progress.")
     var quiet = false
     @OptionGroup(title: "Guardrails") var limits: ResourceLimitOptions
+    @OptionGroup(title: "Alerts") var exitHook: ExitHookOptions
 
     func run() throws {
-        try BackfillPresenter.execute(database: db, name: name, quiet: quiet) { stop, progress in
+        try BackfillPresenter.execute("durable-backfill resume", database: db, name: name, quiet: quiet, exitHook: exitHook) { stop, progress in
             try Backfill.resume(named: name, in: db, stop: stop, limits: limits.limits(diskHolding: FilePath(db)), progress: progress)
         }
     }

@@ -39,6 +39,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Retries") var retries: RetryOptions
 
+    @OptionGroup(title: "Alerts") var exitHook: ExitHookOptions
+
     @Option(
         help: "Before saying complete: the output must hold at least N rows, or N% of the inputs' (exit 3 otherwise; nothing is lost, staging is kept).",
         transform: FailureBudgetArgument.parse)
@@ -76,6 +78,10 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try await exitHook.around("durable-extract run") { try await extractAndReport() }
+    }
+
+    private func extractAndReport() async throws {
         let stop = StopRequest()
         let signals = SignalHandler.install(stop: stop, grace: grace.duration)
         defer { signals.uninstall() }
@@ -127,7 +133,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             summary = RunSummary(error: error, code: ErrorReport.print(error))
         }
-        if json { try JSONOutput.print(summary, schema: 2) }
+        try JSONOutput.summary(summary, schema: 2, printing: json)
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }
 

@@ -46,7 +46,7 @@ struct Resume: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await database.runSession { opened in
+        try await database.runSession("durable-resume resume", exitHook: session.exitHook) { opened in
             let id: String
             if latest {
                 guard let run = try await opened.store.latestResumableRun() else {

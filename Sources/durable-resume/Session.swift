@@ -92,7 +92,7 @@ struct Session {
         let run = outcome.run
         let counts = Self.counts(of: run)
         let session = "this session: \(outcome.processed) processed (\(outcome.succeeded) ok, \(outcome.failed) errors) in \(String(format: "%.1f", outcome.seconds)) s"
-        if json { try JSONOutput.print(OutcomeJSON(outcome)) }
+        try JSONOutput.summary(OutcomeJSON(outcome), printing: json)
         if let reason = outcome.stoppedBy {
             renderer.finish("stopped by \(reason): \(counts); \(session); every finished result is committed")
             note("resume with: durable-resume resume \(storeArgument) --run-id \(run.id)")

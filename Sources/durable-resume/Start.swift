@@ -37,7 +37,7 @@ struct Start: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await database.runSession { opened in
+        try await database.runSession("durable-resume start", exitHook: session.exitHook) { opened in
             let session = Session(storeArgument: database.argument, options: self.session, databaseFile: database.databaseFile, json: json)
             if resume ?? Environment.flag("RESUME") {
                 guard let id = Environment.value("EXPERIMENT_ID") else {

@@ -36,7 +36,7 @@ struct Work: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await database.runSession { opened in
+        try await database.runSession("durable-resume work", exitHook: session.exitHook) { opened in
             let id = runID ?? Environment.value("EXPERIMENT_ID")!
             let session = Session(storeArgument: database.argument, options: self.session, databaseFile: database.databaseFile, json: json)
             return try await session.run(closing: opened) { options in
