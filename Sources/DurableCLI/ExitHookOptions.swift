@@ -31,20 +31,23 @@ public struct ExitHookOptions: ParsableArguments, Sendable {
 
     public init() {}
 
-    /// Runs `body`, then the hook with the exit code `body` ends with (`0` when it returns, an `ExitCode`'s, the
-    /// code of any other error), then returns or rethrows as `body` did.
-    public func around(_ commandName: String, _ body: () async throws -> Void) async throws {
+    /// Runs `body`, then ends `log` (its last lines: the exit code and summary) and runs the hook with the exit code
+    /// `body` ends with (`0` when it returns, an `ExitCode`'s, the code of any other error), then returns or
+    /// rethrows as `body` did.
+    public func around(_ commandName: String, log: RunLog? = nil, _ body: () async throws -> Void) async throws {
         do {
             try await body()
         } catch {
-            await finish(commandName, code: Self.exitCode(for: error))
+            await finish(commandName, code: Self.exitCode(for: error), log: log)
             throw error
         }
-        await finish(commandName, code: DurableExitCode.success.rawValue)
+        await finish(commandName, code: DurableExitCode.success.rawValue, log: log)
     }
 
-    /// Runs the hook, if there is one, for a command that ends with `code`; reports its failure on standard error.
-    public func finish(_ commandName: String, code: Int32) async {
+    /// Ends `log`, then runs the hook, if there is one, for a command that ends with `code`; reports the hook's
+    /// failure on standard error.
+    public func finish(_ commandName: String, code: Int32, log: RunLog? = nil) async {
+        log?.finish(commandName, code: code)
         guard let command else { return }
         let summary = ExitSummary(command: commandName, exitCode: code, recorded: ExitRecord.shared.snapshot())
         await ExitHook(command, timeout: onExitTimeout.duration).run(summary)
@@ -52,7 +55,8 @@ public struct ExitHookOptions: ParsableArguments, Sendable {
 
     /// ``finish(_:code:)`` for a synchronous command (it blocks the calling thread, never a thread of the
     /// cooperative pool, while the hook runs).
-    public func finishBlocking(_ commandName: String, code: Int32) {
+    public func finishBlocking(_ commandName: String, code: Int32, log: RunLog? = nil) {
+        log?.finish(commandName, code: code)
         guard command != nil else { return }
         let done = DispatchSemaphore(value: 0)
         Task.detached {

@@ -56,6 +56,7 @@ extension CheckpointedRun {
         let attempts = previousAttempts
         let retry = options.retry
         let isTransient = options.isTransient
+        let logger = options.recovery.logger
         // Durable per item: in the item's own task, the row is synced into staging, then its key into the ledger,
         // before the item counts as done (a failure goes to the errors file, never to the ledger: the next run
         // retries it). Concurrent items share the syncs (group commit).
@@ -89,6 +90,7 @@ extension CheckpointedRun {
                             isTransient: isTransient,
                             onFailure: { error, n in
                                 retried.withLock { $0.append(FailedAttempt(key: key, message: "\(error)", attempt: earlier + n)) }
+                                logger.debug("retrying \(key) after attempt \(earlier + n): \(error)", metadata: ["key": "\(key)"])
                             }
                         ) { _ in try KeyedRow(key: key, json: try await extract(key)) }
                         return .row(row, retried: retried.withLock { $0 })
@@ -97,6 +99,7 @@ extension CheckpointedRun {
                     } catch {
                         // The item failed (its command, or a row that is not a JSON object), past its retries.
                         let before = retried.withLock { $0 }
+                        logger.debug("\(key) failed at attempt \(earlier + before.count + 1): \(error)", metadata: ["key": "\(key)"])
                         return .failed(
                             FailedAttempt(key: key, message: "\(error)", attempt: earlier + before.count + 1), retried: before)
                     }

@@ -2,23 +2,31 @@ import DurableCLI
 import DurableIO
 import DurableSQLite
 import Foundation
+import Logging
 
 /// What `run` and `resume` share: signals, the progress display, the summary line and the exit code.
 enum BackfillPresenter {
     /// Runs `body` with SIGINT/SIGTERM/SIGHUP turned into a stop request and progress shown, then prints the outcome
     /// and exits with its code.
     static func execute(
-        _ command: String, database: String, name: String, quiet: Bool, exitHook: ExitHookOptions,
+        _ command: String, database: String, name: String, quiet: Bool, exitHook: ExitHookOptions, runLog: RunLogOptions,
         _ body: (StopRequest, (BackfillRecord) -> Void) throws -> BackfillOutcome
     ) throws -> Never {
-        let code = outcome(database: database, name: name, quiet: quiet, body)
-        exitHook.finishBlocking(command, code: code)
+        let log = runLog.open()
+        var logger: Logger?
+        if let log {
+            log.name(name)  // one folder per backfill
+            logger = log.logger(label: "durable-backfill")
+            logger?.info("\(command) started", metadata: ["database": "\(database)", "name": "\(name)", "pid": "\(getpid())"])
+        }
+        let code = outcome(database: database, name: name, quiet: quiet, logger: logger, body)
+        exitHook.finishBlocking(command, code: code, log: log)
         exit(code)
     }
 
     /// Runs the backfill, prints how it ended, and returns the exit code.
     private static func outcome(
-        database: String, name: String, quiet: Bool,
+        database: String, name: String, quiet: Bool, logger: Logger?,
         _ body: (StopRequest, (BackfillRecord) -> Void) throws -> BackfillOutcome
     ) -> Int32 {
         let stop = StopRequest()
@@ -28,7 +36,10 @@ enum BackfillPresenter {
         let outcome: BackfillOutcome
         let display = Display()
         do {
-            outcome = try body(stop) { record in renderer.update(display.snapshot(record)) }
+            outcome = try body(stop) { record in
+                logger?.debug("batch committed: \(record)")
+                renderer.update(display.snapshot(record))
+            }
         } catch {
             signals.uninstall()
             if renderer.style == .terminal { renderer.finish("") }  // clear the progress line

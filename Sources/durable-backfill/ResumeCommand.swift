@@ -21,10 +21,11 @@ struct ResumeCommand: ParsableCommand {
     @Flag(help: "Show no progress.")
     var quiet = false
     @OptionGroup(title: "Guardrails") var limits: ResourceLimitOptions
-    @OptionGroup(title: "Alerts") var exitHook: ExitHookOptions
+    @OptionGroup(title: "Alerts and logs") var exitHook: ExitHookOptions
+    @OptionGroup(title: "Alerts and logs") var runLog: RunLogOptions
 
     func run() throws {
-        try BackfillPresenter.execute("durable-backfill resume", database: db, name: name, quiet: quiet, exitHook: exitHook) { stop, progress in
+        try BackfillPresenter.execute("durable-backfill resume", database: db, name: name, quiet: quiet, exitHook: exitHook, runLog: runLog) { stop, progress in
             try Backfill.resume(named: name, in: db, stop: stop, limits: limits.limits(diskHolding: FilePath(db)), progress: progress)
         }
     }

@@ -49,7 +49,8 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Show no progress (errors and the summary still go to standard error).")
     var quiet = false
     @OptionGroup(title: "Guardrails") var limits: ResourceLimitOptions
-    @OptionGroup(title: "Alerts") var exitHook: ExitHookOptions
+    @OptionGroup(title: "Alerts and logs") var exitHook: ExitHookOptions
+    @OptionGroup(title: "Alerts and logs") var runLog: RunLogOptions
 
     func validate() throws {
         if batchSize != nil && targetBatchTime != nil {
@@ -69,7 +70,7 @@ struct RunCommand: ParsableCommand {
         options.busyTimeout = busyTimeout.duration
         options.checkpointThreshold = walCheckpointMib << 20
         let definition = BackfillDefinition(name: name, table: table, set: setClause, where: predicate, key: key)
-        try BackfillPresenter.execute("durable-backfill run", database: db, name: name, quiet: quiet, exitHook: exitHook) { stop, progress in
+        try BackfillPresenter.execute("durable-backfill run", database: db, name: name, quiet: quiet, exitHook: exitHook, runLog: runLog) { stop, progress in
             try Backfill.run(
                 definition, options: options, in: db, replace: replace, stop: stop,
                 limits: limits.limits(diskHolding: FilePath(db)), progress: progress)

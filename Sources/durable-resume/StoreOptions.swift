@@ -56,9 +56,11 @@ struct DatabaseOptions: ParsableArguments {
     /// throws its exit code. After a failure the store is closed and the error printed with its exit code; a
     /// usage error stays one (64). The `--on-exit` hook runs last, with that code.
     func runSession(
-        _ command: String, exitHook: ExitHookOptions, _ body: (OpenedRunStore) async throws -> ExitCode
+        _ command: String, options: SessionOptions, json: Bool, _ body: (OpenedRunStore, Session) async throws -> ExitCode
     ) async throws -> Never {
-        try await exitHook.around(command) { try await runSession(body) }
+        let log = options.runLog.open()
+        let session = Session(storeArgument: argument, options: options, databaseFile: databaseFile, json: json, log: log)
+        try await options.exitHook.around(command, log: log) { try await runSession { try await body($0, session) } }
         fatalError("runSession always throws its exit code")
     }
 
