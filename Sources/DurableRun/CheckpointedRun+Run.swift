@@ -42,15 +42,20 @@ extension CheckpointedRun {
         var previousAttempts: [RecordKey: Int] = [:]
         for failure in errors.recovered { previousAttempts[failure.key, default: 0] += 1 }
 
+        let counts = Tally()
+        let alreadyDone = unique.count - pending.count
         let guardrails = Guardrails(
             total: unique.count, memoryLimit: options.memoryLimit, heartbeatInterval: options.heartbeatInterval,
             heartbeatRecord: options.heartbeatInterval == nil ? nil : heartbeatPath,
             stallTimeout: options.stallTimeout,
             diskReserve: options.minimumFreeSpace.map { DiskReserve(bytes: $0, at: outputDirectory) },
-            fileSystem: fileSystem, logger: options.recovery.logger)
-        guardrails.progress.skip(unique.count - pending.count)
+            fileSystem: fileSystem, logger: options.recovery.logger,
+            spaceEstimate: { [self] in
+                let (completed, failed) = counts.current
+                return spaceEstimate(rowsSoFar: alreadyDone + completed, pendingItems: pending.count - completed - failed)
+            })
+        guardrails.progress.skip(alreadyDone)
 
-        let counts = Tally()
         let budget = options.failureBudget
         let report = options.progress
         let attempts = previousAttempts
