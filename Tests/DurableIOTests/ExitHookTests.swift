@@ -82,11 +82,12 @@ struct ExitHookTests {
         let hookDir = ItemQuote.quote(f.dir)
         let hook = #"cat > \#(hookDir)/hook.json; echo "$DURABLE_EXIT_CODE $DURABLE_EXIT_STATUS $DURABLE_COMMAND" >> \#(hookDir)/hook.env"#
         let cli = try ResumeCLI(
-            ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", f.command(sleep: 0.2), "--jobs", "2",
+            ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", f.command(sleep: 1), "--jobs", "2",
              "--on-exit", hook], in: f.dir)
         #expect(await cli.runID() != nil, "\(cli.stderr)")
-        try await Task.sleep(for: .milliseconds(500))
-        cli.signal(SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while f.calls.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        cli.signal(SIGTERM)  // an item is running: 40 of 1 s each at --jobs 2 are far from done
         #expect(await cli.wait() == 143, "\(cli.stderr)")
         #expect(readText(f.directory.file("hook.env")) == "143 terminated durable-resume start\n")
         let json = try #require(

@@ -23,11 +23,14 @@ struct SpaceEstimateTests {
     func extractHeartbeatAndStatus() async throws {
         let fixture = ExtractFixture()
         try fixture.makeInputs(30)
-        // Every row is the same size: {"key":…,"pad":"000…"} — 200 bytes of padding.
+        // Every row is the same size: {"key":…,"pad":"000…"} — 200 bytes of padding. Inputs past f0004 wait for the
+        // gate file, so the run is still going (items pending) while the test looks.
+        let gate = fixture.dir.file("gate").string
+        let command = #"case {} in *f000[0-4]*) ;; *) while [ ! -f '\#(gate)' ]; do sleep 0.05; done ;; esac; printf '{"pad":"%0200d"}' 0"#
         let child = try ChildProcess(
             ChildProcess.built("durable-extract"),
             ["run", "--inputs", fixture.inputs.string, "--output", fixture.output.string, "--jobs", "2", "--heartbeat", "300ms",
-             "--min-free-disk", "0", "--command", #"sleep 0.2; printf '{"pad":"%0200d"}' 0"#])
+             "--min-free-disk", "0", "--command", command])
         defer { child.kill9() }
         let record = FilePath(fixture.output.string + ".heartbeat")
         var beat: HeartbeatRecord?
@@ -47,19 +50,21 @@ struct SpaceEstimateTests {
         let json = await CLIRun(ChildProcess.built("durable-extract"), ["status", "--output", fixture.output.string, "--inputs", fixture.inputs.string, "--json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json.stdout)")
         let pending = try #require(object["pending"] as? Int)
-        if pending > 0 {
-            let needed = try #require(object["space_needed_bytes"] as? Int, "\(object)")
-            #expect(needed >= pending * 200, "\(object)")
-        }
+        #expect(pending >= 25, "\(object)")
+        let needed = try #require(object["space_needed_bytes"] as? Int, "\(object)")
+        #expect(needed >= pending * 200, "\(object)")
+        writeRaw("", to: FilePath(gate))
         #expect(await child.wait() == 0, "\(child.text)")
     }
 
     @Test("durable-resume status: a run killed half way shows the disk it still needs")
     func resumeStatus() async throws {
         let f = ResumeFixture(count: 40)
+        // Items past the 10th never finish: the run is killed with 30 items not done.
+        let command = #"input=$(cat); [ {} -gt 10 ] && sleep 30; printf '%s' "$input""#
         let cli = try ResumeCLI(
-            ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", f.command(sleep: 0.05), "--batch-size", "2",
-             "--min-free-disk", "0"], in: f.dir)
+            ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", command, "--batch-size", "2",
+             "--batch-seconds", "0.2", "--min-free-disk", "0"], in: f.dir)
         let id = try #require(await cli.runID(), "\(cli.stderr)")
         let deadline = ContinuousClock.now + .seconds(60)
         while (try? f.committed(runID: id)) ?? 0 < 6, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
