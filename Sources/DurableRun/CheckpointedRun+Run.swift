@@ -53,6 +53,7 @@ extension CheckpointedRun {
         let counts = Tally()
         let budget = options.failureBudget
         let report = options.progress
+        report?(guardrails.progress.snapshot())  // before any item: what earlier runs did, and the display starts
         let attempts = previousAttempts
         let retry = options.retry
         let isTransient = options.isTransient
