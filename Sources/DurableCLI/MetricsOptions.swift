@@ -9,7 +9,7 @@ import SystemPackage
 /// @OptionGroup(title: "Metrics") var metrics: MetricsOptions
 /// let file = try metrics.file(output: "out.jsonl", defaultInterval: .seconds(60))
 /// ```
-public struct MetricsOptions: ParsableArguments {
+public struct MetricsOptions: ParsableArguments, Sendable {
     @Option(
         name: .customLong("metrics-file"),
         help: ArgumentHelp(
@@ -27,6 +27,12 @@ public struct MetricsOptions: ParsableArguments {
     public func validate() throws {
         if let metricsFile, metricsFile.isEmpty { throw ValidationError("--metrics-file needs a path") }
         if let metricsInterval, metricsInterval.duration <= .zero { throw ValidationError("--metrics-interval must be more than 0") }
+    }
+
+    /// `path` made absolute against the working directory: an `output` label that names one file wherever the
+    /// command was started.
+    public static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
     /// The metrics file the flags ask for (`nil` without `--metrics-file`), labelled with this process's tool and

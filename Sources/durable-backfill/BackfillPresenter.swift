@@ -6,9 +6,9 @@ import Foundation
 /// What `run` and `resume` share: signals, the progress display, the summary line and the exit code.
 enum BackfillPresenter {
     /// Runs `body` with SIGINT/SIGTERM/SIGHUP turned into a stop request and progress shown, then prints the outcome
-    /// and exits with its code.
+    /// and exits with its code. With `--metrics-file`, the rows by key position are its items (done, pending).
     static func execute(
-        database: String, name: String, quiet: Bool,
+        database: String, name: String, quiet: Bool, metrics: MetricsOptions = MetricsOptions(),
         _ body: (StopRequest, (BackfillRecord) -> Void) throws -> BackfillOutcome
     ) throws -> Never {
         let stop = StopRequest()
@@ -17,9 +17,17 @@ enum BackfillPresenter {
         let resume = "durable-backfill resume --db \(database) --name \(name)"
         let outcome: BackfillOutcome
         let display = Display()
+        let metricsFile = metrics.file(output: MetricsOptions.absolute(database), runID: name)
         do {
-            outcome = try body(stop) { record in renderer.update(display.snapshot(record)) }
+            try metricsFile?.start()
+            outcome = try body(stop) { record in
+                let snapshot = display.snapshot(record)
+                metricsFile?.observe(snapshot)
+                renderer.update(snapshot)
+            }
+            metricsFile?.finish()
         } catch {
+            metricsFile?.finish()
             signals.uninstall()
             if renderer.style == .terminal { renderer.finish("") }  // clear the progress line
             exit(ErrorReport.print(error).rawValue)

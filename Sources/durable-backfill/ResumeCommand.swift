@@ -22,8 +22,10 @@ struct ResumeCommand: ParsableCommand {
     var quiet = false
     @OptionGroup(title: "Guardrails") var limits: ResourceLimitOptions
 
+    @OptionGroup(title: "Metrics") var metrics: MetricsOptions
+
     func run() throws {
-        try BackfillPresenter.execute(database: db, name: name, quiet: quiet) { stop, progress in
+        try BackfillPresenter.execute(database: db, name: name, quiet: quiet, metrics: metrics) { stop, progress in
             try Backfill.resume(named: name, in: db, stop: stop, limits: limits.limits(diskHolding: FilePath(db)), progress: progress)
         }
     }

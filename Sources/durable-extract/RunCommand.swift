@@ -83,7 +83,7 @@ struct RunCommand: AsyncParsableCommand {
         let signals = SignalHandler.install(stop: stop, grace: grace.duration)
         defer { signals.uninstall() }
         let renderer = ProgressRenderer(style: quiet || json ? .quiet : .automatic, plainInterval: heartbeat.duration)
-        let metricsFile = metrics.file(output: output.output, defaultInterval: heartbeat.duration)
+        let metricsFile = metrics.file(output: MetricsOptions.absolute(output.output), defaultInterval: heartbeat.duration)
         defer { metricsFile?.finish() }
         let announced = Mutex(false)
         var logger = Logger(label: "durable-extract")
