@@ -199,7 +199,22 @@ public final class MetricsFile: Sendable {
         gauge("durable_start_timestamp_seconds", "Unix time this session started.", startedAt.timeIntervalSince1970)
         gauge("durable_memory_bytes", "Resident plus swap bytes of the process and its item commands.", Double(memory.total))
         gauge("durable_memory_swap_bytes", "Swap bytes of the process itself (part of durable_memory_bytes).", Double(memory.swap))
-        return registry.emitToString()
+        return Self.sorted(registry.emitToString())
+    }
+
+    /// The registry's text with its families in name order and each family's samples sorted (the registry emits
+    /// them in hash order): one run's successive files differ only in their figures.
+    static func sorted(_ text: String) -> String {
+        var families: [[Substring]] = []
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("# HELP") || families.isEmpty { families.append([]) }
+            families[families.count - 1].append(line)
+        }
+        return families.map { family in
+            let comments = family.filter { $0.hasPrefix("#") }
+            return (comments + family.filter { !$0.hasPrefix("#") }.sorted()).joined(separator: "\n")
+        }.sorted { ($0.split(separator: " ").dropFirst(2).first ?? "") < ($1.split(separator: " ").dropFirst(2).first ?? "") }
+            .joined(separator: "\n") + "\n"
     }
 
     /// A metric's full name (the unit is in it already) and its `# HELP` text.
