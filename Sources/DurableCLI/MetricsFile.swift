@@ -64,6 +64,8 @@ public final class MetricsFile: Sendable {
     private struct State {
         var identity: Identity
         var snapshot: ProgressSnapshot?
+        /// The run's size and done count as known before the first snapshot.
+        var known: (total: Int, done: Int)?
         var running = 0
         var retried = 0
         var started: [String: Int] = [:]
@@ -104,6 +106,10 @@ public final class MetricsFile: Sendable {
 
     /// The run's id, once known (a new run's is known after it was created).
     public func setRunID(_ id: String) { state.withLock { $0.identity.runID = id } }
+
+    /// The run's items in all and those already done, for the files written before the first item finishes (the
+    /// first progress snapshot replaces them).
+    public func setKnown(total: Int, done: Int) { state.withLock { $0.known = (total, done) } }
 
     /// An item starts an attempt: it is running, and a second attempt at the same key is a retry.
     public func attemptStarted(_ key: String) {
@@ -178,9 +184,9 @@ public final class MetricsFile: Sendable {
         let memory = MemoryUsage.current(includingDescendants: true)
         let labels = s.identity.labels
         let snapshot = s.snapshot
-        let done = snapshot.map { $0.completed + $0.skipped } ?? 0
+        let done = snapshot.map { $0.completed + $0.skipped } ?? s.known?.done ?? 0
         let failed = snapshot?.failed ?? 0
-        let total = snapshot?.total ?? 0
+        let total = snapshot?.total ?? s.known?.total ?? 0
         let registry = PrometheusCollectorRegistry()
 
         let items = "Items by state: done (by the run, earlier sessions included), failed (in this session, past retries), retried (retries started in this session)."

@@ -77,6 +77,7 @@ struct Session {
     /// whose stdout is one JSON object alone (`jq` reads it).
     func announce(_ run: RunRecord) {
         metrics.file?.setRunID(run.id)
+        metrics.file?.setKnown(total: run.totalItems, done: run.completedCount)
         if json { note("run \(run.id)") } else { say("run \(run.id)") }
     }
 

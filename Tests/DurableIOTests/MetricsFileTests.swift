@@ -157,6 +157,29 @@ struct MetricsFileTests {
         checkTimestamps(b, within: 60)
     }
 
+    @Test("durable-resume start: before its first item finished, the file already names the run and its size")
+    func resumeBeforeTheFirstItem() async throws {
+        guard Self.available else { return }
+        let fixture = ResumeFixture(count: 3)
+        let metrics = dir.file("early.prom").string
+        let child = try ChildProcess(
+            ResumeCLI.executable,
+            ["start", "--db", fixture.db, "--source", fixture.csv, "--id", "id", "--command", fixture.command(sleep: 1),
+             "--metrics-file", metrics, "--metrics-interval", "100ms", "--quiet"])
+        var early: Parsed?
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, child.process.isRunning, early == nil {
+            if let m = try await parse(metrics), m.identity["run_id"]?.isEmpty == false { early = m }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let status = await child.wait()
+        #expect(status == 0, "\(child.text)")
+        let m = try #require(early, "the file never named the run: \(child.text)")
+        #expect(m["durable_run_items{}"] == 3, "\(m.values)")
+        #expect(m["durable_items_total{state=done}"] == 0)
+        #expect((m["durable_items_pending{}"] ?? 0) + (m["durable_items_running{}"] ?? 0) == 3, "\(m.values)")
+    }
+
     @Test("A metrics file that cannot be written is refused before any work (exit 1, the path named)")
     func unwritablePath() async throws {
         let inputs = dir.file("inputs")
