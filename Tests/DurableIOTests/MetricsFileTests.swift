@@ -78,13 +78,16 @@ struct MetricsFileTests {
         guard Self.available else { return }
         let inputs = dir.file("inputs")
         try FileManager.default.createDirectory(atPath: inputs.string, withIntermediateDirectories: true)
-        for i in 1...30 { writeRaw("\(i)\n", to: inputs.appending("f\(i).txt")) }
+        for i in 1...30 { writeRaw("\(i)\n", to: inputs.appending(String(format: "a%02d.txt", i))) }
         let metrics = dir.file("durable.prom").string
         let marker = dir.file("retried-once").string
-        // f1.txt asks for one retry (exit 75, EX_TEMPFAIL) the first time; f2.txt fails for good.
+        let go = dir.file("go").string
+        // Inputs run in key order. a01 asks for one retry (exit 75, EX_TEMPFAIL) the first time; a02 fails for good;
+        // a03 and a04 succeed at once; every later one waits for the file `go`, which the test makes once it has
+        // read the file with items pending (however loaded the machine).
         let command = """
-            case {} in *\\/f1.txt) [ -f '\(marker)' ] || { touch '\(marker)'; exit 75; } ;; *\\/f2.txt) exit 3 ;; esac; \
-            sleep 0.15; echo '{"n":1}'
+            case {} in *\\/a01.txt) [ -f '\(marker)' ] || { touch '\(marker)'; exit 75; } ;; *\\/a02.txt) exit 3 ;; \
+            *\\/a03.txt|*\\/a04.txt) ;; *) while [ ! -f '\(go)' ]; do sleep 0.05; done ;; esac; echo '{"n":1}'
             """
         let output = dir.file("out.jsonl").string
         let child = try ChildProcess(
@@ -93,14 +96,16 @@ struct MetricsFileTests {
              "--retries", "2", "--retry-delay", "10ms", "--metrics-file", metrics, "--metrics-interval", "100ms", "--quiet"])
 
         var during: Parsed?
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = Date().addingTimeInterval(120)
         while Date() < deadline, child.process.isRunning {
-            if let m = try await parse(metrics), (m["durable_items_total{state=done}"] ?? 0) >= 2, (m["durable_items_pending{}"] ?? 0) > 0 {
+            if let m = try await parse(metrics), (m["durable_items_total{state=done}"] ?? 0) >= 3,
+               (m["durable_items_total{state=failed}"] ?? 0) == 1, (m["durable_items_pending{}"] ?? 0) > 0 {
                 during = m
                 break
             }
             try await Task.sleep(for: .milliseconds(50))
         }
+        writeRaw("", to: FilePath(go))
         let status = await child.wait()
         #expect(status == 1, "one item failed for good: \(child.text)")
         let m = try #require(during, "the file was never read with items pending: \(child.text)")
@@ -162,16 +167,20 @@ struct MetricsFileTests {
         guard Self.available else { return }
         let fixture = ResumeFixture(count: 3)
         let metrics = dir.file("early.prom").string
+        let go = dir.file("go").string
+        // Each item waits for the file `go`, made once the test has read the file: no item has finished before.
+        let command = "input=$(cat); while [ ! -f '\(go)' ]; do sleep 0.05; done; printf '%s' \"$input\""
         let child = try ChildProcess(
             ResumeCLI.executable,
-            ["start", "--db", fixture.db, "--source", fixture.csv, "--id", "id", "--command", fixture.command(sleep: 1),
+            ["start", "--db", fixture.db, "--source", fixture.csv, "--id", "id", "--command", command,
              "--metrics-file", metrics, "--metrics-interval", "100ms", "--quiet"])
         var early: Parsed?
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = Date().addingTimeInterval(120)
         while Date() < deadline, child.process.isRunning, early == nil {
             if let m = try await parse(metrics), m.identity["run_id"]?.isEmpty == false { early = m }
             try await Task.sleep(for: .milliseconds(50))
         }
+        writeRaw("", to: FilePath(go))
         let status = await child.wait()
         #expect(status == 0, "\(child.text)")
         let m = try #require(early, "the file never named the run: \(child.text)")
