@@ -18,7 +18,9 @@ public struct MetricsOptions: ParsableArguments, Sendable {
     public var metricsFile: String?
 
     @Option(
-        help: "How often --metrics-file is rewritten (default: the heartbeat, or 15s where there is none).",
+        help: ArgumentHelp(
+            "How often --metrics-file is rewritten, e.g. 15s or 1m (default: the heartbeat, or 15s where there is none).",
+            valueName: "duration"),
         transform: DurationArgument.parse)
     public var metricsInterval: DurationArgument?
 
