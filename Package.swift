@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import Foundation
 import PackageDescription
 
@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Core
@@ -107,12 +109,15 @@ let package = Package(
             ]
         ),
 
-        // Shared CLI support: progress renderer, exit codes, signal handling, --json output, the --on-exit hook
+        // Shared CLI support: progress renderer, exit codes, signal handling, --json output, the --on-exit hook,
+        // the --metrics-file (swift-metrics with swift-prometheus: the CLIs only, never the core)
         .target(
             name: "DurableCLI",
             dependencies: [
                 "DurableIO", "DurableRun", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
 

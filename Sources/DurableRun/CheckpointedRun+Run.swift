@@ -58,6 +58,7 @@ extension CheckpointedRun {
 
         let budget = options.failureBudget
         let report = options.progress
+        report?(guardrails.progress.snapshot())  // before any item: what earlier runs did, and the display starts
         let attempts = previousAttempts
         let retry = options.retry
         let isTransient = options.isTransient

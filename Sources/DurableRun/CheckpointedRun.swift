@@ -41,7 +41,8 @@ public final class CheckpointedRun: Sendable {
         public var lockTimeout: Duration
         /// How recovery treats damage (strictness, logger).
         public var recovery: RecoveryOptions
-        /// Called after each item with the run's progress (for a progress bar; keep it quick).
+        /// Called once before the first item (with the items earlier runs did as `skipped`), then after each item,
+        /// with the run's progress (for a progress bar; keep it quick).
         public var progress: (@Sendable (ProgressSnapshot) -> Void)?
         /// Retries of a failed item within the run, for failures `isTransient` accepts; each failed attempt is
         /// recorded in the errors file. Default: none.

@@ -7,9 +7,10 @@ import Logging
 /// What `run` and `resume` share: signals, the progress display, the summary line and the exit code.
 enum BackfillPresenter {
     /// Runs `body` with SIGINT/SIGTERM/SIGHUP turned into a stop request and progress shown, then prints the outcome
-    /// and exits with its code.
+    /// and exits with its code. With `--metrics-file`, the rows by key position are its items (done, pending).
     static func execute(
         _ command: String, database: String, name: String, quiet: Bool, exitHook: ExitHookOptions, runLog: RunLogOptions,
+        metrics: MetricsOptions,
         _ body: (StopRequest, (BackfillRecord) -> Void) throws -> BackfillOutcome
     ) throws -> Never {
         let log = runLog.open()
@@ -19,14 +20,14 @@ enum BackfillPresenter {
             logger = log.logger(label: "durable-backfill")
             logger?.info("\(command) started", metadata: ["database": "\(database)", "name": "\(name)", "pid": "\(getpid())"])
         }
-        let code = outcome(database: database, name: name, quiet: quiet, logger: logger, body)
+        let code = outcome(database: database, name: name, quiet: quiet, logger: logger, metrics: metrics, body)
         exitHook.finishBlocking(command, code: code, log: log)
         exit(code)
     }
 
     /// Runs the backfill, prints how it ended, and returns the exit code.
     private static func outcome(
-        database: String, name: String, quiet: Bool, logger: Logger?,
+        database: String, name: String, quiet: Bool, logger: Logger?, metrics: MetricsOptions,
         _ body: (StopRequest, (BackfillRecord) -> Void) throws -> BackfillOutcome
     ) -> Int32 {
         let stop = StopRequest()
@@ -35,12 +36,18 @@ enum BackfillPresenter {
         let resume = "durable-backfill resume --db \(database) --name \(name)"
         let outcome: BackfillOutcome
         let display = Display()
+        let metricsFile = metrics.file(output: MetricsOptions.absolute(database), runID: name)
         do {
+            try metricsFile?.start()
             outcome = try body(stop) { record in
                 logger?.debug("batch committed: \(record)")
-                renderer.update(display.snapshot(record))
+                let snapshot = display.snapshot(record)
+                metricsFile?.observe(snapshot)
+                renderer.update(snapshot)
             }
+            metricsFile?.finish()
         } catch {
+            metricsFile?.finish()
             signals.uninstall()
             if renderer.style == .terminal { renderer.finish("") }  // clear the progress line
             return ErrorReport.print(error).rawValue

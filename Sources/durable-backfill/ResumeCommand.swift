@@ -24,8 +24,10 @@ struct ResumeCommand: ParsableCommand {
     @OptionGroup(title: "Alerts and logs") var exitHook: ExitHookOptions
     @OptionGroup(title: "Alerts and logs") var runLog: RunLogOptions
 
+    @OptionGroup(title: "Metrics") var metrics: MetricsOptions
+
     func run() throws {
-        try BackfillPresenter.execute("durable-backfill resume", database: db, name: name, quiet: quiet, exitHook: exitHook, runLog: runLog) { stop, progress in
+        try BackfillPresenter.execute("durable-backfill resume", database: db, name: name, quiet: quiet, exitHook: exitHook, runLog: runLog, metrics: metrics) { stop, progress in
             try Backfill.resume(named: name, in: db, stop: stop, limits: limits.limits(diskHolding: FilePath(db)), progress: progress)
         }
     }

@@ -61,6 +61,8 @@ struct RunCommand: ParsableCommand {
         if walCheckpointMib < 1 { throw ValidationError("--wal-checkpoint-mib must be at least 1.") }
     }
 
+    @OptionGroup(title: "Metrics") var metrics: MetricsOptions
+
     func run() throws {
         var options = BackfillOptions()
         if let batchSize { options.batchSizing = .fixed(rows: batchSize) }
@@ -70,7 +72,7 @@ struct RunCommand: ParsableCommand {
         options.busyTimeout = busyTimeout.duration
         options.checkpointThreshold = walCheckpointMib << 20
         let definition = BackfillDefinition(name: name, table: table, set: setClause, where: predicate, key: key)
-        try BackfillPresenter.execute("durable-backfill run", database: db, name: name, quiet: quiet, exitHook: exitHook, runLog: runLog) { stop, progress in
+        try BackfillPresenter.execute("durable-backfill run", database: db, name: name, quiet: quiet, exitHook: exitHook, runLog: runLog, metrics: metrics) { stop, progress in
             try Backfill.run(
                 definition, options: options, in: db, replace: replace, stop: stop,
                 limits: limits.limits(diskHolding: FilePath(db)), progress: progress)

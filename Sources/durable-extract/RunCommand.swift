@@ -4,6 +4,7 @@ import DurableIO
 import DurableRun
 import Foundation
 import Logging
+import Synchronization
 import SystemPackage
 
 /// `durable-extract run`: extract every input not yet done, then finalize and verify the output.
@@ -42,6 +43,8 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup(title: "Alerts and logs") var exitHook: ExitHookOptions
 
     @OptionGroup(title: "Alerts and logs") var runLog: RunLogOptions
+
+    @OptionGroup(title: "Metrics") var metrics: MetricsOptions
 
     @Option(
         help: "Before saying complete: the output must hold at least N rows, or N% of the inputs' (exit 3 otherwise; nothing is lost, staging is kept).",
@@ -89,6 +92,9 @@ struct RunCommand: AsyncParsableCommand {
         let signals = SignalHandler.install(stop: stop, grace: grace.duration)
         defer { signals.uninstall() }
         let renderer = ProgressRenderer(style: quiet || json ? .quiet : .automatic, plainInterval: heartbeat.duration)
+        let metricsFile = metrics.file(output: MetricsOptions.absolute(output.output), defaultInterval: heartbeat.duration)
+        defer { metricsFile?.finish() }
+        let announced = Mutex(false)
         var logger = Logger(label: "durable-extract")
         logger.logLevel = .notice  // progress is the renderer's; recovery damage and stalls are warnings
         if let log {
@@ -112,7 +118,16 @@ struct RunCommand: AsyncParsableCommand {
                 stallTimeout: limits.stallTimeout,
                 heartbeatInterval: heartbeat.duration == .zero ? nil : heartbeat.duration,
                 recovery: RecoveryOptions(logger: logger),
-                progress: { renderer.update($0) }, minimumFreeSpace: limits.diskReserve?.bytes)
+                progress: { snapshot in
+                    metricsFile?.observe(snapshot)
+                    if snapshot.skipped > 0, !announced.withLock({ a in defer { a = true }; return a }) {
+                        let total = snapshot.total ?? snapshot.skipped
+                        ProgressRenderer.standardError(
+                            "resuming: \(snapshot.skipped.formatted) of \(total.formatted) items already done; \((total - snapshot.skipped).formatted) to process\n")
+                    }
+                    renderer.update(snapshot)
+                },
+                minimumFreeSpace: limits.diskReserve?.bytes)
             options.expectedRows = expectRows.map {
                 switch $0 {
                 case .count(let rows): return .atLeast(rows)
@@ -127,7 +142,8 @@ struct RunCommand: AsyncParsableCommand {
             let inputs = try self.inputs.load().excludingState(of: run)
             if let note = inputs.exclusionNote { ProgressRenderer.standardError("note: \(note)\n") }
             if !allowEmpty { try inputs.requireSome() }
-            let extract = try extractor(for: inputs)
+            let extract = try extractor(for: inputs, counting: metricsFile)
+            try metricsFile?.start()
             let report = try await run.run(inputs: inputs.keys, stop: stop, extract: extract)
             summary = RunSummary(report)
             renderer.finish(report.description)
@@ -151,12 +167,16 @@ struct RunCommand: AsyncParsableCommand {
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }
 
-    private func extractor(for inputs: ExtractionInputs) throws -> @Sendable (RecordKey) async throws -> [UInt8] {
+    private func extractor(for inputs: ExtractionInputs, counting metrics: MetricsFile?) throws -> @Sendable (RecordKey) async throws -> [UInt8] {
+        let extract: @Sendable (RecordKey) async throws -> [UInt8]
         if let command {
             let itemCommand = ItemCommand(command, timeout: itemTimeout?.duration)
-            return { key in try await itemCommand.run(path: inputs.path(for: key)) }
+            extract = { key in try await itemCommand.run(path: inputs.path(for: key)) }
+        } else {
+            extract = { key in try await FileStats.rowOffPool(for: inputs.path(for: key)) }
         }
-        return { key in try await FileStats.rowOffPool(for: inputs.path(for: key)) }
+        guard let metrics else { return extract }
+        return { key in try await metrics.counting("\(key)") { try await extract(key) } }  // running and retried
     }
 }
 

@@ -36,6 +36,8 @@ struct SessionOptions: ParsableArguments {
 
     @OptionGroup(title: "Alerts and logs") var runLog: RunLogOptions
 
+    @OptionGroup(title: "Metrics") var metrics: MetricsOptions
+
     /// `--jobs`, or fewer when the descriptor limit (`ulimit -n`) cannot hold that many item commands at once —
     /// past it, pipes fail with `EMFILE` and an item command is left unreaped — with a note on stderr that says so.
     func jobsWithinDescriptorLimit() -> Int {

@@ -6,6 +6,7 @@ import DurableRunStore
 import DurableStores
 import Foundation
 import Logging
+import Synchronization
 
 /// What `start` and `resume` share: signals, progress, the per-item command, and the report at the end.
 struct Session {
@@ -18,6 +19,8 @@ struct Session {
     /// The run's own log (`--log-dir`), named by the run's id once it is known.
     let log: RunLog?
     let stop = StopRequest()
+    /// The `--metrics-file`, once the session runs.
+    let metrics = MetricsSlot()
 
     /// The session's options for whichever runner the store takes: jobs, stop, progress, notices, lease, claim size.
     func storeOptions(renderer: ProgressRenderer) -> OpenedRunStore.Options {
@@ -25,7 +28,12 @@ struct Session {
         logger.logLevel = .warning  // the command prints its own summary; the library's info lines would repeat it
         if let log { logger = log.logger(alongside: logger) }
         var storeOptions = OpenedRunStore.Options(
-            jobs: options.jobsWithinDescriptorLimit(), stop: stop, progress: { renderer.update($0) }, notice: { note($0) },
+            jobs: options.jobsWithinDescriptorLimit(), stop: stop,
+            progress: { [metrics] in
+                metrics.file?.observe($0)
+                renderer.update($0)
+            },
+            notice: { note($0) },
             logger: logger, lease: .milliseconds(Int64(options.lease * 1000)), claimSize: options.claimSize,
             limits: options.guardrails.limits(diskHolding: databaseFile))
         storeOptions.retry = options.retries.policy
@@ -45,9 +53,15 @@ struct Session {
         let command = ItemCommand(
             configuration.command,
             timeout: configuration.itemTimeoutSeconds.map { .milliseconds(Int64($0 * 1000)) })
+        let metrics = self.metrics
         return { item in
             do {
-                return try await command.run(argument: item.key, standardInput: Array((item.json + "\n").utf8))
+                guard let file = metrics.file else {
+                    return try await command.run(argument: item.key, standardInput: Array((item.json + "\n").utf8))
+                }
+                return try await file.counting(item.key) {  // running and retried, for the metrics file
+                    try await command.run(argument: item.key, standardInput: Array((item.json + "\n").utf8))
+                }
             } catch let failure as ItemCommandFailure {
                 let timedOut = if case .timedOut = failure.reason { true } else { false }
                 throw ItemFailure(
@@ -65,6 +79,8 @@ struct Session {
     /// Prints `run <ID>` once the run is known: on stdout for a script to read at once, or on stderr under `--json`,
     /// whose stdout is one JSON object alone (`jq` reads it).
     func announce(_ run: RunRecord) {
+        metrics.file?.setRunID(run.id)
+        metrics.file?.setKnown(total: run.totalItems, done: run.completedCount)
         if json { note("run \(run.id)") } else { say("run \(run.id)") }
         if let log {
             log.name(run.id)
@@ -91,6 +107,11 @@ struct Session {
         let signals = installSignals()
         defer { signals.uninstall() }
         let progress = self.renderer()
+        let location = databaseFile.map { MetricsOptions.absolute($0.string) } ?? String(storeArgument.drop { $0 != " " }.dropFirst())
+        let metricsFile = options.metrics.file(output: location)  // the SQLite file, or the URL with its password redacted
+        try metricsFile?.start()
+        metrics.set(metricsFile)
+        defer { metricsFile?.finish() }
         let outcome = try await body(storeOptions(renderer: progress))
         // The store's last syncs (checkpoint, close) come before any word of success.
         try await store.close()
@@ -159,4 +180,14 @@ struct OutcomeJSON: Encodable {
         case run, skipped, processed, succeeded, failed, abandoned, seconds
         case stoppedBy = "stopped_by"
     }
+}
+
+/// The session's `--metrics-file` (`nil` without one): set when the session starts running, read by its progress
+/// callback, its item commands and its announcement of the run id.
+final class MetricsSlot: Sendable {
+    private let value = Mutex<MetricsFile?>(nil)
+
+    var file: MetricsFile? { value.withLock { $0 } }
+
+    func set(_ file: MetricsFile?) { value.withLock { $0 = file } }
 }

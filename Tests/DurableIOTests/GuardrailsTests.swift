@@ -237,9 +237,10 @@ struct HeartbeatAndRenderingTests {
     func render(_ style: ProgressRenderer.Style) async -> String {
         let clock = TestClock()
         let output = Mutex("")
-        let renderer = ProgressRenderer(style: style, plainInterval: .seconds(60), timekeeper: Timekeeper(clock)) { text in
-            output.withLock { $0 += text }
-        }
+        let renderer = ProgressRenderer(
+            style: style, plainInterval: .seconds(60), timekeeper: Timekeeper(clock),
+            write: { text in output.withLock { $0 += text } }, columns: { 80 },
+            now: { Date(timeIntervalSince1970: 1_796_220_000) })
         let tracker = ProgressTracker(total: 100, timekeeper: Timekeeper(clock))
         for _ in 0..<100 {  // 100 updates over 10 s
             await clock.advance(by: .milliseconds(100))
@@ -254,14 +255,14 @@ struct HeartbeatAndRenderingTests {
         let text = await render(.terminal)
         #expect(text.hasPrefix("\r\u{1B}[2K[") && text.hasSuffix("\r\u{1B}[2Kdone: 100 rows verified\n"))
         #expect(text.components(separatedBy: "\r").count - 1 <= 101, "at most ten redraws a second")
-        #expect(text.contains("[####################] 100 / 100 (100.0 %)"))
+        #expect(text.contains("##] 100 / 100 (100.0 %)") && !text.contains(".] 100 / 100"), "a full bar at 100 %")
         #expect(text.filter { $0 == "\n" }.count == 1)
     }
 
     @Test func aPipeGetsPlainLinesWithoutControlCharacters() async {
         let text = await render(.plain)
         #expect(!text.contains("\r") && !text.contains("\u{1B}"))
-        #expect(text.split(separator: "\n") == ["1 / 100 (1.0 %) · 10.0/s · ETA unknown", "done: 100 rows verified"])
+        #expect(text.split(separator: "\n") == ["2026-12-02T14:00:00Z 1 / 100 (1.0 %) · –/s · elapsed 0s · ETA unknown", "done: 100 rows verified"])
     }
 
     @Test func quietMeansNothing() async {

@@ -45,7 +45,7 @@ public struct ProgressSnapshot: Sendable, Codable, Equatable, CustomStringConver
         return parts.joined(separator: " · ")
     }
 
-    static func rate(_ r: Double) -> String {
+    package static func rate(_ r: Double) -> String {
         r >= 100 ? String(format: "%.0f/s", r) : r >= 1 ? String(format: "%.1f/s", r) : String(format: "%.1f/min", r * 60)
     }
 
