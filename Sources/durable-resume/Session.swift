@@ -23,7 +23,7 @@ struct Session {
         logger.logLevel = .warning  // the command prints its own summary; the library's info lines would repeat it
         var storeOptions = OpenedRunStore.Options(
             jobs: options.jobsWithinDescriptorLimit(), stop: stop, progress: { renderer.update($0) }, notice: { note($0) },
-            logger: logger, lease: .milliseconds(Int64(options.lease * 1000)), claimSize: options.claimSize,
+            logger: logger, lease: options.lease.duration, claimSize: options.claimSize,
             limits: options.guardrails.limits(diskHolding: databaseFile))
         storeOptions.retry = options.retries.policy
         storeOptions.failureBudget = options.maxFailures?.budget
@@ -31,7 +31,7 @@ struct Session {
     }
 
     func renderer() -> ProgressRenderer {
-        ProgressRenderer(style: options.quiet ? .quiet : .automatic, plainInterval: .milliseconds(Int64(options.progressInterval * 1000)))
+        ProgressRenderer(style: options.quiet ? .quiet : .automatic, plainInterval: options.progressInterval.duration)
     }
 
     /// The per-item command: the item's JSON on stdin, `{}` replaced by its id; failures keep their status and the
@@ -56,7 +56,7 @@ struct Session {
 
     /// SIGINT/SIGTERM/SIGHUP handling for a session, with the `--grace` the options give.
     func installSignals() -> SignalHandler {
-        SignalHandler.install(stop: stop, grace: .milliseconds(Int64(options.grace * 1000)))
+        SignalHandler.install(stop: stop, grace: options.grace.duration)
     }
 
     /// Prints `run <ID>` once the run is known: on stdout for a script to read at once, or on stderr under `--json`,
