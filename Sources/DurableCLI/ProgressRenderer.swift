@@ -81,6 +81,13 @@ public final class ProgressRenderer: Sendable {
         }
     }
 
+    /// Ends the progress display with the command's final one-line summary, which every style prints: in place of
+    /// the progress line on a terminal, as a plain line otherwise, and on standard error under `--quiet` too (see
+    /// ``QuietOption``).
+    public func conclude(_ summary: String) {
+        if style == .quiet { write(summary + "\n") } else { finish(summary) }
+    }
+
     /// `[#########...........] 41,200 / 152,265 (27.1 %) · 35.2/s · ETA 52m 34s · 3 failed`.
     public static func line(_ snapshot: ProgressSnapshot, bar: Bool) -> String {
         guard bar, let fraction = snapshot.fraction else { return "\(snapshot)" }

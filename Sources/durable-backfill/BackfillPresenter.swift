@@ -26,9 +26,7 @@ enum BackfillPresenter {
         }
         signals.uninstall()
         // The summary goes out even with --quiet: it says how the run ended and how to go on.
-        func conclude(_ summary: String) {
-            if renderer.style == .quiet { ProgressRenderer.standardError(summary + "\n") } else { renderer.finish(summary) }
-        }
+        func conclude(_ summary: String) { renderer.conclude(summary) }
         let record = outcome.record
         switch outcome {
         case .completed:

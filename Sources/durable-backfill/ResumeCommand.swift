@@ -18,12 +18,11 @@ struct ResumeCommand: ParsableCommand {
     var db: String
     @Option(help: "The backfill's name.")
     var name: String
-    @Flag(help: "Show no progress.")
-    var quiet = false
+    @OptionGroup var quietOption: QuietOption
     @OptionGroup(title: "Guardrails") var limits: ResourceLimitOptions
 
     func run() throws {
-        try BackfillPresenter.execute(database: db, name: name, quiet: quiet) { stop, progress in
+        try BackfillPresenter.execute(database: db, name: name, quiet: quietOption.quiet) { stop, progress in
             try Backfill.resume(named: name, in: db, stop: stop, limits: limits.limits(diskHolding: FilePath(db)), progress: progress)
         }
     }

@@ -64,8 +64,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON summary object on stdout (schema 2, snake_case keys, every key present; see Documentation/JSON.md).")
     var json = false
 
-    @Flag(help: "No progress output (errors still go to stderr).")
-    var quiet = false
+    @OptionGroup var quietOption: QuietOption
 
     @Flag(help: "Accept a run over zero inputs (an empty directory, or a --glob that matched no file) instead of exiting 1.")
     var allowEmpty = false
@@ -79,7 +78,7 @@ struct RunCommand: AsyncParsableCommand {
         let stop = StopRequest()
         let signals = SignalHandler.install(stop: stop, grace: grace.duration)
         defer { signals.uninstall() }
-        let renderer = ProgressRenderer(style: quiet || json ? .quiet : .automatic, plainInterval: heartbeat.duration)
+        let renderer = ProgressRenderer(style: quietOption.quiet || json ? .quiet : .automatic, plainInterval: heartbeat.duration)
         var logger = Logger(label: "durable-extract")
         logger.logLevel = .notice  // progress is the renderer's; recovery damage and stalls are warnings
         let summary: RunSummary
@@ -110,7 +109,7 @@ struct RunCommand: AsyncParsableCommand {
             let extract = try extractor(for: inputs)
             let report = try await run.run(inputs: inputs.keys, stop: stop, extract: extract)
             summary = RunSummary(report)
-            renderer.finish(report.description)
+            renderer.conclude(report.description)
             if !json {
                 for line in report.recoveryLines { ProgressRenderer.standardError("  \(line)\n") }
                 if report.failed > 0 {

@@ -16,8 +16,8 @@ struct SessionOptions: ParsableArguments {
     @Option(help: "Time between progress lines when stderr is not a terminal (default 60s).", transform: DurationArgument.parse)
     var progressInterval: DurationArgument = "60s"
 
-    @Flag(help: "No progress display.")
-    var quiet = false
+    @OptionGroup var quietOption: QuietOption
+    var quiet: Bool { quietOption.quiet }
 
     @Option(help: "PostgreSQL store: how long a claimed item's lease lasts without renewal, from 300ms to 24h (renewed every third of it; default 30s).", transform: DurationArgument.parse(in: .milliseconds(300) ... .seconds(86_400)))
     var lease: DurationArgument = "30s"

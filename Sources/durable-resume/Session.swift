@@ -116,7 +116,7 @@ struct Summary {
     let progress: ProgressRenderer
 
     func finish(_ line: String) {
-        if progress.style == .quiet { note(line) } else { progress.finish(line) }
+        progress.conclude(line)
     }
 }
 
