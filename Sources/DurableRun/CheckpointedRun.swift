@@ -139,6 +139,6 @@ public final class CheckpointedRun: Sendable {
 
     /// The operator's command to repair a loss, for error hints.
     var repairHint: String {
-        "To re-extract them: durable-extract repair --output \(output) (drops the missing keys from the ledger), then run again."
+        "To re-extract them: durable-extract repair --output \(ShellWord.quoted(output.string)) (drops the missing keys from the ledger), then run again."
     }
 }

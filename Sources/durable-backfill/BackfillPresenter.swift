@@ -5,6 +5,11 @@ import Foundation
 
 /// What `run` and `resume` share: signals, the progress display, the summary line and the exit code.
 enum BackfillPresenter {
+    /// The command that continues a backfill, ready to paste: `durable-backfill resume --db app.db --name b1`.
+    static func resumeCommand(database: String, name: String) -> String {
+        "durable-backfill resume --db \(ShellWord.quoted(database)) --name \(ShellWord.quoted(name))"
+    }
+
     /// Runs `body` with SIGINT/SIGTERM/SIGHUP turned into a stop request and progress shown, then prints the outcome
     /// and exits with its code.
     static func execute(
@@ -14,7 +19,7 @@ enum BackfillPresenter {
         let stop = StopRequest()
         let signals = SignalHandler.install(stop: stop, grace: .seconds(30))
         let renderer = ProgressRenderer(style: quiet ? .quiet : .automatic)
-        let resume = "durable-backfill resume --db \(database) --name \(name)"
+        let resume = BackfillPresenter.resumeCommand(database: database, name: name)
         let outcome: BackfillOutcome
         let display = Display()
         do {

@@ -96,8 +96,15 @@ func say(_ text: String) {
 
 /// Prints the error through DurableCLI's `ErrorReport` (its hint on the next line, a database password redacted)
 /// and returns the exit code of its failure class: 5 for a completed run, 3 for a checksum mismatch (fail closed),
-/// 4 for a held lock, 1 otherwise.
-func fail(_ error: any Error) -> ExitCode {
+/// 4 for a held lock, 1 otherwise. With `store`, a library hint's placeholder (`--db FILE`, `--store URL`) becomes
+/// the store's real option, so the hint works when pasted.
+func fail(_ error: any Error, store: DatabaseOptions? = nil) -> ExitCode {
     if let exit = error as? ExitCode { return exit }
+    var error = error
+    if let store, var storeError = error as? DurableRunStoreError, let hint = storeError.hint {
+        storeError.hint = hint.replacingOccurrences(of: "--db FILE", with: store.argument)
+            .replacingOccurrences(of: "--store URL", with: store.argument)
+        error = storeError
+    }
     return ExitCode(ErrorReport.print(error, redacting: PostgresLocation.redact).rawValue)
 }

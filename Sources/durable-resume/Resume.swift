@@ -71,7 +71,7 @@ struct Resume: AsyncParsableCommand {
         guard let latest = runs.first else {
             return DurableRunStoreError(
                 .runNotFound, operation: "resume", message: "there are no runs in \(database.display)",
-                hint: "Start one with: durable-resume start \(database.argument) --source FILE --id COLUMN --command CMD")
+                hint: "Start one with durable-resume start \(database.argument) and the source's --source, --id and --command.")
         }
         return DurableRunStoreError(
             .alreadyCompleted, operation: "resume",
