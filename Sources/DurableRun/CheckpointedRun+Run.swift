@@ -73,6 +73,7 @@ extension CheckpointedRun {
                     for failure in retried { try await errors.append(failure) }
                     try await errors.append(failure)
                     counts.add(failed: 1)
+                    counts.record(failure)
                     guardrails.progress.mark(failed: 1)
                 }
                 report?(guardrails.progress.snapshot())
@@ -133,7 +134,7 @@ extension CheckpointedRun {
         if stoppedEarly {
             throw RunError(
                 .failureBudgetExceeded,
-                message: "\(failed.formatted) items failed, past the budget (\(budget.map { "\($0)" } ?? "")); stopped starting new items",
+                message: "\(failed.formatted) items failed, past the budget (\(budget.map { "\($0)" } ?? "")); stopped starting new items\(counts.failures.summary().map { "; \($0)" } ?? "")",
                 hint: "Everything that completed is durable; see \(errorsPath) for the failures, fix the cause, and run again.")
         }
 
@@ -158,7 +159,7 @@ extension CheckpointedRun {
             inputs: unique.count, alreadyDone: unique.count - pending.count, completed: completed, failed: failed,
             rowsVerified: finalized.rowsWritten, duplicatesDropped: finalized.duplicatesDropped,
             recordedFromStaging: unrecorded.count,
-            ledgerRecovery: ledger.recovery, stagingRecovery: staging.recovery.report)
+            ledgerRecovery: ledger.recovery, stagingRecovery: staging.recovery.report, failures: counts.failures)
     }
 
     /// One item's outcome, committed by the run's per-item policy.
@@ -239,6 +240,15 @@ extension CheckpointedRun {
 /// Completed and failed counts shared by a run's tasks.
 final class Tally: Sendable {
     private let state = Mutex((completed: 0, failed: 0))
+    private let messages = Mutex(FailureTally())
+
+    /// Counts a failed item's message, for the summary's most common failures.
+    func record(_ failure: FailedAttempt) {
+        messages.withLock { $0.record(failure.message, key: "\(failure.key)") }
+    }
+
+    /// The failure messages counted so far.
+    var failures: FailureTally { messages.withLock { $0 } }
 
     func add(completed: Int = 0, failed: Int = 0) {
         state.withLock {

@@ -13,7 +13,7 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Extract every pending input, then write and verify the output.",
         discussion: """
             Each input's row is made by --command (run with sh -c; {} is replaced by the input's path, \
-            shell-quoted; it prints one JSON object on stdout) or by --builtin file-stats. A row is durable in \
+            shell-quoted, and {{}} by a literal {}; it prints one JSON object on stdout) or by --builtin file-stats. A row is durable in \
             staging before its key enters the ledger. Failed items go to OUT.errors.jsonl and are retried by \
             the next run. SIGINT/SIGTERM/SIGHUP: no new items start, running ones get --grace to finish (a \
             second Ctrl-C stops at once), everything acknowledged stays durable; rerun to resume.
@@ -26,7 +26,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var inputs: InputOptions
     @OptionGroup var output: OutputOption
 
-    @Option(help: "The per-item command, with {} for the input path, e.g. 'ffprobe -of json -show_format {}'.")
+    @Option(help: "The per-item command, with {} for the input path (shell-quoted; {{}} for a literal {}), e.g. 'ffprobe -of json -show_format {}'.")
     var command: String?
 
     @Option(help: "A built-in extractor instead of --command: file-stats (size, line count, SHA-256).")
@@ -46,7 +46,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("validate"),
-        help: "Before saying complete: run this command on the finished output ({} is its path); a non-zero exit fails the run (exit 3) and keeps staging.")
+        help: "Before saying complete: run this command on the finished output ({} is its path, {{}} a literal {}); a non-zero exit fails the run (exit 3) and keeps staging.")
     var validationCommand: String?
 
     @Option(help: "Kill an item command running longer than this (its whole process group); it counts as failed.", transform: DurationArgument.parse)
@@ -115,6 +115,7 @@ struct RunCommand: AsyncParsableCommand {
                 if report.failed > 0 {
                     ProgressRenderer.standardError(
                         "  \(report.failed.formatted) items failed (see \(run.errorsPath)); rerun the same command to retry them\n")
+                    if let common = report.failures.summary() { ProgressRenderer.standardError("  \(common)\n") }
                 }
             }
         } catch let error as RunError where error.code == .interrupted {

@@ -48,7 +48,7 @@ struct SessionOptions: ParsableArguments {
 
 /// The configuration options of `start` (and, on `resume`, compared with the stored ones).
 struct ConfigurationOptions: ParsableArguments {
-    @Option(help: "The per-item command (sh -c): reads the item's JSON on stdin, prints the result's JSON on stdout. `{}` is replaced by the item's id, shell-quoted.")
+    @Option(help: "The per-item command (sh -c): reads the item's JSON on stdin, prints the result's JSON on stdout. `{}` is replaced by the item's id, shell-quoted; `{{}}` by a literal `{}`.")
     var command: String?
 
     @Option(help: "Results per commit (default 100).", transform: NumericArgument.count(in: 1...1_000_000))

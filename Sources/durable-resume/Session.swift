@@ -104,6 +104,7 @@ struct Session {
             return .success
         case .failed, .running:
             renderer.finish("run \(run.id) failed: \(counts); \(session)")
+            if let common = outcome.failures.summary() { note("  \(common)") }
             let retry = run.failedCount > 0 ? " --retry-errors-only" : ""
             note("resume with: durable-resume resume \(storeArgument) --run-id \(run.id)\(retry)")
             return ExitCode(DurableExitCode.failure.rawValue)
