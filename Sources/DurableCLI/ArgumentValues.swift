@@ -118,10 +118,10 @@ public struct ByteCountArgument: ExpressibleByArgument, Sendable, CustomStringCo
     }
 }
 
-/// A failure budget: `10` (items) or `5%` (of the pending items).
+/// A failure budget: `10` (items) or `5%` (of the run's items, done ones included).
 ///
 /// ```swift
-/// @Option(help: "Stop once more than N items (or N% of the pending) failed.") var maxFailures: FailureBudgetArgument?
+/// @Option(help: "Stop once more than N items (or N% of the run's items) failed.") var maxFailures: FailureBudgetArgument?
 /// ```
 public enum FailureBudgetArgument: ExpressibleByArgument, Sendable, Equatable {
     /// At most this many.

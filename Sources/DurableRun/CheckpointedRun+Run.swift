@@ -102,7 +102,9 @@ extension CheckpointedRun {
                             FailedAttempt(key: key, message: "\(error)", attempt: earlier + before.count + 1), retried: before)
                     }
                 }) { _ in
-                    if let budget, !budget.allows(counts.current.failed, of: pending.count) { stopped = true }
+                    // A share is of the run's inputs, not of this session's pending ones: one input that always fails
+                    // must not stop every later run (1 of 1 pending is 100 %).
+                    if let budget, !budget.allows(counts.current.failed, of: unique.count) { stopped = true }
                     return stopped ? .stopStarting : .keepStarting
                 }
                 return stopped
@@ -134,7 +136,7 @@ extension CheckpointedRun {
         if stoppedEarly {
             throw RunError(
                 .failureBudgetExceeded,
-                message: "\(failed.formatted) items failed, past the budget (\(budget.map { "\($0)" } ?? "")); stopped starting new items\(counts.failures.summary().map { "; \($0)" } ?? "")",
+                message: "\(failed.formatted) items failed, past the budget (\(budget.map { $0.describe(items: unique.count) } ?? "")); stopped starting new items\(counts.failures.summary().map { "; \($0)" } ?? "")",
                 hint: "Everything that completed is durable; see \(errorsPath) for the failures, fix the cause, and run again.")
         }
 

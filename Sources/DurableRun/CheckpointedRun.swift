@@ -29,7 +29,7 @@ public final class CheckpointedRun: Sendable {
     public struct Options: Sendable {
         /// Items in flight at once.
         public var jobs: Int
-        /// Stop starting items once this many (or this fraction of the pending) have failed; `nil`: never.
+        /// Stop starting items once this many (or this fraction of all the inputs) have failed in this run; `nil`: never.
         public var failureBudget: FailureBudget?
         /// Resident + swap limit in bytes; `nil` for none.
         public var memoryLimit: Int64?
@@ -93,7 +93,7 @@ public final class CheckpointedRun: Sendable {
     }
 
     /// How many failures a run tolerates.
-    /// The core's ``DurableIO/FailureBudget``; a fraction is of the items pending at the start.
+    /// The core's ``DurableIO/FailureBudget``; a fraction is of all the run's inputs, done ones included.
     public typealias FailureBudget = DurableIO.FailureBudget
 
     /// The final output.

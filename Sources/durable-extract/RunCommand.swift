@@ -55,7 +55,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Progress line and OUT.heartbeat record interval.", transform: DurationArgument.parse)
     var heartbeat: DurationArgument = "60s"
 
-    @Option(help: "Stop starting items once more than N items (or N% of the pending ones) failed.", transform: FailureBudgetArgument.parse)
+    @Option(help: "Stop starting items once more than N items (or N% of all the run's inputs, done ones included) failed in this run.", transform: FailureBudgetArgument.parse)
     var maxFailures: FailureBudgetArgument?
 
     @Option(help: "After SIGINT/SIGTERM, how long running items may take before they are killed.", transform: DurationArgument.parse)

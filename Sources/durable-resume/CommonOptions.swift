@@ -25,7 +25,7 @@ struct SessionOptions: ParsableArguments {
     @Option(help: "PostgreSQL store: items claimed at once (default: twice --jobs).", transform: NumericArgument.count(in: 1...1_000_000))
     var claimSize: Int?
 
-    @Option(help: "Stop starting items once more than N items (or N% of the pending ones) failed: the finished ones are committed, the run stays running, exit 1.", transform: FailureBudgetArgument.parse)
+    @Option(help: "Stop starting items once more than N items (or N% of all the run's items, done ones included) failed in this session: the finished ones are committed, the run stays running, exit 1.", transform: FailureBudgetArgument.parse)
     var maxFailures: FailureBudgetArgument?
 
     @OptionGroup(title: "Guardrails") var guardrails: GuardrailOptions

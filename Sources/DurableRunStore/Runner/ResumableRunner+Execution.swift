@@ -47,7 +47,8 @@ extension ResumableRunner {
                     if let error = result.error { failures.withLock { $0.record(error.message) } }
                     tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
                     progress?(tracker.snapshot())
-                    if let budget, !budget.allows(pending.figures.failed, of: items.count) {
+                    // A share is of the run's items, not of this session's: a resume of 2 errors among 50 is not 50 %.
+                    if let budget, !budget.allows(pending.figures.failed, of: run.totalItems) {
                         overBudget.withLock { $0 = true }
                         return .stopStarting
                     }
@@ -79,7 +80,7 @@ extension ResumableRunner {
         }
         if let budget, overBudget.withLock({ $0 }), figures.processed < items.count {
             let error = budget.exceeded(
-                failed: figures.failed, of: items.count, runID: runID, operation: "run", failures: failures.withLock { $0 })
+                failed: figures.failed, of: run.totalItems, runID: runID, operation: "run", failures: failures.withLock { $0 })
             logger.info("\(error.message)", metadata: ["run": "\(runID)"])
             throw error
         }
