@@ -72,6 +72,28 @@ struct PastedHintTests {
         #expect(listed.status == 0 && listed.stdout.contains(id), "\(list)\n\(listed.stdout)\(listed.stderr)")
     }
 
+    @Test("durable-resume on PostgreSQL: the resume hint carries --store without the password, and works pasted with PGPASSWORD",
+          .enabled(if: PostgresTestServer.isAvailable))
+    func resumePostgres() async throws {
+        let store = try await PostgresTestServer.makeStore()
+        defer { Task { await PostgresTestServer.drop(store) } }
+        let f = ResumeFixture(count: 6, failEvery: 3)
+        let url = PostgresTestServer.url(schema: store.schema)
+        let password = PostgresTestServer.location.password ?? ""
+        let first = try await BuiltCLI.run(
+            "durable-resume", ["start", "--store", url, "--source", f.csv, "--id", "id", "--command", f.command(failing: true), "--quiet"], in: f.dir)
+        #expect(first.status == 1, "\(first.stderr)")
+        let resumeHint = try #require(hint(after: "resume with: ", in: first.stderr), "\(first.stderr)")
+        #expect(password.isEmpty || !resumeHint.contains(password), "\(resumeHint)")
+        #expect(!resumeHint.contains("***"), "a redacted password would paste a wrong one: \(resumeHint)")
+        f.touch("fixed")
+        let bin = ChildProcess.built("durable-resume").deletingLastPathComponent().path
+        let pasted = try await BuiltCLI.run(
+            executable: "/bin/sh", ["-c", resumeHint], in: "/",
+            environment: ["PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"), "PGPASSWORD": password])
+        #expect(pasted.status == 0, "\(resumeHint)\n\(pasted.stderr)")
+    }
+
     @Test("durable-backfill: the interrupted status names the command that continues it, and it does")
     func backfill() async throws {
         let db = "\(odd)/app.db"
