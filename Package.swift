@@ -107,10 +107,13 @@ let package = Package(
             ]
         ),
 
-        // Shared CLI support: progress renderer, exit codes, signal handling, --json output
+        // Shared CLI support: progress renderer, exit codes, signal handling, --json output, the --on-exit hook
         .target(
             name: "DurableCLI",
-            dependencies: ["DurableIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "DurableIO", "DurableRun", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // Executables: parse, call a library, print. Each links DurableCLIStartup (C): before the Swift runtime
@@ -139,6 +142,7 @@ let package = Package(
             dependencies: [
                 "DurableSQLite", "DurableCLI", "DurableIO", "DurableCLIStartup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 

@@ -9,7 +9,7 @@ enum LocksGuideExample {
 func extractJob() async throws {
     let lock = FileLock(at: "features.jsonl.lock")       // or LockFile(at:options:) on NFS
 
-    // Try once, without waiting for the holder (a held FileLock answers after about 50 ms, see below).
+    // Try once, without waiting for the holder (a held FileLock answers after about 250 ms, see below).
     if try lock.tryAcquire() {
         print("token \(lock.token!)")                    // this acquisition's fencing token
         try lock.release()

@@ -11,7 +11,7 @@ func run(fencingToken: Int) async throws { /* pass the token to what you write *
 func lockedJob() async throws {
     let lock = FileLock(at: "features.jsonl.lock", mode: .exclusive)
 
-    if try lock.tryAcquire() {                        // one try (about 50 ms when held)
+    if try lock.tryAcquire() {                        // one try (about 250 ms when held)
         print("token", lock.token!)
         try lock.release()
     } else if let owner = lock.currentHolder() {

@@ -19,8 +19,10 @@ public enum ErrorReport {
         redacting redact: (String) -> String = { $0 }
     ) -> DurableExitCode {
         var text = "error: \(error)\n"
-        if let hint = hint ?? (error as? any HintedError)?.hint { text += "  \(hint)\n" }
+        let hint = hint ?? (error as? any HintedError)?.hint
+        if let hint { text += "  \(hint)\n" }
         ProgressRenderer.standardError(redact(text))
+        ExitRecord.shared.record(error: redact("\(error)"), hint: hint.map(redact))
         return code ?? DurableExitCode(for: error)
     }
 }

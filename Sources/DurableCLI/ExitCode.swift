@@ -40,6 +40,23 @@ public enum DurableExitCode: Int32, Sendable, CaseIterable {
         }
     }
 
+    /// The code's name, for scripts (an `--on-exit` hook's `DURABLE_EXIT_STATUS`): `success`, `failure`,
+    /// `consistency`, `lock_held`, `already_completed`, `guardrail`, `usage`, `hangup`, `interrupted`, `terminated`.
+    public var name: String {
+        switch self {
+        case .success: "success"
+        case .failure: "failure"
+        case .consistency: "consistency"
+        case .lockHeld: "lock_held"
+        case .alreadyCompleted: "already_completed"
+        case .guardrail: "guardrail"
+        case .usage: "usage"
+        case .hangup: "hangup"
+        case .interrupted: "interrupted"
+        case .terminated: "terminated"
+        }
+    }
+
     /// The table for `--help`.
     public static let helpText = """
         Exit codes:

@@ -23,10 +23,15 @@ public enum JSONOutput {
     ///   changed (see `Documentation/JSON.md`).
     /// - Throws: an encoding error, or the `errno` of a failed write.
     public static func print(_ value: some Encodable, schema: Int = JSONOutput.schema) throws {
-        try line(for: value, schema: schema).withUnsafeBytes { buffer in
+        try write(line(for: value, schema: schema))
+    }
+
+    /// Writes `line` to standard output, completing short writes.
+    private static func write(_ line: [UInt8]) throws {
+        try line.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let n = write(1, buffer.baseAddress! + offset, buffer.count - offset)
+                let n = Foundation.write(1, buffer.baseAddress! + offset, buffer.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
                     throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
@@ -34,6 +39,14 @@ public enum JSONOutput {
                 offset += n
             }
         }
+    }
+
+    /// A command's summary at its end: recorded for the `--on-exit` hook (``ExitRecord``) and printed when
+    /// `printing` (the command's `--json`).
+    public static func summary(_ value: some Encodable, schema: Int = JSONOutput.schema, printing: Bool) throws {
+        let line = try line(for: value, schema: schema)
+        ExitRecord.shared.record(summary: line)
+        if printing { try write(line) }
     }
 
     /// The line `print` writes: sorted snake_case keys, `"schema"` added, a newline at the end.

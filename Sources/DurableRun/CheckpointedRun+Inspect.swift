@@ -28,6 +28,8 @@ extension CheckpointedRun {
         public var lockHolder: FileLock.Holder?
         /// The last heartbeat recorded.
         public var lastHeartbeat: HeartbeatRecord?
+        /// The disk still needed to finish (needs the inputs, to know what is pending; `nil` before any row).
+        public var spaceNeeded: SpaceEstimate?
         /// Malformed lines and torn bytes found reading the ledger and staging (repaired by the next run).
         public var damagedLines: Int
         /// Keys the ledger lists whose rows are in neither the output nor staging: a loss (``shortfall`` says it).
@@ -78,6 +80,7 @@ extension CheckpointedRun {
             parts.append("\(done.formatted) done (\(outputRows.formatted) rows in the output, \(staged.formatted) staged)")
             parts.append("\(failed.formatted) failed")
             if let pending { parts.append("\(pending.formatted) pending") }
+            if let spaceNeeded, (pending ?? 0) > 0 { parts.append("disk: \(spaceNeeded)") }
             if damagedLines > 0 { parts.append("\(damagedLines.formatted) damaged lines (recovered by the next run)") }
             if let beat = lastHeartbeat { parts.append("last heartbeat \(beat.beatAt): \(beat.progress)") }
             if missing > 0 { parts.append("\(missing.formatted) keys the ledger lists have no row: see the error below") }
@@ -114,13 +117,15 @@ extension CheckpointedRun {
             shortfall = error
         }
         let lockHolder = FileLock.exclusiveHolder(of: lockPath, fileSystem: fileSystem)
-        return Status(
+        var status = Status(
             done: ledger.keys.count, outputRows: output.rowCount, staged: staging.rowCount, failed: failedKeys.count,
             pending: pending, holder: lockHolder?.currentRecord, lockHolder: lockHolder,
             lastHeartbeat: Heartbeat.lastBeat(at: heartbeatPath),
             damagedLines: ledger.report.malformedLineCount + (ledger.report.tornTail == nil ? 0 : 1)
                 + staging.report.malformedLineCount + (staging.report.tornTail == nil ? 0 : 1),
             missing: shortfall?.accounting?.missingCount ?? 0, shortfall: shortfall)
+        status.spaceNeeded = pending.flatMap { spaceEstimate(rowsSoFar: output.rowCount + staging.rowCount, pendingItems: $0) }
+        return status
     }
 
     /// Whether anything has run for this output: any of its state files, or the output itself, exists.

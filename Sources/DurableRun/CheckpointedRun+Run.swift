@@ -42,20 +42,26 @@ extension CheckpointedRun {
         var previousAttempts: [RecordKey: Int] = [:]
         for failure in errors.recovered { previousAttempts[failure.key, default: 0] += 1 }
 
+        let counts = Tally()
+        let alreadyDone = unique.count - pending.count
         let guardrails = Guardrails(
             total: unique.count, memoryLimit: options.memoryLimit, heartbeatInterval: options.heartbeatInterval,
             heartbeatRecord: options.heartbeatInterval == nil ? nil : heartbeatPath,
             stallTimeout: options.stallTimeout,
             diskReserve: options.minimumFreeSpace.map { DiskReserve(bytes: $0, at: outputDirectory) },
-            fileSystem: fileSystem, logger: options.recovery.logger)
-        guardrails.progress.skip(unique.count - pending.count)
+            fileSystem: fileSystem, logger: options.recovery.logger,
+            spaceEstimate: { [self] in
+                let (completed, failed) = counts.current
+                return spaceEstimate(rowsSoFar: alreadyDone + completed, pendingItems: pending.count - completed - failed)
+            })
+        guardrails.progress.skip(alreadyDone)
 
-        let counts = Tally()
         let budget = options.failureBudget
         let report = options.progress
         let attempts = previousAttempts
         let retry = options.retry
         let isTransient = options.isTransient
+        let logger = options.recovery.logger
         // Durable per item: in the item's own task, the row is synced into staging, then its key into the ledger,
         // before the item counts as done (a failure goes to the errors file, never to the ledger: the next run
         // retries it). Concurrent items share the syncs (group commit).
@@ -90,6 +96,7 @@ extension CheckpointedRun {
                             isTransient: isTransient,
                             onFailure: { error, n in
                                 retried.withLock { $0.append(FailedAttempt(key: key, message: "\(error)", attempt: earlier + n)) }
+                                logger.debug("retrying \(key) after attempt \(earlier + n): \(error)", metadata: ["key": "\(key)"])
                             }
                         ) { _ in try KeyedRow(key: key, json: try await extract(key)) }
                         return .row(row, retried: retried.withLock { $0 })
@@ -98,6 +105,7 @@ extension CheckpointedRun {
                     } catch {
                         // The item failed (its command, or a row that is not a JSON object), past its retries.
                         let before = retried.withLock { $0 }
+                        logger.debug("\(key) failed at attempt \(earlier + before.count + 1): \(error)", metadata: ["key": "\(key)"])
                         return .failed(
                             FailedAttempt(key: key, message: "\(error)", attempt: earlier + before.count + 1), retried: before)
                     }

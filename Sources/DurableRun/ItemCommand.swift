@@ -26,6 +26,11 @@ public struct ItemCommand: Sendable {
     public var grace: Duration
     /// Most bytes of standard output kept (a larger output is a failure, not a truncated row).
     public var maxOutputBytes: Int
+    /// Variables set for the command on top of this process's environment (replacing a variable of the same name).
+    public var environment: [String: String] = [:]
+    /// Whether `{}` in the template is replaced by the argument (`false`: the template is the command line as is,
+    /// for a command that takes no argument, such as an `--on-exit` hook whose `jq '. // {}'` must stay intact).
+    public var replacesPlaceholder = true
 
     /// A command from a template.
     public init(_ template: String, timeout: Duration? = nil, grace: Duration = .seconds(5), maxOutputBytes: Int = 16 << 20) {
@@ -125,8 +130,10 @@ public struct ItemCommand: Sendable {
         do {
             result = try await Subprocess.run(
                 // swift-subprocess strdup()s raw arguments: each needs its terminating NUL.
-                .path("/bin/sh"), arguments: Arguments([Array("-c".utf8) + [0], commandLine(forBytes: argumentBytes) + [0]]),
-                environment: Self.childEnvironment, platformOptions: platform,
+                .path("/bin/sh"),
+                arguments: Arguments([Array("-c".utf8) + [0], (replacesPlaceholder ? commandLine(forBytes: argumentBytes) : Array(template.utf8)) + [0]]),
+                environment: environment.isEmpty ? Self.childEnvironment : Self.childEnvironment(adding: environment),
+                platformOptions: platform,
                 input: .fileDescriptor(pipes.childInput, closeAfterSpawningProcess: true),
                 output: .fileDescriptor(pipes.childOutput, closeAfterSpawningProcess: true),
                 error: .fileDescriptor(pipes.childError, closeAfterSpawningProcess: true)
@@ -167,7 +174,10 @@ public struct ItemCommand: Sendable {
     /// environment into a `[String: String]` and formats it back at every spawn (about a tenth of the runner's CPU
     /// per item in `Scripts/benchmark-overhead.sh`'s profile), and decoding it as `String` would replace a value
     /// that is not UTF-8. A variable set after the first item starts is not seen by item commands.
-    static let childEnvironment: Environment = {
+    static let childEnvironment: Environment = .custom(inheritedEnvironment)
+
+    /// The rows of ``childEnvironment``: `NAME=value` and a NUL each.
+    private static let inheritedEnvironment: [[UInt8]] = {
         var rows: [[UInt8]] = []
         var hasBacktraceSetting = false
         var entry = environ
@@ -178,8 +188,17 @@ public struct ItemCommand: Sendable {
             entry += 1
         }
         if !hasBacktraceSetting { rows.append(Array("SWIFT_BACKTRACE=interactive=no".utf8) + [0]) }
-        return .custom(rows)
+        return rows
     }()
+
+    /// ``childEnvironment`` with `variables` set, each replacing an inherited variable of the same name.
+    static func childEnvironment(adding variables: [String: String]) -> Environment {
+        var rows = inheritedEnvironment.filter { row in
+            variables[String(decoding: row.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self)] == nil
+        }
+        for (name, value) in variables.sorted(by: { $0.key < $1.key }) { rows.append(Array("\(name)=\(value)".utf8) + [0]) }
+        return .custom(rows)
+    }
 }
 
 /// Ends a process group after a timeout: SIGTERM, a grace period, SIGKILL — from a thread of its own.

@@ -2,6 +2,7 @@ import DurableCLI
 import DurableIO
 import DurableSQLite
 import Foundation
+import Logging
 
 /// What `run` and `resume` share: signals, the progress display, the summary line and the exit code.
 enum BackfillPresenter {
@@ -13,9 +14,26 @@ enum BackfillPresenter {
     /// Runs `body` with SIGINT/SIGTERM/SIGHUP turned into a stop request and progress shown, then prints the outcome
     /// and exits with its code.
     static func execute(
-        database: String, name: String, quiet: Bool,
+        _ command: String, database: String, name: String, quiet: Bool, exitHook: ExitHookOptions, runLog: RunLogOptions,
         _ body: (StopRequest, (BackfillRecord) -> Void) throws -> BackfillOutcome
     ) throws -> Never {
+        let log = runLog.open()
+        var logger: Logger?
+        if let log {
+            log.name(name)  // one folder per backfill
+            logger = log.logger(label: "durable-backfill")
+            logger?.info("\(command) started", metadata: ["database": "\(database)", "name": "\(name)", "pid": "\(getpid())"])
+        }
+        let code = outcome(database: database, name: name, quiet: quiet, logger: logger, body)
+        exitHook.finishBlocking(command, code: code, log: log)
+        exit(code)
+    }
+
+    /// Runs the backfill, prints how it ended, and returns the exit code.
+    private static func outcome(
+        database: String, name: String, quiet: Bool, logger: Logger?,
+        _ body: (StopRequest, (BackfillRecord) -> Void) throws -> BackfillOutcome
+    ) -> Int32 {
         let stop = StopRequest()
         let signals = SignalHandler.install(stop: stop, grace: .seconds(30))
         let renderer = ProgressRenderer(style: quiet ? .quiet : .automatic)
@@ -23,26 +41,30 @@ enum BackfillPresenter {
         let outcome: BackfillOutcome
         let display = Display()
         do {
-            outcome = try body(stop) { record in renderer.update(display.snapshot(record)) }
+            outcome = try body(stop) { record in
+                logger?.debug("batch committed: \(record)")
+                renderer.update(display.snapshot(record))
+            }
         } catch {
             signals.uninstall()
             if renderer.style == .terminal { renderer.finish("") }  // clear the progress line
-            exit(ErrorReport.print(error).rawValue)
+            return ErrorReport.print(error).rawValue
         }
         signals.uninstall()
         // The summary goes out even with --quiet: it says how the run ended and how to go on.
         func conclude(_ summary: String) { renderer.conclude(summary) }
         let record = outcome.record
+        try? JSONOutput.summary(BackfillJSON(record), schema: 2, printing: false)  // for the --on-exit hook
         switch outcome {
         case .completed:
             conclude("completed: \(record)")
-            exit(DurableExitCode.success.rawValue)
+            return DurableExitCode.success.rawValue
         case .interrupted(_, let reason):
             conclude("interrupted: \(record)\nContinue with: \(resume)")
-            exit(DurableExitCode(stoppedBy: reason).rawValue)
+            return DurableExitCode(stoppedBy: reason).rawValue
         case .alreadyCompleted:
             ProgressRenderer.standardError("nothing to do: '\(name)' already completed at \(record.finishedAt ?? record.updatedAt)\n\(record)\n")
-            exit(DurableExitCode.alreadyCompleted.rawValue)
+            return DurableExitCode.alreadyCompleted.rawValue
         }
     }
 

@@ -20,9 +20,11 @@ struct ResumeCommand: ParsableCommand {
     var name: String
     @OptionGroup var quietOption: QuietOption
     @OptionGroup(title: "Guardrails") var limits: ResourceLimitOptions
+    @OptionGroup(title: "Alerts and logs") var exitHook: ExitHookOptions
+    @OptionGroup(title: "Alerts and logs") var runLog: RunLogOptions
 
     func run() throws {
-        try BackfillPresenter.execute(database: db, name: name, quiet: quietOption.quiet) { stop, progress in
+        try BackfillPresenter.execute("durable-backfill resume", database: db, name: name, quiet: quietOption.quiet, exitHook: exitHook, runLog: runLog) { stop, progress in
             try Backfill.resume(named: name, in: db, stop: stop, limits: limits.limits(diskHolding: FilePath(db)), progress: progress)
         }
     }

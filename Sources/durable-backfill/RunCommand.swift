@@ -48,6 +48,8 @@ struct RunCommand: ParsableCommand {
     var replace = false
     @OptionGroup var quietOption: QuietOption
     @OptionGroup(title: "Guardrails") var limits: ResourceLimitOptions
+    @OptionGroup(title: "Alerts and logs") var exitHook: ExitHookOptions
+    @OptionGroup(title: "Alerts and logs") var runLog: RunLogOptions
 
     func validate() throws {
         if batchSize != nil && targetBatchTime != nil {
@@ -67,7 +69,7 @@ struct RunCommand: ParsableCommand {
         options.busyTimeout = busyTimeout.duration
         options.checkpointThreshold = walCheckpointMib << 20
         let definition = BackfillDefinition(name: name, table: table, set: setClause, where: predicate, key: key)
-        try BackfillPresenter.execute(database: db, name: name, quiet: quietOption.quiet) { stop, progress in
+        try BackfillPresenter.execute("durable-backfill run", database: db, name: name, quiet: quietOption.quiet, exitHook: exitHook, runLog: runLog) { stop, progress in
             try Backfill.run(
                 definition, options: options, in: db, replace: replace, stop: stop,
                 limits: limits.limits(diskHolding: FilePath(db)), progress: progress)

@@ -39,6 +39,10 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Retries") var retries: RetryOptions
 
+    @OptionGroup(title: "Alerts and logs") var exitHook: ExitHookOptions
+
+    @OptionGroup(title: "Alerts and logs") var runLog: RunLogOptions
+
     @Option(
         help: "Before saying complete: the output must hold at least N rows, or N% of the inputs' (exit 3 otherwise; nothing is lost, staging is kept).",
         transform: FailureBudgetArgument.parse)
@@ -75,12 +79,28 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let log = runLog.open()
+        try await exitHook.around("durable-extract run", log: log) { try await extractAndReport(log: log) }
+    }
+
+    private func extractAndReport(log: RunLog?) async throws {
         let stop = StopRequest()
         let signals = SignalHandler.install(stop: stop, grace: grace.duration)
         defer { signals.uninstall() }
         let renderer = ProgressRenderer(style: quietOption.quiet || json ? .quiet : .automatic, plainInterval: heartbeat.duration)
         var logger = Logger(label: "durable-extract")
         logger.logLevel = .notice  // progress is the renderer's; recovery damage and stalls are warnings
+        if let log {
+            log.name(FilePath(output.output).lastComponent?.string ?? output.output)  // one folder per output
+            logger = log.logger(alongside: logger)
+            logger.info(
+                "started", metadata: [
+                    "output": "\(output.output)", "command": "\(command ?? "--builtin \(builtin?.rawValue ?? "")")",
+                    "jobs": "\(jobs)", "memory_limit": "\(guardrails.resources.memoryLimit)",
+                    "stall_timeout": "\(guardrails.stallTimeout)", "min_free_disk": "\(guardrails.resources.minFreeDisk)",
+                    "retries": "\(retries.retries)", "pid": "\(getpid())",
+                ])
+        }
         let summary: RunSummary
         let budget = DescriptorBudget.jobs(requested: jobs)
         if let note = budget.note { ProgressRenderer.standardError("note: \(note)\n") }
@@ -127,7 +147,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             summary = RunSummary(error: error, code: ErrorReport.print(error))
         }
-        if json { try JSONOutput.print(summary, schema: 2) }
+        try JSONOutput.summary(summary, schema: 2, printing: json)
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }
 

@@ -49,6 +49,8 @@ struct StatusJSON: Encodable {
     @JSONNullable var lastHeartbeat: HeartbeatJSON?
     var damagedLines: Int
     var missing: Int
+    @JSONNullable var spaceNeededBytes: Int64?
+    @JSONNullable var freeBytes: Int64?
 
     init(_ status: CheckpointedRun.Status) {
         done = status.done
@@ -61,5 +63,7 @@ struct StatusJSON: Encodable {
         lastHeartbeat = status.lastHeartbeat.map(HeartbeatJSON.init)
         damagedLines = status.damagedLines
         missing = status.missing
+        spaceNeededBytes = status.spaceNeeded?.neededBytes
+        freeBytes = status.spaceNeeded?.freeBytes
     }
 }

@@ -32,6 +32,10 @@ struct SessionOptions: ParsableArguments {
 
     @OptionGroup(title: "Retries") var retries: RetryOptions
 
+    @OptionGroup(title: "Alerts and logs") var exitHook: ExitHookOptions
+
+    @OptionGroup(title: "Alerts and logs") var runLog: RunLogOptions
+
     /// `--jobs`, or fewer when the descriptor limit (`ulimit -n`) cannot hold that many item commands at once —
     /// past it, pipes fail with `EMFILE` and an item command is left unreaped — with a note on stderr that says so.
     func jobsWithinDescriptorLimit() -> Int {

@@ -46,7 +46,7 @@ struct Resume: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await database.runSession { opened in
+        try await database.runSession("durable-resume resume", options: session, json: json) { opened, session in
             let id: String
             if latest {
                 guard let run = try await opened.store.latestResumableRun() else {
@@ -60,7 +60,7 @@ struct Resume: AsyncParsableCommand {
             return try await Self.resume(
                 opened: opened, runID: id,
                 request: .init(selection: selection, sourceFile: source, given: configurationOptions.overrides),
-                session: Session(storeArgument: database.argument, options: session, databaseFile: database.databaseFile, json: json))
+                session: session)
         }
     }
 

@@ -12,7 +12,7 @@ extension Session {
         let run = outcome.run
         let counts = Self.counts(of: run)
         let session = "this worker: \(outcome.processed) processed, \(outcome.recorded) recorded, \(outcome.refused) refused (lease expired) in \(String(format: "%.1f", outcome.seconds)) s"
-        if json { try JSONOutput.print(WorkerOutcomeJSON(outcome)) }
+        try JSONOutput.summary(WorkerOutcomeJSON(outcome), printing: json)
         if let reason = outcome.stoppedBy {
             summary.finish("stopped by \(reason): \(counts); \(session); every finished result is committed, unstarted claims released")
             note("rejoin with: durable-resume work \(storeArgument) --run-id \(run.id)")

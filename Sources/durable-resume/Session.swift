@@ -15,12 +15,15 @@ struct Session {
     /// The SQLite database file, whose disk `--min-free-disk` watches; `nil` for a PostgreSQL store.
     let databaseFile: FilePath?
     let json: Bool
+    /// The run's own log (`--log-dir`), named by the run's id once it is known.
+    let log: RunLog?
     let stop = StopRequest()
 
     /// The session's options for whichever runner the store takes: jobs, stop, progress, notices, lease, claim size.
     func storeOptions(renderer: ProgressRenderer) -> OpenedRunStore.Options {
         var logger = Logger(label: "durable-resume")
         logger.logLevel = .warning  // the command prints its own summary; the library's info lines would repeat it
+        if let log { logger = log.logger(alongside: logger) }
         var storeOptions = OpenedRunStore.Options(
             jobs: options.jobsWithinDescriptorLimit(), stop: stop, progress: { renderer.update($0) }, notice: { note($0) },
             logger: logger, lease: options.lease.duration, claimSize: options.claimSize,
@@ -63,6 +66,16 @@ struct Session {
     /// whose stdout is one JSON object alone (`jq` reads it).
     func announce(_ run: RunRecord) {
         if json { note("run \(run.id)") } else { say("run \(run.id)") }
+        if let log {
+            log.name(run.id)
+            let c = run.configuration
+            log.logger(label: "durable-resume").info(
+                "session started", metadata: [
+                    "run": "\(run.id)", "store": "\(storeArgument)", "command": "\(c.command)", "batch_size": "\(c.batchSize)",
+                    "jobs": "\(options.jobs)", "retries": "\(options.retries.retries)", "pid": "\(getpid())",
+                    "items": "\(run.totalItems)", "done": "\(run.completedCount)", "failed": "\(run.failedCount)",
+                ])
+        }
     }
 
     /// `39,990 of 42,000 items succeeded, 10 failed, 2,000 not done`.
@@ -92,7 +105,7 @@ struct Session {
         let run = outcome.run
         let counts = Self.counts(of: run)
         let session = "this session: \(outcome.processed) processed (\(outcome.succeeded) ok, \(outcome.failed) errors) in \(String(format: "%.1f", outcome.seconds)) s"
-        if json { try JSONOutput.print(OutcomeJSON(outcome)) }
+        try JSONOutput.summary(OutcomeJSON(outcome), printing: json)
         if let reason = outcome.stoppedBy {
             renderer.finish("stopped by \(reason): \(counts); \(session); every finished result is committed")
             note("resume with: durable-resume resume \(storeArgument) --run-id \(run.id)")

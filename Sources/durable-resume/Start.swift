@@ -37,8 +37,7 @@ struct Start: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await database.runSession { opened in
-            let session = Session(storeArgument: database.argument, options: self.session, databaseFile: database.databaseFile, json: json)
+        try await database.runSession("durable-resume start", options: session, json: json) { opened, session in
             if resume ?? Environment.flag("RESUME") {
                 guard let id = Environment.value("EXPERIMENT_ID") else {
                     throw ValidationError("RESUME=1 needs EXPERIMENT_ID=<run id> (or pass --no-resume to start a new run)")

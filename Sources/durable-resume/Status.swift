@@ -41,6 +41,7 @@ struct Status: AsyncParsableCommand {
                 return
             }
             for line in Self.lines(run, state: state, holder: holder, store: database.argument) { say(line) }
+            if let estimate = spaceEstimate(run) { say("  disk: \(estimate)") }
             if let refused, refused > 0 {
                 say("  refused: \(refused) results arrived after their lease expired (the items were redone; each is recorded once)")
             }
@@ -49,6 +50,20 @@ struct Status: AsyncParsableCommand {
                 for w in workers { say("    " + WorkerJSON(w).line) }
             }
         } catch { throw fail(error, store: database) }
+    }
+
+    /// The disk a SQLite run still needs: the database's bytes (with its WAL) over the run's results so far × the
+    /// items not done — an overestimate when the database holds other runs or a large source. `nil` on PostgreSQL,
+    /// when nothing is left, or before any result.
+    func spaceEstimate(_ run: RunRecord) -> SpaceEstimate? {
+        guard let file = database.databaseFile, run.missingCount > 0 else { return nil }
+        let fileSystem = RealFileSystem()
+        let bytes = [file.string, file.string + "-wal"].reduce(Int64(0)) { sum, path in
+            sum + ((try? fileSystem.stat(FilePath(path), followSymlinks: true).size) ?? 0)
+        }
+        return SpaceEstimate(
+            bytesSoFar: bytes, itemsSoFar: run.completedCount + run.failedCount, pendingItems: run.missingCount,
+            freeBytes: try? fileSystem.availableSpace(at: DiskReserve.directory(holding: file)))
     }
 
     static func lines(_ run: RunRecord, state: RunState, holder: String?, store: String) -> [String] {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DurableCLI
 import DurableIO
 import DurablePostgres
 import DurableStores
@@ -66,8 +67,17 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Opens the store for a session, runs `body` (whose `Session.run` closes the store, checking the close) and
     /// throws its exit code. After a failure the store is closed and the error printed with its exit code; a
-    /// usage error stays one (64).
-    func runSession(_ body: (OpenedRunStore) async throws -> ExitCode) async throws -> Never {
+    /// usage error stays one (64). The `--on-exit` hook runs last, with that code.
+    func runSession(
+        _ command: String, options: SessionOptions, json: Bool, _ body: (OpenedRunStore, Session) async throws -> ExitCode
+    ) async throws -> Never {
+        let log = options.runLog.open()
+        let session = Session(storeArgument: argument, options: options, databaseFile: databaseFile, json: json, log: log)
+        try await options.exitHook.around(command, log: log) { try await runSession { try await body($0, session) } }
+        fatalError("runSession always throws its exit code")
+    }
+
+    private func runSession(_ body: (OpenedRunStore) async throws -> ExitCode) async throws -> Never {
         let exit: ExitCode
         do {
             let opened = try await open()

@@ -36,9 +36,8 @@ struct Work: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await database.runSession { opened in
+        try await database.runSession("durable-resume work", options: session, json: json) { opened, session in
             let id = runID ?? Environment.value("EXPERIMENT_ID")!
-            let session = Session(storeArgument: database.argument, options: self.session, databaseFile: database.databaseFile, json: json)
             return try await session.run(closing: opened) { options in
                 .worker(try await opened.work(
                     runID: id, options: options, announce: { session.announce($0) }, makeProcess: session.process(for:)))

@@ -24,7 +24,9 @@ struct JSONSchemaTests {
         let out = dir.file("out.jsonl").string
         let command = #"case {} in *bad*) exit 2;; esac; printf '{"n":1}'"#
         let extract = ChildProcess.built("durable-extract")
-        try record("durable-extract-run", await CLIRun(extract, ["run", "--inputs", inputs.string, "--output", out, "--command", command, "--json"]))
+        let hooks = dir.file("hooks.jsonl").string
+        let hook = "cat >> '\(hooks)'"
+        try record("durable-extract-run", await CLIRun(extract, ["run", "--inputs", inputs.string, "--output", out, "--command", command, "--json", "--on-exit", hook]))
         try record("durable-extract-run", await CLIRun(extract, ["run", "--inputs", dir.file("none").string, "--output", dir.file("o2.jsonl").string, "--builtin", "file-stats", "--json"]))
         try record("durable-extract-status", await CLIRun(extract, ["status", "--output", out, "--json"]))
         try record("durable-extract-status", await CLIRun(extract, ["status", "--output", out, "--inputs", inputs.string, "--json"]))
@@ -50,11 +52,17 @@ struct JSONSchemaTests {
         let backfill = ChildProcess.built("durable-backfill")
         let app = dir.file("app.db")
         try Incident.make(app, transmissions: 200, withoutObservations: 20)
-        let run = await CLIRun(backfill, ["run", "--db", app.string, "--name", "b1", "--table", "transmissions", "--key", "id", "--set", Incident.set, "--where", Incident.predicate, "--quiet"])
+        let run = await CLIRun(backfill, ["run", "--db", app.string, "--name", "b1", "--table", "transmissions", "--key", "id", "--set", Incident.set, "--where", Incident.predicate, "--quiet", "--on-exit", hook])
         #expect(run.status == 0, "\(run.stderr)")
+        _ = await CLIRun(resume, ["resume", "--db", dir.file("missing.db").string, "--latest", "--on-exit", hook])  // fails: an error, no summary
         try record("durable-backfill-status", await CLIRun(backfill, ["status", "--db", app.string, "--name", "b1", "--json"]))
         try record("durable-backfill-status", await CLIRun(backfill, ["status", "--db", app.string, "--json"]))
         try record("durable-backfill-status", await CLIRun(backfill, ["list", "--db", app.string, "--json"]))
+
+        // What the --on-exit hooks read: a run's end with a summary, a backfill's, one with an error and no summary.
+        let hookLines = readText(FilePath(hooks)).split(separator: "\n").map(String.init)
+        #expect(hookLines.count == 3, "\(hookLines)")
+        outputs += hookLines.map { ("on-exit", $0) }
 
         let problems = try SchemaValidator.validate(outputs, in: dir)
         #expect(problems.isEmpty, "\(problems)")

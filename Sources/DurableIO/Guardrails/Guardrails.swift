@@ -37,24 +37,27 @@ public final class Guardrails: Sendable {
     ///   - escalation: what the watchdog does if cancelled work does not end within its grace.
     ///   - diskReserve: free space to keep: checked before the work starts and after items (at most once per its
     ///     interval); `nil` for no check.
+    ///   - spaceEstimate: asked at each heartbeat how much more disk the run needs (logged and recorded).
     public convenience init(
         total: Int?, memoryLimit: Int64? = nil, heartbeatInterval: Duration? = .seconds(60),
         heartbeatRecord: FilePath? = nil, stallTimeout: Duration? = .seconds(300),
         escalation: StallWatchdog.Escalation = .logOnly, diskReserve: DiskReserve? = nil, timekeeper: Timekeeper = .system,
-        fileSystem: any FileSystem = RealFileSystem(), logger: Logger = Logger(label: "DurableIO.Guardrails")
+        fileSystem: any FileSystem = RealFileSystem(), logger: Logger = Logger(label: "DurableIO.Guardrails"),
+        spaceEstimate: (@Sendable () -> SpaceEstimate?)? = nil
     ) {
         self.init(
             tracker: ProgressTracker(total: total, timekeeper: timekeeper), limits: GuardrailLimits(
                 memoryLimit: memoryLimit, stallTimeout: stallTimeout, diskReserve: diskReserve),
             heartbeatInterval: heartbeatInterval, heartbeatRecord: heartbeatRecord, escalation: escalation,
-            fileSystem: fileSystem, logger: logger)
+            fileSystem: fileSystem, logger: logger, spaceEstimate: spaceEstimate)
     }
 
     /// Guardrails over a run's own progress `tracker` (the stall watchdog watches it), enforcing `limits`.
     public init(
         tracker: ProgressTracker, limits: GuardrailLimits, heartbeatInterval: Duration? = nil,
         heartbeatRecord: FilePath? = nil, escalation: StallWatchdog.Escalation = .logOnly,
-        fileSystem: any FileSystem = RealFileSystem(), logger: Logger = Logger(label: "DurableIO.Guardrails")
+        fileSystem: any FileSystem = RealFileSystem(), logger: Logger = Logger(label: "DurableIO.Guardrails"),
+        spaceEstimate: (@Sendable () -> SpaceEstimate?)? = nil
     ) {
         let memoryLimit = limits.memoryLimit, stallTimeout = limits.stallTimeout
         self.fileSystem = fileSystem
@@ -62,7 +65,7 @@ public final class Guardrails: Sendable {
         progress = tracker
         self.memoryLimit = memoryLimit.map { MemoryLimit(bytes: $0, logger: logger) }
         heartbeat = heartbeatInterval.map {
-            Heartbeat(tracker: tracker, interval: $0, record: heartbeatRecord, logger: logger)
+            Heartbeat(tracker: tracker, interval: $0, record: heartbeatRecord, logger: logger, spaceEstimate: spaceEstimate)
         }
         watchdog = stallTimeout.map { StallWatchdog(tracker: tracker, timeout: $0, escalation: escalation, logger: logger) }
     }

@@ -23,15 +23,19 @@ public final class Heartbeat: Sendable {
     public let record: FilePath?
     private let logger: Logger
     private let fileSystem: any FileSystem
+    private let spaceEstimate: (@Sendable () -> SpaceEstimate?)?
     private let subscribers = Mutex<[UUID: AsyncStream<ProgressSnapshot>.Continuation]>([:])
     private let stopSignal = DispatchSemaphore(value: 0)
     private let started = Mutex(false)
 
-    /// A heartbeat for `tracker`.
+    /// A heartbeat for `tracker`; `spaceEstimate`, when given, is asked at each beat how much more disk the run
+    /// needs, and its answer is logged and recorded with the beat.
     public init(
         tracker: ProgressTracker, interval: Duration = .seconds(60), record: FilePath? = nil,
-        logger: Logger = Logger(label: "DurableIO.Heartbeat"), fileSystem: any FileSystem = RealFileSystem()
+        logger: Logger = Logger(label: "DurableIO.Heartbeat"), fileSystem: any FileSystem = RealFileSystem(),
+        spaceEstimate: (@Sendable () -> SpaceEstimate?)? = nil
     ) {
+        self.spaceEstimate = spaceEstimate
         self.tracker = tracker
         self.interval = interval
         self.record = record
@@ -76,11 +80,13 @@ public final class Heartbeat: Sendable {
     @discardableResult
     public func beat() -> ProgressSnapshot {
         let snapshot = tracker.snapshot()
-        logger.debug("progress: \(snapshot)")
+        let space = spaceEstimate?()
+        logger.debug("progress: \(snapshot)\(space.map { " · disk: \($0)" } ?? "")")
         if let record {
-            let entry = HeartbeatRecord(
+            var entry = HeartbeatRecord(
                 beatAt: ISO8601DateFormatter().string(from: Date()), pid: ProcessInfo.processInfo.processIdentifier,
                 progress: snapshot)
+            entry.spaceNeeded = space
             do {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
@@ -112,4 +118,13 @@ public struct HeartbeatRecord: Codable, Sendable, Equatable {
     public var pid: Int32
     /// The progress then.
     public var progress: ProgressSnapshot
+    /// The disk the run still needed then, when its run estimates it (absent in records of earlier releases).
+    public var spaceNeeded: SpaceEstimate?
+
+    public init(beatAt: String, pid: Int32, progress: ProgressSnapshot, spaceNeeded: SpaceEstimate? = nil) {
+        self.beatAt = beatAt
+        self.pid = pid
+        self.progress = progress
+        self.spaceNeeded = spaceNeeded
+    }
 }

@@ -41,7 +41,7 @@ extension ResumableRunner {
             try await guardrails.run {
                 var feed = ItemList(items)
                 try await scheduler.run(
-                    &feed, attempt: { await Self.attempt($0, process, retry: retry) }, onAbandoned: { pending.abandon() }
+                    &feed, attempt: { await Self.attempt($0, process, retry: retry, logger: logger) }, onAbandoned: { pending.abandon() }
                 ) { result in
                     pending.append(result)
                     if let error = result.error { failures.withLock { $0.record(error.message) } }
@@ -99,7 +99,11 @@ extension ResumableRunner {
     ///
     /// A failure the processor marks transient (``ItemFailure/isTransient``) is retried by `retry` within the
     /// attempt; the result counts the attempts and keeps the first failure's message.
-    static func attempt(_ item: SourceItem, _ process: Process, retry: RetryPolicy = .none) async -> ItemResult? {
+    ///
+    /// Each retry and each failure is logged at `debug` (a run log shows them; a terminal does not).
+    static func attempt(
+        _ item: SourceItem, _ process: Process, retry: RetryPolicy = .none, logger: Logger = Logger(label: "DurableRunStore")
+    ) async -> ItemResult? {
         var attempts = 1
         var firstError: String?
         var result: ItemResult
@@ -107,8 +111,10 @@ extension ResumableRunner {
             let bytes = try await retry.attempt(
                 isTransient: { ($0 as? ItemFailure)?.isTransient ?? false },
                 onFailure: { error, n in
-                    if firstError == nil { firstError = (error as? ItemFailure)?.message ?? "\(error)" }
+                    let message = (error as? ItemFailure)?.message ?? "\(error)"
+                    if firstError == nil { firstError = message }
                     attempts = n + 1
+                    logger.debug("retrying item \(item.key) after attempt \(n): \(message)", metadata: ["item": "\(item.key)"])
                 }
             ) { _ in try await process(item) }
             if Task.isCancelled { return nil }
@@ -127,6 +133,11 @@ extension ResumableRunner {
         }
         result.attempts = attempts
         result.firstErrorMessage = firstError
+        if let failure = result.error {
+            logger.debug(
+                "item \(item.key) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(failure.message)",
+                metadata: ["item": "\(item.key)", "category": "\(failure.category)"])
+        }
         return result
     }
 

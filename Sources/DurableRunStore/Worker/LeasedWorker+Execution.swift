@@ -65,7 +65,7 @@ extension LeasedWorker {
                     worker: self, runID: runID, state: state, jobs: jobs, claimSize: claimSize, lease: lease,
                     idlePause: idlePause, stop: stop)
                 try await scheduler.run(
-                    &feed, attempt: { await ResumableRunner.attempt($0.item, process, retry: retry) }, onAbandoned: { state.abandon() }
+                    &feed, attempt: { await ResumableRunner.attempt($0.item, process, retry: retry, logger: logger) }, onAbandoned: { state.abandon() }
                 ) { result in
                     state.finish(result)
                     tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
