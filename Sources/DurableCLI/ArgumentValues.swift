@@ -1,7 +1,10 @@
 import DurableIO
 import ArgumentParser
 
-/// A duration on the command line: `300`, `300s`, `50ms`, `5m`, `2h` (a bare number is seconds).
+/// A duration on the command line: `300`, `300s`, `50ms`, `5m`, `2h` (a bare number is seconds, kept for the
+/// scripts written when durable-resume took plain seconds). Every duration flag of every DurableIO command parses
+/// through it, so they all take the same syntax and refuse the same way (`30x`: a usage error, exit 64, naming the
+/// flag and this syntax).
 ///
 /// ```swift
 /// @Option(help: "Cancel when nothing completes for this long.") var stallTimeout: DurationArgument = "300s"
@@ -16,7 +19,7 @@ public struct DurationArgument: ExpressibleByArgument, ExpressibleByStringLitera
     public static let maximum: Duration = .seconds(365 * 24 * 3600)
 
     /// What a duration flag accepts, for its usage error.
-    public static let acceptedRange = "a duration from 0 to 8760h (365 days): 300, 300s, 50ms, 5m or 2h"
+    public static let acceptedRange = "a duration from 0 to 8760h (365 days): 300s, 50ms, 5m or 2h (a bare number is seconds)"
 
     public init?(argument: String) {
         guard let parsed = try? Self.parse(argument) else { return nil }
@@ -34,6 +37,29 @@ public struct DurationArgument: ExpressibleByArgument, ExpressibleByStringLitera
             throw ArgumentRangeError(value: text, accepted: acceptedRange)
         }
         return DurationArgument(milliseconds: Int64((value * scale * 1000).rounded()), description: text)
+    }
+
+    /// A parser for a flag that accepts only durations within `range` (`--lease`: 300ms to 24h), for
+    /// `@Option(transform:)`; outside it, an ``ArgumentRangeError`` that names the range in the same syntax.
+    public static func parse(in range: ClosedRange<Duration>) -> @Sendable (String) throws -> DurationArgument {
+        { text in
+            let parsed = try? parse(text)
+            guard let parsed, range.contains(parsed.duration) else {
+                throw ArgumentRangeError(
+                    value: text,
+                    accepted: "a duration from \(format(range.lowerBound)) to \(format(range.upperBound)): 300ms, 30s, 5m or 2h (a bare number is seconds)")
+            }
+            return parsed
+        }
+    }
+
+    /// `300ms`, `30s`, `5m`, `24h`: the largest unit that gives a whole number.
+    static func format(_ duration: Duration) -> String {
+        let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        for (unit, scale) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1000)] where ms % scale == 0 && ms > 0 {
+            return "\(ms / scale)\(unit)"
+        }
+        return "\(ms)ms"
     }
 
     private init(milliseconds: Int64, description: String) {
@@ -92,10 +118,10 @@ public struct ByteCountArgument: ExpressibleByArgument, Sendable, CustomStringCo
     }
 }
 
-/// A failure budget: `10` (items) or `5%` (of the pending items).
+/// A failure budget: `10` (items) or `5%` (of the run's items, done ones included).
 ///
 /// ```swift
-/// @Option(help: "Stop once more than N items (or N% of the pending) failed.") var maxFailures: FailureBudgetArgument?
+/// @Option(help: "Stop once more than N items (or N% of the run's items) failed.") var maxFailures: FailureBudgetArgument?
 /// ```
 public enum FailureBudgetArgument: ExpressibleByArgument, Sendable, Equatable {
     /// At most this many.

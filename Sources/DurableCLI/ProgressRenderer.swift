@@ -136,6 +136,13 @@ public final class ProgressRenderer: Sendable {
         }
     }
 
+    /// Ends the progress display with the command's final one-line summary, which every style prints: in place of
+    /// the progress line on a terminal, as a plain line otherwise, and on standard error under `--quiet` too (see
+    /// ``QuietOption``).
+    public func conclude(_ summary: String) {
+        if style == .quiet { write(summary + "\n") } else { finish(summary) }
+    }
+
     /// The parts of a progress line, most important first: count and percent, ETA, failures, rate, elapsed time.
     /// No rate and no ETA on the first line, nor before an item of this session finished: a rate over one item
     /// in the first moments says nothing (it read `12.0/s`).

@@ -42,6 +42,32 @@ extension CheckpointedRun {
             case done, outputRows, staged, failed, pending, holder, lockHolder, lastHeartbeat, damagedLines, missing
         }
 
+        /// `not running`, and, when the last run did not finish — rows still in staging, or a last heartbeat short
+        /// of its total — that its process is gone (the heartbeat's pid no longer exists: killed, crashed or
+        /// stopped), when it last beat, and that rerunning the same command resumes.
+        var notRunning: String {
+            let beat = lastHeartbeat
+            let unfinished = staged > 0 || beat.map { b in b.progress.total.map { b.progress.done < $0 } ?? false } ?? false
+            guard unfinished else { return "not running" }
+            let resume = "rerun the same `durable-extract run` command to resume (everything acknowledged is durable)"
+            guard let beat, !ProcessLiveness.isAlive(beat.pid) else {
+                return "not running: the last run did not finish (\(staged.formatted) rows staged, not yet in the output: it was killed, crashed or stopped); \(resume)"
+            }
+            let age = (try? Date(beat.beatAt, strategy: .iso8601)).map { " (\(Self.age(since: $0)) ago)" } ?? ""
+            return "not running: the process that ran it (pid \(beat.pid)) no longer exists — killed, crashed or stopped before it finished; its last heartbeat was at \(beat.beatAt)\(age); \(resume)"
+        }
+
+        /// `42 s`, `3 min`, `5 h`, `2 days`.
+        static func age(since date: Date) -> String {
+            let seconds = max(0, Int(Date().timeIntervalSince(date)))
+            switch seconds {
+            case ..<120: return "\(seconds) s"
+            case ..<7200: return "\(seconds / 60) min"
+            case ..<172_800: return "\(seconds / 3600) h"
+            default: return "\(seconds / 86_400) days"
+            }
+        }
+
         public var description: String {
             var parts: [String]
             if let holder {
@@ -49,7 +75,7 @@ extension CheckpointedRun {
             } else if let lockHolder {
                 parts = ["locked by \(lockHolder) — figures may move"]
             } else {
-                parts = ["not running"]
+                parts = [notRunning]
             }
             parts.append("\(done.formatted) done (\(outputRows.formatted) rows in the output, \(staged.formatted) staged)")
             parts.append("\(failed.formatted) failed")

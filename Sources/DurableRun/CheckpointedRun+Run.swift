@@ -80,6 +80,7 @@ extension CheckpointedRun {
                     for failure in retried { try await errors.append(failure) }
                     try await errors.append(failure)
                     counts.add(failed: 1)
+                    counts.record(failure)
                     guardrails.progress.mark(failed: 1)
                 }
                 report?(guardrails.progress.snapshot())
@@ -110,7 +111,9 @@ extension CheckpointedRun {
                             FailedAttempt(key: key, message: "\(error)", attempt: earlier + before.count + 1), retried: before)
                     }
                 }) { _ in
-                    if let budget, !budget.allows(counts.current.failed, of: pending.count) { stopped = true }
+                    // A share is of the run's inputs, not of this session's pending ones: one input that always fails
+                    // must not stop every later run (1 of 1 pending is 100 %).
+                    if let budget, !budget.allows(counts.current.failed, of: unique.count) { stopped = true }
                     return stopped ? .stopStarting : .keepStarting
                 }
                 return stopped
@@ -142,7 +145,7 @@ extension CheckpointedRun {
         if stoppedEarly {
             throw RunError(
                 .failureBudgetExceeded,
-                message: "\(failed.formatted) items failed, past the budget (\(budget.map { "\($0)" } ?? "")); stopped starting new items",
+                message: "\(failed.formatted) items failed, past the budget (\(budget.map { $0.describe(items: unique.count) } ?? "")); stopped starting new items\(counts.failures.summary().map { "; \($0)" } ?? "")",
                 hint: "Everything that completed is durable; see \(errorsPath) for the failures, fix the cause, and run again.")
         }
 
@@ -167,7 +170,7 @@ extension CheckpointedRun {
             inputs: unique.count, alreadyDone: unique.count - pending.count, completed: completed, failed: failed,
             rowsVerified: finalized.rowsWritten, duplicatesDropped: finalized.duplicatesDropped,
             recordedFromStaging: unrecorded.count,
-            ledgerRecovery: ledger.recovery, stagingRecovery: staging.recovery.report)
+            ledgerRecovery: ledger.recovery, stagingRecovery: staging.recovery.report, failures: counts.failures)
     }
 
     /// One item's outcome, committed by the run's per-item policy.
@@ -248,6 +251,15 @@ extension CheckpointedRun {
 /// Completed and failed counts shared by a run's tasks.
 final class Tally: Sendable {
     private let state = Mutex((completed: 0, failed: 0))
+    private let messages = Mutex(FailureTally())
+
+    /// Counts a failed item's message, for the summary's most common failures.
+    func record(_ failure: FailedAttempt) {
+        messages.withLock { $0.record(failure.message, key: "\(failure.key)") }
+    }
+
+    /// The failure messages counted so far.
+    var failures: FailureTally { messages.withLock { $0 } }
 
     func add(completed: Int = 0, failed: Int = 0) {
         state.withLock {

@@ -29,7 +29,7 @@ public final class CheckpointedRun: Sendable {
     public struct Options: Sendable {
         /// Items in flight at once.
         public var jobs: Int
-        /// Stop starting items once this many (or this fraction of the pending) have failed; `nil`: never.
+        /// Stop starting items once this many (or this fraction of all the inputs) have failed in this run; `nil`: never.
         public var failureBudget: FailureBudget?
         /// Resident + swap limit in bytes; `nil` for none.
         public var memoryLimit: Int64?
@@ -94,7 +94,7 @@ public final class CheckpointedRun: Sendable {
     }
 
     /// How many failures a run tolerates.
-    /// The core's ``DurableIO/FailureBudget``; a fraction is of the items pending at the start.
+    /// The core's ``DurableIO/FailureBudget``; a fraction is of all the run's inputs, done ones included.
     public typealias FailureBudget = DurableIO.FailureBudget
 
     /// The final output.
@@ -140,6 +140,6 @@ public final class CheckpointedRun: Sendable {
 
     /// The operator's command to repair a loss, for error hints.
     var repairHint: String {
-        "To re-extract them: durable-extract repair --output \(output) (drops the missing keys from the ledger), then run again."
+        "To re-extract them: durable-extract repair --output \(ShellWord.quoted(output.string)) (drops the missing keys from the ledger), then run again."
     }
 }

@@ -4,8 +4,9 @@ import Subprocess
 import Synchronization
 import SystemPackage
 
-/// One item's command: `/bin/sh -c` with `{}` in the template replaced by the item's argument, shell-quoted. Its
-/// standard output is the row; a non-zero exit, a signal or a timeout is a failure carrying the exit status and
+/// One item's command: `/bin/sh -c` with `{}` in the template replaced by the item's argument, shell-quoted, and
+/// `{{}}` by a literal `{}` (for a command that needs the two characters themselves, e.g. `find . -exec … {{}} +`
+/// or a JSON `'{{}}'`). Its standard output is the row; a non-zero exit, a signal or a timeout is a failure carrying the exit status and
 /// the tail of standard error.
 ///
 /// Each command runs in a process group of its own, so a timeout (or a cancelled run) ends the whole tree:
@@ -39,9 +40,10 @@ public struct ItemCommand: Sendable {
         self.maxOutputBytes = maxOutputBytes
     }
 
-    /// The shell command line for `argument`.
+    /// The shell command line for `argument`: each `{}` becomes the argument, shell-quoted; each `{{}}` a literal
+    /// `{}`.
     public func commandLine(for argument: String) -> String {
-        template.replacingOccurrences(of: "{}", with: Self.shellQuoted(argument))
+        String(decoding: commandLine(forBytes: Array(argument.utf8)), as: UTF8.self)
     }
 
     /// The shell command line for an argument given as bytes (a file name need not be UTF-8): the bytes reach the
@@ -51,9 +53,13 @@ public struct ItemCommand: Sendable {
         let template = Array(self.template.utf8)
         var line: [UInt8] = []
         line.reserveCapacity(template.count + quoted.count)
+        let (open, close) = (UInt8(ascii: "{"), UInt8(ascii: "}"))
         var index = 0
         while index < template.count {
-            if template[index] == UInt8(ascii: "{"), index + 1 < template.count, template[index + 1] == UInt8(ascii: "}") {
+            if template[index...].starts(with: [open, open, close, close]) {
+                line.append(contentsOf: [open, close])  // `{{}}`: a literal `{}`
+                index += 4
+            } else if template[index] == open, index + 1 < template.count, template[index + 1] == close {
                 line.append(contentsOf: quoted)
                 index += 2
             } else {

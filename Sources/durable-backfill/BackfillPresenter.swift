@@ -6,6 +6,11 @@ import Logging
 
 /// What `run` and `resume` share: signals, the progress display, the summary line and the exit code.
 enum BackfillPresenter {
+    /// The command that continues a backfill, ready to paste: `durable-backfill resume --db app.db --name b1`.
+    static func resumeCommand(database: String, name: String) -> String {
+        "durable-backfill resume --db \(ShellWord.quoted(database)) --name \(ShellWord.quoted(name))"
+    }
+
     /// Runs `body` with SIGINT/SIGTERM/SIGHUP turned into a stop request and progress shown, then prints the outcome
     /// and exits with its code. With `--metrics-file`, the rows by key position are its items (done, pending).
     static func execute(
@@ -33,7 +38,7 @@ enum BackfillPresenter {
         let stop = StopRequest()
         let signals = SignalHandler.install(stop: stop, grace: .seconds(30))
         let renderer = ProgressRenderer(style: quiet ? .quiet : .automatic)
-        let resume = "durable-backfill resume --db \(database) --name \(name)"
+        let resume = BackfillPresenter.resumeCommand(database: database, name: name)
         let outcome: BackfillOutcome
         let display = Display()
         let metricsFile = metrics.file(output: MetricsOptions.absolute(database), runID: name)
@@ -54,9 +59,7 @@ enum BackfillPresenter {
         }
         signals.uninstall()
         // The summary goes out even with --quiet: it says how the run ended and how to go on.
-        func conclude(_ summary: String) {
-            if renderer.style == .quiet { ProgressRenderer.standardError(summary + "\n") } else { renderer.finish(summary) }
-        }
+        func conclude(_ summary: String) { renderer.conclude(summary) }
         let record = outcome.record
         try? JSONOutput.summary(BackfillJSON(record), schema: 2, printing: false)  // for the --on-exit hook
         switch outcome {

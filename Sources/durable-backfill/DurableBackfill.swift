@@ -21,5 +21,6 @@ struct DurableBackfill: ParsableCommand {
 
             \(DurableExitCode.helpText)
             """,
+        version: DurableVersion.current,
         subcommands: [RunCommand.self, ResumeCommand.self, StatusCommand.self, ListCommand.self])
 }

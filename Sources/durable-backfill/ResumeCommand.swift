@@ -18,8 +18,7 @@ struct ResumeCommand: ParsableCommand {
     var db: String
     @Option(help: "The backfill's name.")
     var name: String
-    @Flag(help: "Show no progress.")
-    var quiet = false
+    @OptionGroup var quietOption: QuietOption
     @OptionGroup(title: "Guardrails") var limits: ResourceLimitOptions
     @OptionGroup(title: "Alerts and logs") var exitHook: ExitHookOptions
     @OptionGroup(title: "Alerts and logs") var runLog: RunLogOptions
@@ -27,7 +26,7 @@ struct ResumeCommand: ParsableCommand {
     @OptionGroup(title: "Metrics") var metrics: MetricsOptions
 
     func run() throws {
-        try BackfillPresenter.execute("durable-backfill resume", database: db, name: name, quiet: quiet, exitHook: exitHook, runLog: runLog, metrics: metrics) { stop, progress in
+        try BackfillPresenter.execute("durable-backfill resume", database: db, name: name, quiet: quietOption.quiet, exitHook: exitHook, runLog: runLog, metrics: metrics) { stop, progress in
             try Backfill.resume(named: name, in: db, stop: stop, limits: limits.limits(diskHolding: FilePath(db)), progress: progress)
         }
     }

@@ -46,8 +46,7 @@ struct RunCommand: ParsableCommand {
     var walCheckpointMib: Int = 64
     @Flag(help: "Replace the record of a backfill of this name that changed no row (e.g. one that failed on a typo in --set); refused once it has changed rows.")
     var replace = false
-    @Flag(help: "Show no progress (errors and the summary still go to standard error).")
-    var quiet = false
+    @OptionGroup var quietOption: QuietOption
     @OptionGroup(title: "Guardrails") var limits: ResourceLimitOptions
     @OptionGroup(title: "Alerts and logs") var exitHook: ExitHookOptions
     @OptionGroup(title: "Alerts and logs") var runLog: RunLogOptions
@@ -72,7 +71,7 @@ struct RunCommand: ParsableCommand {
         options.busyTimeout = busyTimeout.duration
         options.checkpointThreshold = walCheckpointMib << 20
         let definition = BackfillDefinition(name: name, table: table, set: setClause, where: predicate, key: key)
-        try BackfillPresenter.execute("durable-backfill run", database: db, name: name, quiet: quiet, exitHook: exitHook, runLog: runLog, metrics: metrics) { stop, progress in
+        try BackfillPresenter.execute("durable-backfill run", database: db, name: name, quiet: quietOption.quiet, exitHook: exitHook, runLog: runLog, metrics: metrics) { stop, progress in
             try Backfill.run(
                 definition, options: options, in: db, replace: replace, stop: stop,
                 limits: limits.limits(diskHolding: FilePath(db)), progress: progress)

@@ -11,7 +11,7 @@ struct StatusCommand: ParsableCommand {
         abstract: "Show one backfill's recorded status, or every backfill's.",
         discussion: """
             A backfill recorded as running whose process no longer holds its lock (killed, crashed) is shown as \
-            interrupted. The recorded update time is the backfill's heartbeat: it moves with every batch.
+            interrupted; an interrupted or failed one is followed by the command that continues it. The recorded update time is the backfill's heartbeat: it moves with every batch.
 
             \(DurableExitCode.helpText)
             """)
@@ -23,6 +23,14 @@ struct StatusCommand: ParsableCommand {
     @Flag(help: "One JSON object on standard output, {\"backfills\":[…],\"schema\":2} with or without --name (see Documentation/JSON.md).")
     var json = false
 
+    /// A record, and for one that stopped short (interrupted, failed) the command that continues it.
+    func show(_ record: BackfillRecord) {
+        say("\(record)")
+        if record.status == .interrupted || record.status == .failed {
+            say("Continue with: \(BackfillPresenter.resumeCommand(database: db, name: record.definition.name))")
+        }
+    }
+
     func run() throws {
         do {
             if let name {
@@ -30,7 +38,7 @@ struct StatusCommand: ParsableCommand {
                     ProgressRenderer.standardError("error: no backfill named '\(name)' is recorded in \(db)\n")
                     throw ExitCode(DurableExitCode.failure.rawValue)
                 }
-                if json { try JSONOutput.print(BackfillsJSON(backfills: [BackfillJSON(record)]), schema: 2) } else { say("\(record)") }
+                if json { try JSONOutput.print(BackfillsJSON(backfills: [BackfillJSON(record)]), schema: 2) } else { show(record) }
             } else {
                 let records = try Backfill.list(in: db)
                 if json {
@@ -38,7 +46,7 @@ struct StatusCommand: ParsableCommand {
                 } else if records.isEmpty {
                     say("no backfills recorded in \(db)")
                 } else {
-                    for record in records { say("\(record)") }
+                    for record in records { show(record) }
                 }
             }
         } catch let error as DurableSQLiteError {

@@ -14,5 +14,6 @@ struct DurableExtract: AsyncParsableCommand {
 
             \(DurableExitCode.helpText)
             """,
+        version: DurableVersion.current,
         subcommands: [RunCommand.self, StatusCommand.self, VerifyCommand.self, RepairCommand.self, DemoCommand.self])
 }

@@ -14,7 +14,7 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Extract every pending input, then write and verify the output.",
         discussion: """
             Each input's row is made by --command (run with sh -c; {} is replaced by the input's path, \
-            shell-quoted; it prints one JSON object on stdout) or by --builtin file-stats. A row is durable in \
+            shell-quoted, and {{}} by a literal {}; it prints one JSON object on stdout) or by --builtin file-stats. A row is durable in \
             staging before its key enters the ledger. Failed items go to OUT.errors.jsonl and are retried by \
             the next run. SIGINT/SIGTERM/SIGHUP: no new items start, running ones get --grace to finish (a \
             second Ctrl-C stops at once), everything acknowledged stays durable; rerun to resume.
@@ -27,7 +27,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var inputs: InputOptions
     @OptionGroup var output: OutputOption
 
-    @Option(help: "The per-item command, with {} for the input path, e.g. 'ffprobe -of json -show_format {}'.")
+    @Option(help: "The per-item command, with {} for the input path (shell-quoted; {{}} for a literal {}), e.g. 'ffprobe -of json -show_format {}'.")
     var command: String?
 
     @Option(help: "A built-in extractor instead of --command: file-stats (size, line count, SHA-256).")
@@ -53,7 +53,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("validate"),
-        help: "Before saying complete: run this command on the finished output ({} is its path); a non-zero exit fails the run (exit 3) and keeps staging.")
+        help: "Before saying complete: run this command on the finished output ({} is its path, {{}} a literal {}); a non-zero exit fails the run (exit 3) and keeps staging.")
     var validationCommand: String?
 
     @Option(help: "Kill an item command running longer than this (its whole process group); it counts as failed.", transform: DurationArgument.parse)
@@ -62,7 +62,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Progress line and OUT.heartbeat record interval.", transform: DurationArgument.parse)
     var heartbeat: DurationArgument = "60s"
 
-    @Option(help: "Stop starting items once more than N items (or N% of the pending ones) failed.", transform: FailureBudgetArgument.parse)
+    @Option(help: "Stop starting items once more than N items (or N% of all the run's inputs, done ones included) failed in this run.", transform: FailureBudgetArgument.parse)
     var maxFailures: FailureBudgetArgument?
 
     @Option(help: "After SIGINT/SIGTERM, how long running items may take before they are killed.", transform: DurationArgument.parse)
@@ -71,8 +71,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON summary object on stdout (schema 2, snake_case keys, every key present; see Documentation/JSON.md).")
     var json = false
 
-    @Flag(help: "No progress output (errors still go to stderr).")
-    var quiet = false
+    @OptionGroup var quietOption: QuietOption
 
     @Flag(help: "Accept a run over zero inputs (an empty directory, or a --glob that matched no file) instead of exiting 1.")
     var allowEmpty = false
@@ -91,7 +90,7 @@ struct RunCommand: AsyncParsableCommand {
         let stop = StopRequest()
         let signals = SignalHandler.install(stop: stop, grace: grace.duration)
         defer { signals.uninstall() }
-        let renderer = ProgressRenderer(style: quiet || json ? .quiet : .automatic, plainInterval: heartbeat.duration)
+        let renderer = ProgressRenderer(style: quietOption.quiet || json ? .quiet : .automatic, plainInterval: heartbeat.duration)
         let metricsFile = metrics.file(output: MetricsOptions.absolute(output.output), defaultInterval: heartbeat.duration)
         defer { metricsFile?.finish() }
         let announced = Mutex(false)
@@ -146,12 +145,13 @@ struct RunCommand: AsyncParsableCommand {
             try metricsFile?.start()
             let report = try await run.run(inputs: inputs.keys, stop: stop, extract: extract)
             summary = RunSummary(report)
-            renderer.finish(report.description)
+            renderer.conclude(report.description)
             if !json {
                 for line in report.recoveryLines { ProgressRenderer.standardError("  \(line)\n") }
                 if report.failed > 0 {
                     ProgressRenderer.standardError(
                         "  \(report.failed.formatted) items failed (see \(run.errorsPath)); rerun the same command to retry them\n")
+                    if let common = report.failures.summary() { ProgressRenderer.standardError("  \(common)\n") }
                 }
             }
         } catch let error as RunError where error.code == .interrupted {

@@ -10,22 +10,22 @@ struct SessionOptions: ParsableArguments {
     @Option(help: "Items processed at once (1 to 4096).", transform: NumericArgument.count(in: 1...4096))
     var jobs: Int = 1
 
-    @Option(help: "Seconds items in flight may take to finish after SIGINT/SIGTERM before they are killed.", transform: NumericArgument.seconds())
-    var grace: Double = 30
+    @Option(help: "After SIGINT/SIGTERM, how long items in flight may take to finish before they are killed (default 30s).", transform: DurationArgument.parse)
+    var grace: DurationArgument = "30s"
 
-    @Option(help: "Seconds between progress lines when stderr is not a terminal.", transform: NumericArgument.seconds())
-    var progressInterval: Double = 60
+    @Option(help: "Time between progress lines when stderr is not a terminal (default 60s).", transform: DurationArgument.parse)
+    var progressInterval: DurationArgument = "60s"
 
-    @Flag(help: "No progress display.")
-    var quiet = false
+    @OptionGroup var quietOption: QuietOption
+    var quiet: Bool { quietOption.quiet }
 
-    @Option(help: "PostgreSQL store: seconds a claimed item's lease lasts without renewal (renewed every third of it).", transform: NumericArgument.seconds(in: 0.3...86_400))
-    var lease: Double = 30
+    @Option(help: "PostgreSQL store: how long a claimed item's lease lasts without renewal, from 300ms to 24h (renewed every third of it; default 30s).", transform: DurationArgument.parse(in: .milliseconds(300) ... .seconds(86_400)))
+    var lease: DurationArgument = "30s"
 
     @Option(help: "PostgreSQL store: items claimed at once (default: twice --jobs).", transform: NumericArgument.count(in: 1...1_000_000))
     var claimSize: Int?
 
-    @Option(help: "Stop starting items once more than N items (or N% of the pending ones) failed: the finished ones are committed, the run stays running, exit 1.", transform: FailureBudgetArgument.parse)
+    @Option(help: "Stop starting items once more than N items (or N% of all the run's items, done ones included) failed in this session: the finished ones are committed, the run stays running, exit 1.", transform: FailureBudgetArgument.parse)
     var maxFailures: FailureBudgetArgument?
 
     @OptionGroup(title: "Guardrails") var guardrails: GuardrailOptions
@@ -48,27 +48,28 @@ struct SessionOptions: ParsableArguments {
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
-        guard lease >= 0.3 else { throw ValidationError("--lease must be at least 0.3 seconds") }
         if let claimSize, claimSize < 1 { throw ValidationError("--claim-size must be at least 1") }
     }
 }
 
 /// The configuration options of `start` (and, on `resume`, compared with the stored ones).
 struct ConfigurationOptions: ParsableArguments {
-    @Option(help: "The per-item command (sh -c): reads the item's JSON on stdin, prints the result's JSON on stdout. `{}` is replaced by the item's id, shell-quoted.")
+    @Option(help: "The per-item command (sh -c): reads the item's JSON on stdin, prints the result's JSON on stdout. `{}` is replaced by the item's id, shell-quoted; `{{}}` by a literal `{}`.")
     var command: String?
 
     @Option(help: "Results per commit (default 100).", transform: NumericArgument.count(in: 1...1_000_000))
     var batchSize: Int?
 
-    @Option(help: "Longest seconds a finished result waits for its commit (default 5).", transform: NumericArgument.seconds())
-    var batchSeconds: Double?
+    @Option(help: "The longest a finished result waits for its commit (default 5s).", transform: DurationArgument.parse)
+    var batchSeconds: DurationArgument?
 
-    @Option(help: "Seconds one item's command may run before it is killed (default: no limit).", transform: NumericArgument.seconds())
-    var itemTimeout: Double?
+    @Option(help: "How long one item's command may run before it is killed (default: no limit).", transform: DurationArgument.parse)
+    var itemTimeout: DurationArgument?
 
     var overrides: RunConfiguration.Overrides {
-        .init(command: command, batchSize: batchSize, batchSeconds: batchSeconds, itemTimeoutSeconds: itemTimeout)
+        .init(
+            command: command, batchSize: batchSize, batchSeconds: batchSeconds?.duration.seconds,
+            itemTimeoutSeconds: itemTimeout?.duration.seconds)
     }
 }
 
@@ -101,8 +102,15 @@ func say(_ text: String) {
 
 /// Prints the error through DurableCLI's `ErrorReport` (its hint on the next line, a database password redacted)
 /// and returns the exit code of its failure class: 5 for a completed run, 3 for a checksum mismatch (fail closed),
-/// 4 for a held lock, 1 otherwise.
-func fail(_ error: any Error) -> ExitCode {
+/// 4 for a held lock, 1 otherwise. With `store`, a library hint's placeholder (`--db FILE`, `--store URL`) becomes
+/// the store's real option, so the hint works when pasted.
+func fail(_ error: any Error, store: DatabaseOptions? = nil) -> ExitCode {
     if let exit = error as? ExitCode { return exit }
+    var error = error
+    if let store, var storeError = error as? DurableRunStoreError, let hint = storeError.hint {
+        storeError.hint = hint.replacingOccurrences(of: "--db FILE", with: store.argument)
+            .replacingOccurrences(of: "--store URL", with: store.argument)
+        error = storeError
+    }
     return ExitCode(ErrorReport.print(error, redacting: PostgresLocation.redact).rawValue)
 }

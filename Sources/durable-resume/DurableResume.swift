@@ -24,5 +24,6 @@ struct DurableResume: AsyncParsableCommand {
 
             \(DurableExitCode.helpText)
             """,
+        version: DurableVersion.current,
         subcommands: [Ingest.self, Start.self, Resume.self, Work.self, Status.self, List.self])
 }

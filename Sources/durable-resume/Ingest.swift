@@ -26,7 +26,7 @@ struct Ingest: AsyncParsableCommand {
             } else {
                 say("ingested \(s.name) v\(s.version): \(s.itemCount) items, sha256 \(s.checksum)")
             }
-        } catch { throw fail(error) }
+        } catch { throw fail(error, store: database) }
     }
 }
 

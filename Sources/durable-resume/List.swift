@@ -29,7 +29,7 @@ struct List: AsyncParsableCommand {
                 let started = run.startedAt.formatted(Date.ISO8601FormatStyle())
                 say("\(run.id)  \(states[run.id]!.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))  \(run.completedCount + run.failedCount)/\(run.totalItems) done, \(run.failedCount) failed  \(started)  \(run.sourceName) v\(run.sourceVersion)\(run.name.map { "  \($0)" } ?? "")")
             }
-        } catch { throw fail(error) }
+        } catch { throw fail(error, store: database) }
     }
 }
 

@@ -23,7 +23,7 @@ struct Resume: AsyncParsableCommand {
     @Option(help: "The run to resume (default: EXPERIMENT_ID from the environment).")
     var runID: String?
 
-    @Flag(help: "Resume the latest run that is not completed.")
+    @Flag(help: "Resume the latest run that is not completed (every run completed: exit 5; no run at all: exit 1).")
     var latest = false
 
     @Option(help: "The source file, checked against the run's SHA-256 (the items come from the database).")
@@ -50,8 +50,7 @@ struct Resume: AsyncParsableCommand {
             let id: String
             if latest {
                 guard let run = try await opened.store.latestResumableRun() else {
-                    throw DurableRunStoreError(
-                        .runNotFound, operation: "resume", message: "no run in \(database.display) is resumable (all are completed, or there are none)")
+                    throw try await nothingResumable(in: opened.store)
                 }
                 id = run.id
             } else {
@@ -63,6 +62,21 @@ struct Resume: AsyncParsableCommand {
                 request: .init(selection: selection, sourceFile: source, given: configurationOptions.overrides),
                 session: session)
         }
+    }
+
+    /// Why `--latest` found nothing to resume: every run is completed (`alreadyCompleted`, exit 5, as for
+    /// `--run-id` of a completed run), or there is no run at all (`runNotFound`, exit 1).
+    func nothingResumable(in store: any RunStore) async throws -> DurableRunStoreError {
+        let runs = try await store.runs()
+        guard let latest = runs.first else {
+            return DurableRunStoreError(
+                .runNotFound, operation: "resume", message: "there are no runs in \(database.display)",
+                hint: "Start one with durable-resume start \(database.argument) and the source's --source, --id and --command.")
+        }
+        return DurableRunStoreError(
+            .alreadyCompleted, operation: "resume",
+            message: "every run in \(database.display) is completed (\(runs.count) of \(runs.count); the latest is \(latest.id)): there is nothing to resume",
+            hint: "Start a new run to process the items again; list the runs with: durable-resume list \(database.argument)")
     }
 
     /// Resumes `runID`, printing `run <ID>` once the checks passed (and, on SQLite, the lock is held).

@@ -34,7 +34,7 @@ struct Session {
                 renderer.update($0)
             },
             notice: { note($0) },
-            logger: logger, lease: .milliseconds(Int64(options.lease * 1000)), claimSize: options.claimSize,
+            logger: logger, lease: options.lease.duration, claimSize: options.claimSize,
             limits: options.guardrails.limits(diskHolding: databaseFile))
         storeOptions.retry = options.retries.policy
         storeOptions.failureBudget = options.maxFailures?.budget
@@ -42,7 +42,7 @@ struct Session {
     }
 
     func renderer() -> ProgressRenderer {
-        ProgressRenderer(style: options.quiet ? .quiet : .automatic, plainInterval: .milliseconds(Int64(options.progressInterval * 1000)))
+        ProgressRenderer(style: options.quiet ? .quiet : .automatic, plainInterval: options.progressInterval.duration)
     }
 
     /// The per-item command: the item's JSON on stdin, `{}` replaced by its id; failures keep their status and the
@@ -73,7 +73,7 @@ struct Session {
 
     /// SIGINT/SIGTERM/SIGHUP handling for a session, with the `--grace` the options give.
     func installSignals() -> SignalHandler {
-        SignalHandler.install(stop: stop, grace: .milliseconds(Int64(options.grace * 1000)))
+        SignalHandler.install(stop: stop, grace: options.grace.duration)
     }
 
     /// Prints `run <ID>` once the run is known: on stdout for a script to read at once, or on stderr under `--json`,
@@ -138,6 +138,7 @@ struct Session {
             return .success
         case .failed, .running:
             renderer.finish("run \(run.id) failed: \(counts); \(session)")
+            if let common = outcome.failures.summary() { note("  \(common)") }
             let retry = run.failedCount > 0 ? " --retry-errors-only" : ""
             note("resume with: durable-resume resume \(storeArgument) --run-id \(run.id)\(retry)")
             return ExitCode(DurableExitCode.failure.rawValue)
@@ -150,7 +151,7 @@ struct Summary {
     let progress: ProgressRenderer
 
     func finish(_ line: String) {
-        if progress.style == .quiet { note(line) } else { progress.finish(line) }
+        progress.conclude(line)
     }
 }
 

@@ -58,7 +58,8 @@ struct Start: AsyncParsableCommand {
                 }
                 let configuration = RunConfiguration(
                     command: configurationOptions.command ?? "", batchSize: configurationOptions.batchSize ?? 100,
-                    batchSeconds: configurationOptions.batchSeconds ?? 5, itemTimeoutSeconds: configurationOptions.itemTimeout)
+                    batchSeconds: configurationOptions.batchSeconds?.duration.seconds ?? 5,
+                    itemTimeoutSeconds: configurationOptions.itemTimeout?.duration.seconds)
                 return try await session.run(closing: opened) { options in
                     try await opened.start(
                         source: report.source, name: runName, configuration: configuration, options: options,

@@ -40,7 +40,7 @@ struct Status: AsyncParsableCommand {
                 try JSONOutput.print(object)
                 return
             }
-            for line in Self.lines(run, state: state, holder: holder) { say(line) }
+            for line in Self.lines(run, state: state, holder: holder, store: database.argument) { say(line) }
             if let estimate = spaceEstimate(run) { say("  disk: \(estimate)") }
             if let refused, refused > 0 {
                 say("  refused: \(refused) results arrived after their lease expired (the items were redone; each is recorded once)")
@@ -49,7 +49,7 @@ struct Status: AsyncParsableCommand {
                 say("  workers: \(workers.filter(\.isLive).count) live, \(workers.filter { !$0.isLive }.count) gone")
                 for w in workers { say("    " + WorkerJSON(w).line) }
             }
-        } catch { throw fail(error) }
+        } catch { throw fail(error, store: database) }
     }
 
     /// The disk a SQLite run still needs: the database's bytes (with its WAL) over the run's results so far × the
@@ -66,14 +66,14 @@ struct Status: AsyncParsableCommand {
             freeBytes: try? fileSystem.availableSpace(at: DiskReserve.directory(holding: file)))
     }
 
-    static func lines(_ run: RunRecord, state: RunState, holder: String?) -> [String] {
+    static func lines(_ run: RunRecord, state: RunState, holder: String?, store: String) -> [String] {
         let done = run.completedCount + run.failedCount
         let percent = run.totalItems > 0 ? Double(done) / Double(run.totalItems) * 100 : 100
         var lines = ["run \(run.id)\(run.name.map { " (\($0))" } ?? "") — \(state)"]
         switch state {
         case .live: lines.append("  held by \(holder ?? "a live process")")
-        case .interrupted: lines.append("  no process is working on it (killed or crashed): resume it with `durable-resume resume --run-id \(run.id)`")
-        case .failed: lines.append("  finished with errors: `durable-resume resume --run-id \(run.id)\(run.failedCount > 0 ? " --retry-errors-only" : "")`")
+        case .interrupted: lines.append("  no process is working on it (killed or crashed): resume it with `durable-resume resume \(store) --run-id \(ShellWord.quoted(run.id))`")
+        case .failed: lines.append("  finished with errors: `durable-resume resume \(store) --run-id \(ShellWord.quoted(run.id))\(run.failedCount > 0 ? " --retry-errors-only" : "")`")
         case .completed: break
         }
         lines.append("  source: \(run.sourceName) v\(run.sourceVersion), sha256 \(run.sourceChecksum)")

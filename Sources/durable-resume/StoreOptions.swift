@@ -44,8 +44,21 @@ struct DatabaseOptions: ParsableArguments {
     /// How messages name the store: the SQLite file, or the URL as given with its password redacted.
     var display: String { isPostgres ? PostgresLocation.redact(given) : given }
 
-    /// The option that names the store again, for hints (`--db F` or `--store URL-without-password`).
-    var argument: String { isPostgres ? "--store \(display)" : "--db \(given)" }
+    /// The option that names the store again, for hints a user pastes: `--db F` (shell-quoted where it must be), or
+    /// `--store URL` without its password (redacting it to `***` would paste a wrong one; PGPASSWORD supplies it).
+    var argument: String {
+        isPostgres ? "--store \(ShellWord.quoted(Self.withoutPassword(given)))" : "--db \(ShellWord.quoted(given))"
+    }
+
+    /// `postgres://user:secret@host/db` → `postgres://user@host/db`.
+    static func withoutPassword(_ url: String) -> String {
+        guard let scheme = url.range(of: "://") else { return url }
+        let rest = url[scheme.upperBound...]
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return url }
+        return String(url[..<scheme.upperBound] + authority[..<colon] + authority[at...] + rest[authorityEnd...])
+    }
 
     /// Opens the store (see ``OpenedRunStore/open(_:readOnly:)``).
     func open(readOnly: Bool = false) async throws -> OpenedRunStore {
@@ -76,7 +89,7 @@ struct DatabaseOptions: ParsableArguments {
             }
         } catch let error as ValidationError {
             throw error
-        } catch { throw fail(error) }
+        } catch { throw fail(error, store: self) }
         throw exit
     }
 

@@ -8,7 +8,7 @@ struct Work: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Join a running run on a PostgreSQL store as one more worker (any host).",
         discussion: """
-            The worker claims a few items at a time under a lease (--lease seconds, renewed every third of it), runs \
+            The worker claims a few items at a time under a lease (--lease, e.g. 30s, renewed every third of it), runs \
             the run's stored command on each, and records a result only while it still holds the item's lease. A \
             worker that dies (kill -9, a lost host) stops renewing: after its leases expire other workers take its \
             items. An item may be attempted more than once; it is recorded once. When nothing is left, the last \

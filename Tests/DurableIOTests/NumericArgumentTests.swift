@@ -56,13 +56,13 @@ struct NumericArgumentTests {
 
     @Test("durable-resume: --item-timeout 1e300, nan, --grace 1e300 and other out-of-range numbers exit 64")
     func resume() async throws {
-        let seconds = "seconds from 0 to 31536000 (365 days)"
+        let seconds = "a duration from 0 to 8760h (365 days)"
         try await expectUsageError("durable-resume", resumeArguments + ["--item-timeout", "1e300"], flag: "--item-timeout", accepted: seconds)
         try await expectUsageError("durable-resume", resumeArguments + ["--item-timeout", "nan"], flag: "--item-timeout", accepted: seconds)
         try await expectUsageError("durable-resume", resumeArguments + ["--grace", "1e300"], flag: "--grace", accepted: seconds)
         try await expectUsageError("durable-resume", resumeArguments + ["--batch-seconds=-1"], flag: "--batch-seconds", accepted: seconds)
         try await expectUsageError("durable-resume", resumeArguments + ["--progress-interval", "inf"], flag: "--progress-interval", accepted: seconds)
-        try await expectUsageError("durable-resume", resumeArguments + ["--lease", "1e300"], flag: "--lease", accepted: "seconds from 0.3 to 86400")
+        try await expectUsageError("durable-resume", resumeArguments + ["--lease", "1e300"], flag: "--lease", accepted: "a duration from 300ms to 24h")
         try await expectUsageError("durable-resume", resumeArguments + ["--jobs", "100000"], flag: "--jobs", accepted: "from 1 to 4096")
         try await expectUsageError("durable-resume", resumeArguments + ["--batch-size", "0"], flag: "--batch-size", accepted: "from 1 to 1000000")
         try await expectUsageError("durable-resume", resumeArguments + ["--claim-size", "99999999999999999999"], flag: "--claim-size", accepted: "from 1 to 1000000")

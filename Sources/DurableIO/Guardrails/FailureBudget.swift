@@ -1,5 +1,6 @@
-/// How many failed items a run tolerates before it stops starting new ones: a count, or a share of a number of
-/// items the run names (durable-extract and durable-resume `--max-failures N|N%`, one meaning for both).
+/// How many failed items a session tolerates before it stops starting new ones: a count, or a share of the run's
+/// items — all of them, not only those pending in this session, so one input that always fails does not stop every
+/// later run (durable-extract and durable-resume `--max-failures N|N%`, one meaning for both).
 ///
 /// ```swift
 /// let budget = FailureBudget.fraction(0.05)
@@ -12,11 +13,21 @@ public enum FailureBudget: Sendable, Equatable, CustomStringConvertible {
     /// At most this fraction (0…1) of the items.
     case fraction(Double)
 
-    /// Whether `failed` failures among `items` are within the budget.
+    /// Whether `failed` failures are within the budget for a run of `items` items.
     public func allows(_ failed: Int, of items: Int) -> Bool {
         switch self {
         case .count(let n): return failed <= n
         case .fraction(let f): return Double(failed) <= f * Double(items)
+        }
+    }
+
+    /// The budget in words for a run of `items` items: `10 failures`, `5 % of the run's 50 items (2)`.
+    public func describe(items: Int) -> String {
+        switch self {
+        case .count: return description
+        case .fraction(let f):
+            let allowed = Int((f * Double(items)).rounded(.down))
+            return "\((f * 100).formatted()) % of the run's \(items.formatted()) items: \(allowed.formatted()) failure\(allowed == 1 ? "" : "s")"
         }
     }
 

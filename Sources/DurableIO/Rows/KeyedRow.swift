@@ -19,11 +19,14 @@ public struct KeyedRow: Sendable, Equatable {
     /// which in valid JSON can only be insignificant whitespace, are removed so the row fits on one line.
     ///
     /// - Throws: ``DurableIOError/Code/invalidInput`` when `json` is not a JSON object or already has a
-    ///   `"key"` field.
+    ///   `"key"` field. A message about bytes that are not JSON shows their size and first 60 bytes, escaped (what
+    ///   an item command printed instead of a row).
     public init(key: RecordKey, json: [UInt8]) throws(DurableIOError) {
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: Data(json), options: [.fragmentsAllowed]) } catch {
-            throw DurableIOError(.invalidInput, operation: "stage row", message: "the row for key \(key) is not valid JSON")
+            throw DurableIOError(
+                .invalidInput, operation: "stage row",
+                message: "the row for key \(key) is not valid JSON: \(json.count.formatted()) byte\(json.count == 1 ? "" : "s"), starting \(ByteExcerpt.escaped(json))")
         }
         guard let dictionary = object as? [String: Any] else {
             throw DurableIOError(.invalidInput, operation: "stage row", message: "the row for key \(key) is not a JSON object")

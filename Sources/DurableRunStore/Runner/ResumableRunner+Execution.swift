@@ -24,6 +24,7 @@ extension ResumableRunner {
         let retry = options.retry
         let budget = options.failureBudget
         let overBudget = Mutex(false)
+        let failures = Mutex(FailureTally())
         if skipped > 0 { options.notice?("\(skipped) of \(run.totalItems) items already done; \(items.count) to process") }
 
         let guardrails = Guardrails(tracker: tracker, limits: options.limits, logger: logger)
@@ -43,9 +44,11 @@ extension ResumableRunner {
                     &feed, attempt: { await Self.attempt($0, process, retry: retry, logger: logger) }, onAbandoned: { pending.abandon() }
                 ) { result in
                     pending.append(result)
+                    if let error = result.error { failures.withLock { $0.record(error.message) } }
                     tracker.mark(completed: result.error == nil ? 1 : 0, failed: result.error == nil ? 0 : 1)
                     progress?(tracker.snapshot())
-                    if let budget, !budget.allows(pending.figures.failed, of: items.count) {
+                    // A share is of the run's items, not of this session's: a resume of 2 errors among 50 is not 50 %.
+                    if let budget, !budget.allows(pending.figures.failed, of: run.totalItems) {
                         overBudget.withLock { $0 = true }
                         return .stopStarting
                     }
@@ -69,21 +72,26 @@ extension ResumableRunner {
         if let reason = stop.reason, figures.processed < items.count {
             if let current = try await store.run(id: runID) { latest = current }
             logger.debug("stopped by \(reason); every finished result is committed", metadata: ["run": "\(runID)", "processed": "\(figures.processed)", "abandoned": "\(figures.abandoned)"])
-            return RunOutcome(
+            var outcome = RunOutcome(
                 run: latest, skipped: skipped, processed: figures.processed, succeeded: figures.succeeded,
                 failed: figures.failed, abandoned: figures.abandoned, seconds: seconds, stoppedBy: reason)
+            outcome.failures = failures.withLock { $0 }
+            return outcome
         }
         if let budget, overBudget.withLock({ $0 }), figures.processed < items.count {
-            let error = budget.exceeded(failed: figures.failed, of: items.count, runID: runID, operation: "run")
+            let error = budget.exceeded(
+                failed: figures.failed, of: run.totalItems, runID: runID, operation: "run", failures: failures.withLock { $0 })
             logger.info("\(error.message)", metadata: ["run": "\(runID)"])
             throw error
         }
         let final = try await store.finalize(
             runID: runID, session: SessionFigures(items: figures.processed, seconds: seconds), at: Date())
         logger.debug("finalized as \(final.status)", metadata: ["run": "\(runID)", "succeeded": "\(final.completedCount)", "failed": "\(final.failedCount)"])
-        return RunOutcome(
+        var outcome = RunOutcome(
             run: final, skipped: skipped, processed: figures.processed, succeeded: figures.succeeded,
             failed: figures.failed, abandoned: figures.abandoned, seconds: seconds, stoppedBy: nil)
+        outcome.failures = failures.withLock { $0 }
+        return outcome
     }
 
     /// Runs `process` for one item and turns the outcome into a result; a cancelled item is abandoned (`nil`), not
@@ -114,7 +122,8 @@ extension ResumableRunner {
                 result = ItemResult(itemID: item.id, output: text)
             } else {
                 let failure = ItemFailure(
-                    message: "the command's output is not valid JSON (\(bytes.count) bytes)", category: "invalid-output")
+                    message: "the command's output is not valid JSON: \(bytes.count) byte\(bytes.count == 1 ? "" : "s"), starting \(ByteExcerpt.escaped(bytes))",
+                    category: "invalid-output")
                 result = ItemResult(itemID: item.id, error: failure)
             }
         } catch {

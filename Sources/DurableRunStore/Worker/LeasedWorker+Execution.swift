@@ -25,7 +25,7 @@ extension LeasedWorker {
         let logger = options.logger
         let retry = options.retry
         let budget = options.failureBudget
-        let budgetBase = run.missingCount
+        let budgetBase = run.totalItems  // a share is of the run's items, not of those left
         let overBudget = Mutex(false)
 
         let renewer = Task {

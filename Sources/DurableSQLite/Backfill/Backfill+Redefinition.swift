@@ -13,7 +13,7 @@ extension Backfill {
         let name = definition.name
         let differences = existing.definition.differences(from: definition)
         let changedNothing = existing.changedNoRow
-        let resume = "durable-backfill resume --db \(database) --name \(name)"
+        let resume = "durable-backfill resume --db \(ShellWord.quoted(database)) --name \(ShellWord.quoted(name))"
         let recorded = "recorded \(existing.status.rawValue) after \(existing.batches.formatted) batches that changed \(existing.changedRows.formatted) rows"
         if replace {
             if changedNothing { return nil }

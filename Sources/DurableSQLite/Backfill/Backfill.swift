@@ -110,7 +110,7 @@ public enum Backfill {
                     throw DurableSQLiteError.backfill(
                         .backfillNotFound, operation: "resume", backfill: name, database: database,
                         message: "no backfill of this name is recorded",
-                        hint: known.isEmpty ? "Start it with: durable-backfill run --db \(database) --name \(name) …"
+                        hint: known.isEmpty ? "Start it with: durable-backfill run --db \(ShellWord.quoted(database)) --name \(ShellWord.quoted(name)) …"
                             : "Recorded backfills: \(known.joined(separator: ", ")).")
                 }
                 return record

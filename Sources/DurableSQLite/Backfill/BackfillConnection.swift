@@ -64,7 +64,7 @@ enum BackfillConnection {
         } catch {
             throw described(
                 error, "close the database", backfill: backfill, database: path,
-                hint: "Every batch was synced when it committed; `durable-backfill status --db \(path)` shows what is recorded.")
+                hint: "Every batch was synced when it committed; `durable-backfill status --db \(ShellWord.quoted(path))` shows what is recorded.")
         }
     }
 
@@ -72,7 +72,7 @@ enum BackfillConnection {
     /// says what the SQLite code means (``DurableSQLiteError/database(_:operation:path:hint:)``).
     static func described(_ error: any Error, _ operation: String, backfill: String?, database: String, hint: String?) -> DurableSQLiteError {
         if let error = error as? DurableSQLiteError { return error }
-        let resume = "durable-backfill resume --db \(database) --name \(backfill ?? BackfillConnection.recordedNames(database).first ?? "NAME")"
+        let resume = "durable-backfill resume --db \(ShellWord.quoted(database)) --name \(ShellWord.quoted(backfill ?? BackfillConnection.recordedNames(database).first ?? "NAME"))"
         let recovery = "Run `\(resume)` (or open the database with any program that writes to it): that rolls the interrupted transaction back; then ask for the status again."
         let mapped = DurableSQLiteError.database(error, operation: operation, path: database, hint: recovery)
         guard let mapped = mapped as? DurableSQLiteError else {

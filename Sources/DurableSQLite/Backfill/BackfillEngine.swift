@@ -178,7 +178,7 @@ struct BackfillEngine {
     func fail(_ operation: String, _ error: any Error) -> DurableSQLiteError {
         let message = (error as? DurableSQLiteError)?.message ?? "\(error)"
         let code = (error as? DurableSQLiteError)?.code ?? .queryFailed
-        var resume = "Fix the cause, then continue with: durable-backfill resume --db \(database) --name \(name)"
+        var resume = "Fix the cause, then continue with: durable-backfill resume --db \(ShellWord.quoted(database)) --name \(ShellWord.quoted(name))"
         do {
             let recorded = try queue.inDatabase { db -> BackfillRecord in
                 var failed = try BackfillTable.load(name, db) ?? record
