@@ -43,6 +43,20 @@ enum BackfillPresenter {
         }
     }
 
+    /// With `--backup`, copies the database (``DatabaseBackup``) before the backfill touches it, keeping
+    /// `--min-free-disk` free, and notes where the copy went; a failed backup exits with its code (6 for the disk
+    /// preflight) before anything is written.
+    static func backUp(database: String, _ options: BackupOptions, reserve: ResourceLimitOptions) {
+        guard options.isRequested else { return }
+        do {
+            let result = try DatabaseBackup.make(
+                of: FilePath(database),
+                options: .init(directory: options.backupDir.map { FilePath($0) }, keep: options.keepBackups, reserve: reserve.minFreeDisk.bytes))
+            ProgressRenderer.standardError(result.description + "\n")
+        } catch {
+            exit(ErrorReport.print(error).rawValue)
+        }
+    }
 }
 
 /// Turns recorded progress into the renderer's snapshot: the position by key, scaled to the rows in scope at the

@@ -9,7 +9,8 @@ struct ResumeCommand: ParsableCommand {
         commandName: "resume",
         abstract: "Continue a backfill from its recorded cursor, with its recorded bound and options.",
         discussion: """
-            A completed backfill is left alone: the command says so and exits 5.
+            A completed backfill is left alone: the command says so and exits 5. --backup takes a consistent \
+            copy of the database first (see --backup below).
 
             \(DurableExitCode.helpText)
             """)
@@ -21,8 +22,10 @@ struct ResumeCommand: ParsableCommand {
     @Flag(help: "Show no progress.")
     var quiet = false
     @OptionGroup(title: "Guardrails") var limits: ResourceLimitOptions
+    @OptionGroup(title: "Backup") var backup: BackupOptions
 
     func run() throws {
+        BackfillPresenter.backUp(database: db, backup, reserve: limits)
         try BackfillPresenter.execute(database: db, name: name, quiet: quiet) { stop, progress in
             try Backfill.resume(named: name, in: db, stop: stop, limits: limits.limits(diskHolding: FilePath(db)), progress: progress)
         }

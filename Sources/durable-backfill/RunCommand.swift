@@ -10,7 +10,8 @@ struct RunCommand: ParsableCommand {
         discussion: """
             The same --name with another --table, --key, --set or --where is refused, showing the difference: choose \
             a new --name, or, for a backfill that changed no row (it failed before its first batch committed), pass \
-            --replace. A --set that assigns the key column is refused.
+            --replace. A --set that assigns the key column is refused. A backfill rewrites a live table: --backup \
+            takes a consistent copy of the database first (SQLite's online backup API; see --backup below).
 
             Example:
               durable-backfill run --db app.db --name tx_last_seen_backfill_v1 --table transmissions --key id \\
@@ -49,6 +50,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Show no progress (errors and the summary still go to standard error).")
     var quiet = false
     @OptionGroup(title: "Guardrails") var limits: ResourceLimitOptions
+    @OptionGroup(title: "Backup") var backup: BackupOptions
 
     func validate() throws {
         if batchSize != nil && targetBatchTime != nil {
@@ -68,6 +70,7 @@ struct RunCommand: ParsableCommand {
         options.busyTimeout = busyTimeout.duration
         options.checkpointThreshold = walCheckpointMib << 20
         let definition = BackfillDefinition(name: name, table: table, set: setClause, where: predicate, key: key)
+        BackfillPresenter.backUp(database: db, backup, reserve: limits)
         try BackfillPresenter.execute(database: db, name: name, quiet: quiet) { stop, progress in
             try Backfill.run(
                 definition, options: options, in: db, replace: replace, stop: stop,

@@ -24,5 +24,5 @@ struct DurableResume: AsyncParsableCommand {
 
             \(DurableExitCode.helpText)
             """,
-        subcommands: [Ingest.self, Start.self, Resume.self, Work.self, Status.self, List.self])
+        subcommands: [Ingest.self, Start.self, Resume.self, Work.self, Status.self, List.self, Export.self])
 }

@@ -8,7 +8,8 @@ struct Resume: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Continue a run: only items without a result (or, with --retry-errors-only, with an error).",
         discussion: """
-            Checks, in order: the run's status (a completed run exits 5), its lock (held by another process: exit 4, \
+            With --backup (or --backup-dir DIR), a consistent copy of the SQLite database is taken first (see \
+            --backup below; a PostgreSQL store is refused: use pg_dump). Then it checks, in order: the run's status (a completed run exits 5), its lock (held by another process: exit 4, \
             naming the holder), the status again, and --source's SHA-256 against the run's (a mismatch exits 3, \
             naming both). With a PostgreSQL --store there is no run lock: this process becomes one more worker, \
             claiming items under leases, and others may join with `work`. The stored configuration is authoritative: a --command, --batch-size, --batch-seconds or \
@@ -34,6 +35,7 @@ struct Resume: AsyncParsableCommand {
 
     @OptionGroup var configurationOptions: ConfigurationOptions
     @OptionGroup var session: SessionOptions
+    @OptionGroup(title: "Backup") var backup: BackupOptions
 
     @Flag(help: "Print one JSON summary (schema 1) at the end; stdout then holds only that object (`run <ID>` goes to stderr).")
     var json = false
@@ -43,9 +45,11 @@ struct Resume: AsyncParsableCommand {
         if !latest && runID == nil && Environment.value("EXPERIMENT_ID") == nil {
             throw ValidationError("give --run-id ID or --latest (or set EXPERIMENT_ID)")
         }
+        if backup.isRequested && database.isPostgres { throw ValidationError(BackupOptions.postgresRefusal) }
     }
 
     func run() async throws {
+        try database.backUp(backup, reserve: session.guardrails.resources)
         try await database.runSession { opened in
             let id: String
             if latest {

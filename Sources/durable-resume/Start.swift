@@ -11,7 +11,8 @@ struct Start: AsyncParsableCommand {
             The source is ingested first when it is not in the database yet (--id is then required). The first \
             line on stdout is `run <ID>`, printed before any work (on stderr with --json, whose stdout is one JSON object). With RESUME=1 and EXPERIMENT_ID set, `start` \
             resumes that run instead (unless --no-resume), checking --source against the run's checksum and honouring \
-            RETRY_ERRORS_ONLY=1: flags win over the environment.
+            RETRY_ERRORS_ONLY=1: flags win over the environment. With --backup on an existing database, a \
+            consistent copy of it is taken first (a new database has nothing to back up: noted, skipped).
 
             \(DurableExitCode.helpText)
             """)
@@ -20,6 +21,7 @@ struct Start: AsyncParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var configurationOptions: ConfigurationOptions
     @OptionGroup var session: SessionOptions
+    @OptionGroup(title: "Backup") var backup: BackupOptions
 
     @Option(help: "A name for the run.")
     var runName: String?
@@ -34,9 +36,11 @@ struct Start: AsyncParsableCommand {
         guard configurationOptions.command != nil || resume ?? Environment.flag("RESUME") else {
             throw ValidationError("--command is required to start a run")
         }
+        if backup.isRequested && database.isPostgres { throw ValidationError(BackupOptions.postgresRefusal) }
     }
 
     func run() async throws {
+        try database.backUp(backup, reserve: session.guardrails.resources, onlyIfExists: true)
         try await database.runSession { opened in
             let session = Session(storeArgument: database.argument, options: self.session, databaseFile: database.databaseFile, json: json)
             if resume ?? Environment.flag("RESUME") {

@@ -1,6 +1,8 @@
 import ArgumentParser
+import DurableCLI
 import DurableIO
 import DurablePostgres
+import DurableSQLite
 import DurableStores
 import Foundation
 
@@ -73,5 +75,26 @@ struct DatabaseOptions: ParsableArguments {
     /// Opens the store, runs `body`, and closes it (see ``OpenedRunStore/using(_:readOnly:_:)``).
     func using<T>(readOnly: Bool = false, _ body: (OpenedRunStore) async throws -> T) async throws -> T {
         try await OpenedRunStore.using(try location(), readOnly: readOnly, body)
+    }
+}
+
+extension DatabaseOptions {
+    /// With `--backup`, copies the SQLite database (``DatabaseBackup``) before anything else, its disk preflight
+    /// keeping `--min-free-disk` free, and notes where the copy went. `onlyIfExists`: a database not created yet
+    /// is skipped with a note (`start` on a new database).
+    ///
+    /// - Throws: the backup's error, printed with its exit code (6 for the disk preflight).
+    func backUp(_ options: BackupOptions, reserve: ResourceLimitOptions, onlyIfExists: Bool = false) throws {
+        guard options.isRequested, let file = databaseFile else { return }
+        if onlyIfExists && !FileManager.default.fileExists(atPath: file.string) {
+            note("backup: \(file) does not exist yet: nothing to back up")
+            return
+        }
+        do {
+            let result = try DatabaseBackup.make(
+                of: file,
+                options: .init(directory: options.backupDir.map { FilePath($0) }, keep: options.keepBackups, reserve: reserve.minFreeDisk.bytes))
+            note(result.description)
+        } catch { throw fail(error) }
     }
 }
