@@ -18,7 +18,8 @@ struct Export: AsyncParsableCommand {
             The file is replaced atomically (written to a temporary file beside it, fsync'd, renamed, the directory \
             fsync'd): a reader or a crash sees the whole previous file or the whole new one. The file is then read \
             back and its records counted against the store's count of the run's results; a mismatch exits 3 with \
-            both numbers. The results are read in one snapshot, so exporting a run that is being worked on is \
+            both numbers (results that disagree with the run's counts: nothing is written; a file that reads back \
+            short: it is removed). The results are read in one snapshot, so exporting a run that is being worked on is \
             safe: the file holds the results committed at that moment. Works on SQLite and PostgreSQL; nothing is \
             written for an unknown run id (exit 1).
 

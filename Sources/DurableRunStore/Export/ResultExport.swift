@@ -52,12 +52,21 @@ public enum ResultExport {
     ///
     /// - Returns: what was written. When it returns, the file is durable (file and directory fsync'd) and verified.
     /// - Throws: ``DurableIOError`` from the replace (the previous file, if any, is left whole);
-    ///   ``DurableRunStoreError`` `exportMismatch` (exit 3) when the file read back holds another number of records
-    ///   than the store's count, with both numbers.
+    ///   ``DurableRunStoreError`` `exportMismatch` (exit 3), with both numbers, when the results read disagree with
+    ///   the run's counts (nothing is written) or when the file read back holds another number of records than
+    ///   the store's count (the file is removed: it is known to be wrong).
     public static func write(
         _ results: RunResults, format: Format, to path: FilePath, fileSystem: any FileSystem = RealFileSystem()
     ) throws -> Report {
-        let written = try AtomicFile.write(to: path, fileSystem: fileSystem) { writer in
+        let operation = "export run \(results.run.id)"
+        let expected = results.storedCount
+        guard results.results.count == expected else {
+            throw DurableRunStoreError(
+                .exportMismatch, operation: operation,
+                message: "the store counts \(expected) results for the run (\(results.run.completedCount) succeeded, \(results.run.failedCount) failed), but \(results.results.count) were read; nothing was written",
+                hint: "The run's counts disagree with its results: resume the run (a commit recounts them), then export again.")
+        }
+        try AtomicFile.write(to: path, fileSystem: fileSystem) { writer in
             switch format {
             case .jsonl:
                 for result in results.results { try writer.write(jsonLine(result)) }
@@ -74,18 +83,23 @@ public enum ResultExport {
                 if !chunk.isEmpty { try writer.write(try csvRows(chunk)) }
             }
         }
-        let found = try countRecords(in: path, format: format)
-        let expected = results.storedCount
-        guard found == expected, found == results.results.count else {
-            throw DurableRunStoreError(
-                .exportMismatch, operation: "export run \(results.run.id)",
-                message: "\(path) holds \(found) records read back, but the store holds \(expected) results for the run (\(results.results.count) read)",
-                hint: "Do not use the file. Run the export again; if the numbers differ again, check the disk and the store.")
+        let found: Int
+        do { found = try countRecords(in: path, format: format) } catch {
+            try? fileSystem.unlink(path)
+            throw error
         }
+        guard found == expected else {
+            try? fileSystem.unlink(path)  // a file known to be wrong is not left where a script would read it
+            throw DurableRunStoreError(
+                .exportMismatch, operation: operation,
+                message: "\(path), read back, holds \(found) records, but the store holds \(expected) results for the run; the file was removed",
+                hint: "Run the export again; if the numbers differ again, check the disk (dmesg) and the file system.")
+        }
+        let bytes = (try? fileSystem.stat(path, followSymlinks: true).size) ?? 0
         let succeeded = results.results.count { $0.status == .succeeded }
         return Report(
             path: path, format: format, records: found, succeeded: succeeded, failed: found - succeeded,
-            bytes: written.bytesWritten, run: results.run)
+            bytes: bytes, run: results.run)
     }
 
     /// Counts the records of an export file: JSON Lines objects that carry an `item_id`, or CSV rows after the
