@@ -53,6 +53,8 @@ public enum DatabaseBackup {
         public var path: FilePath
         /// Its size.
         public var bytes: Int64
+        /// When the copy started: the backup holds the database as it was at this moment (wall clock).
+        public var takenAt: Date
         /// Seconds the copy took (the backup step alone: what a writer in rollback-journal mode waits at most).
         public var seconds: Double
         /// Older backups removed to keep ``Options/keep``.
@@ -110,9 +112,11 @@ public enum DatabaseBackup {
         let finalPath = directory.appending(name(of: dbName, at: now))
         let temp = directory.appending(".\(dbName).backup-tmp-\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt32.random(in: .min ... .max), radix: 16))")
         let seconds: Double
+        let takenAt: Date
         do {
             let destination = try DatabaseQueue(path: temp.string)
             let start = ContinuousClock.now
+            takenAt = Date()
             try source.backup(to: destination)  // pagesPerStep -1: every page in one step, one read transaction
             seconds = (ContinuousClock.now - start).seconds
             try destination.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
@@ -141,7 +145,7 @@ public enum DatabaseBackup {
             throw DurableIOError.syscall("directory fsync", path: directory, error, hint: "\(finalPath) holds the backup, but its name may not survive a power cut.")
         }
         let removed = try prune(of: dbName, in: directory, keep: options.keep, fileSystem: fileSystem)
-        return Result(path: finalPath, bytes: bytes, seconds: seconds, removed: removed)
+        return Result(path: finalPath, bytes: bytes, takenAt: takenAt, seconds: seconds, removed: removed)
     }
 
     /// The backups of the database named `dbName` in `directory`, oldest first (names of this pattern only).
