@@ -16,13 +16,13 @@ import ArgumentParser
 /// }
 /// ```
 public struct BackupOptions: ParsableArguments, Sendable {
-    @Flag(help: "Before anything else, take a consistent copy of the SQLite database (SQLite's online backup API, never a file copy) to <db name>.<UTC timestamp>.backup beside it, fsync'd and renamed atomically. WAL mode: writers keep committing meanwhile; rollback-journal mode: writers wait for the copy (about 1 s per 500 MB measured, see Documentation/Backups.md). Not for PostgreSQL: use pg_dump.")
+    @Flag(help: "Before anything else, take a consistent copy of the SQLite database (SQLite's online backup API, never a file copy) to <db name>.<UTC timestamp>.backup beside it, fsync'd and renamed atomically. WAL mode: writers keep committing meanwhile (a 1 GB copy took 5.4 s measured, the longest commit during it 0.16 s); rollback-journal mode: the copy holds a read lock and writers wait for all of it (1.5 s for 457 MB, 4.9 s for 1 GB measured; see Documentation/Backups.md). Not for PostgreSQL: use pg_dump.")
     public var backup = false
 
     @Option(help: ArgumentHelp("Put the backup in this directory instead (implies --backup).", valueName: "dir"))
     public var backupDir: String?
 
-    @Option(help: "Backups of this database to keep, the new one included; older ones (only files named like a backup of this database) are removed.", transform: NumericArgument.count(in: 1...10_000))
+    @Option(help: ArgumentHelp("Backups of this database to keep, the new one included (default 3); older ones (only files named like a backup of this database) are removed.", valueName: "n"), transform: NumericArgument.count(in: 1...10_000))
     public var keepBackups: Int = 3
 
     public init() {}
