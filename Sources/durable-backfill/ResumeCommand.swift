@@ -10,7 +10,7 @@ struct ResumeCommand: ParsableCommand {
         abstract: "Continue a backfill from its recorded cursor, with its recorded bound and options.",
         discussion: """
             A completed backfill is left alone: the command says so and exits 5. --backup takes a consistent \
-            copy of the database first (see --backup below).
+            copy of the database first (see --backup below; skipped for a completed backfill).
 
             \(DurableExitCode.helpText)
             """)
@@ -25,7 +25,12 @@ struct ResumeCommand: ParsableCommand {
     @OptionGroup(title: "Backup") var backup: BackupOptions
 
     func run() throws {
-        BackfillPresenter.backUp(database: db, backup, reserve: limits)
+        if backup.isRequested, let record = try? Backfill.status(named: name, in: db), record.status == .completed {
+            // A no-op resume must not rotate out the backups that matter; the resume below says it is completed.
+            ProgressRenderer.standardError("backup: skipped, '\(name)' is already completed\n")
+        } else {
+            BackfillPresenter.backUp(database: db, backup, reserve: limits)
+        }
         try BackfillPresenter.execute(database: db, name: name, quiet: quiet) { stop, progress in
             try Backfill.resume(named: name, in: db, stop: stop, limits: limits.limits(diskHolding: FilePath(db)), progress: progress)
         }

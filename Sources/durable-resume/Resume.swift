@@ -2,6 +2,7 @@ import ArgumentParser
 import DurableCLI
 import DurableRunStore
 import DurableStores
+import Foundation
 
 /// `durable-resume resume`: continues a run by id.
 struct Resume: AsyncParsableCommand {
@@ -9,7 +10,8 @@ struct Resume: AsyncParsableCommand {
         abstract: "Continue a run: only items without a result (or, with --retry-errors-only, with an error).",
         discussion: """
             With --backup (or --backup-dir DIR), a consistent copy of the SQLite database is taken first (see \
-            --backup below; a PostgreSQL store is refused: use pg_dump). Then it checks, in order: the run's status (a completed run exits 5), its lock (held by another process: exit 4, \
+            --backup below; skipped for a run that is completed or unknown; a PostgreSQL store is refused: use \
+            pg_dump). Then it checks, in order: the run's status (a completed run exits 5), its lock (held by another process: exit 4, \
             naming the holder), the status again, and --source's SHA-256 against the run's (a mismatch exits 3, \
             naming both). With a PostgreSQL --store there is no run lock: this process becomes one more worker, \
             claiming items under leases, and others may join with `work`. The stored configuration is authoritative: a --command, --batch-size, --batch-seconds or \
@@ -49,7 +51,11 @@ struct Resume: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try database.backUp(backup, reserve: session.guardrails.resources)
+        if backup.isRequested, let reason = try await Self.nothingToContinue(database: database, runID: latest ? nil : runID ?? Environment.value("EXPERIMENT_ID")) {
+            note("backup: skipped, \(reason)")  // a no-op resume must not rotate out the backups that matter
+        } else {
+            try database.backUp(backup, reserve: session.guardrails.resources)
+        }
         try await database.runSession { opened in
             let id: String
             if latest {
@@ -67,6 +73,21 @@ struct Resume: AsyncParsableCommand {
                 request: .init(selection: selection, sourceFile: source, given: configurationOptions.overrides),
                 session: Session(storeArgument: database.argument, options: session, databaseFile: database.databaseFile, json: json))
         }
+    }
+
+    /// Why a resume of `runID` (`nil`: `--latest`) will not continue anything — the run is completed or does not
+    /// exist — or `nil` when it will; read without writing (`--backup` is skipped then).
+    static func nothingToContinue(database: DatabaseOptions, runID: String?) async throws -> String? {
+        guard let file = database.databaseFile, FileManager.default.fileExists(atPath: file.string) else { return nil }
+        do {
+            return try await database.using(readOnly: true) { opened in
+                if let runID {
+                    guard let run = try await opened.store.run(id: runID) else { return "no run has the id \(runID)" }
+                    return run.status == .completed ? "run \(runID) is already completed" : nil
+                }
+                return try await opened.store.latestResumableRun() == nil ? "no run is resumable" : nil
+            }
+        } catch { throw fail(error) }
     }
 
     /// Resumes `runID`, printing `run <ID>` once the checks passed (and, on SQLite, the lock is held).

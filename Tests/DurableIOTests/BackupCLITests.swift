@@ -42,9 +42,19 @@ struct BackupCLITests {
         #expect(try Self.count(f.db, "SELECT count(*) FROM results WHERE error_occurred = 1") == 0)
         #expect(try Self.integrity(copy) == "ok")
 
+        let completed = try await ResumeCLI.run(["resume", "--db", f.db, "--run-id", id, "--backup", "--quiet"], in: f.dir)
+        #expect(completed.status == 5, "\(completed.stderr)")
+        #expect(completed.stderr.contains("backup: skipped, run \(id) is already completed"), "\(completed.stderr)")
+        #expect(Self.backups(of: "runs.sqlite", in: f.directory) == [first], "a no-op resume rotates nothing out")
+
+        // A second run whose items keep failing: each resume continues it, after a backup.
+        try FileManager.default.removeItem(atPath: "\(f.dir)/fixed")
+        let failing = try await ResumeCLI.run(["start", "--db", f.db, "--source", f.csv, "--command", f.command(failing: true), "--quiet"], in: f.dir)
+        let id2 = String(try #require(failing.stdout.split(separator: "\n").first).dropFirst(4))
         for _ in 0..<3 {
-            let again = try await ResumeCLI.run(["resume", "--db", f.db, "--run-id", id, "--backup", "--keep-backups", "2", "--quiet"], in: f.dir)
-            #expect(again.status == 5, "completed: nothing to do, after the backup: \(again.stderr)")
+            let again = try await ResumeCLI.run(["resume", "--db", f.db, "--run-id", id2, "--retry-errors-only", "--backup", "--keep-backups", "2", "--quiet"], in: f.dir)
+            #expect(again.status == 1, "the items fail again, after the backup: \(again.stderr)")
+            #expect(again.stderr.contains("backup: "), "\(again.stderr)")
         }
         let kept = Self.backups(of: "runs.sqlite", in: f.directory)
         #expect(kept.count == 2, "\(kept)")
@@ -54,8 +64,8 @@ struct BackupCLITests {
         }
 
         let elsewhere = TemporaryDirectory()
-        let dirRun = try await ResumeCLI.run(["resume", "--db", f.db, "--run-id", id, "--backup-dir", elsewhere.path.string, "--quiet"], in: f.dir)
-        #expect(dirRun.status == 5, "\(dirRun.stderr)")
+        let dirRun = try await ResumeCLI.run(["resume", "--db", f.db, "--run-id", id2, "--backup-dir", elsewhere.path.string, "--quiet"], in: f.dir)
+        #expect(dirRun.status == 1, "\(dirRun.stderr)")
         #expect(Self.backups(of: "runs.sqlite", in: elsewhere).count == 1, "--backup-dir implies --backup: \(elsewhere.names)")
     }
 
@@ -132,6 +142,7 @@ struct BackupCLITests {
         #expect(try Self.count(app.string, "SELECT count(*) FROM transmissions WHERE last_seen = 0") < zeros, "the backfill rewrote the live table")
         let resume = await CLIRun(backfill, ["resume", "--db", app.string, "--name", "b1", "--backup-dir", dir.path.string, "--keep-backups", "1"])
         #expect(resume.status == 5, "\(resume.stderr)")
-        #expect(Self.backups(of: "app.db", in: dir).count == 1, "\(dir.names)")
+        #expect(resume.stderr.contains("backup: skipped, 'b1' is already completed"), "\(resume.stderr)")
+        #expect(Self.backups(of: "app.db", in: dir) == [copy], "a no-op resume rotates nothing out: \(dir.names)")
     }
 }
