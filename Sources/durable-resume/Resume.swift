@@ -54,7 +54,7 @@ struct Resume: AsyncParsableCommand {
         if backup.isRequested, let reason = try await Self.nothingToContinue(database: database, runID: latest ? nil : runID ?? Environment.value("EXPERIMENT_ID")) {
             note("backup: skipped, \(reason)")  // a no-op resume must not rotate out the backups that matter
         } else {
-            try database.backUp(backup, reserve: session.guardrails.resources)
+            try await database.backUp(backup, reserve: session.guardrails.resources)
         }
         try await database.runSession { opened in
             let id: String

@@ -40,7 +40,7 @@ struct Start: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try database.backUp(backup, reserve: session.guardrails.resources, onlyIfExists: true)
+        try await database.backUp(backup, reserve: session.guardrails.resources, onlyIfExists: true)
         try await database.runSession { opened in
             let session = Session(storeArgument: database.argument, options: self.session, databaseFile: database.databaseFile, json: json)
             if resume ?? Environment.flag("RESUME") {

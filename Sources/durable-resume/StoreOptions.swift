@@ -84,16 +84,17 @@ extension DatabaseOptions {
     /// is skipped with a note (`start` on a new database).
     ///
     /// - Throws: the backup's error, printed with its exit code (6 for the disk preflight).
-    func backUp(_ options: BackupOptions, reserve: ResourceLimitOptions, onlyIfExists: Bool = false) throws {
+    func backUp(_ options: BackupOptions, reserve: ResourceLimitOptions, onlyIfExists: Bool = false) async throws {
         guard options.isRequested, let file = databaseFile else { return }
         if onlyIfExists && !FileManager.default.fileExists(atPath: file.string) {
             note("backup: \(file) does not exist yet: nothing to back up")
             return
         }
         do {
-            let result = try DatabaseBackup.make(
-                of: file,
-                options: .init(directory: options.backupDir.map { FilePath($0) }, keep: options.keepBackups, reserve: reserve.minFreeDisk.bytes))
+            let backupOptions = DatabaseBackup.Options(
+                directory: options.backupDir.map { FilePath($0) }, keep: options.keepBackups, reserve: reserve.minFreeDisk.bytes)
+            // Seconds of copying and fsync: on a thread of its own, not one of the cooperative pool's.
+            let result = try await DedicatedThread.run("backup") { try DatabaseBackup.make(of: file, options: backupOptions) }
             note(result.description)
         } catch { throw fail(error) }
     }

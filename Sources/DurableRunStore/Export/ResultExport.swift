@@ -213,6 +213,7 @@ extension RunStore {
     /// - Throws: ``DurableRunStoreError`` `runNotFound` (nothing is written), or what the export throws.
     public func exportResults(ofRun id: String, format: ResultExport.Format, to path: FilePath) async throws -> ResultExport.Report {
         let read = try await results(ofRun: id)
-        return try ResultExport.write(read, format: format, to: path)
+        // Writing, fsyncing and reading back a large file: on a thread of its own, not the cooperative pool's.
+        return try await DedicatedThread.run("export") { try ResultExport.write(read, format: format, to: path) }
     }
 }
