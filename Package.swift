@@ -136,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "durable-resume",
             dependencies: [
-                "DurableIO", "DurableRunStore", "DurableStores", "DurablePostgres", "DurableRun", "DurableCLI",
+                "DurableIO", "DurableRunStore", "DurableStores", "DurableSQLite", "DurablePostgres", "DurableRun", "DurableCLI",
                 "DurableCLIStartup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -15,7 +15,7 @@ enum BackfillPresenter {
     /// and exits with its code. With `--metrics-file`, the rows by key position are its items (done, pending).
     static func execute(
         _ command: String, database: String, name: String, quiet: Bool, exitHook: ExitHookOptions, runLog: RunLogOptions,
-        metrics: MetricsOptions,
+        metrics: MetricsOptions, before: () -> Int32? = { nil },
         _ body: (StopRequest, (BackfillRecord) -> Void) throws -> BackfillOutcome
     ) throws -> Never {
         let log = runLog.open()
@@ -25,7 +25,8 @@ enum BackfillPresenter {
             logger = log.logger(label: "durable-backfill")
             logger?.info("\(command) started", metadata: ["database": "\(database)", "name": "\(name)", "pid": "\(getpid())"])
         }
-        let code = outcome(database: database, name: name, quiet: quiet, logger: logger, metrics: metrics, body)
+        // `before` (the --backup) can end the command too: the hook and the log see that ending as any other.
+        let code = before() ?? outcome(database: database, name: name, quiet: quiet, logger: logger, metrics: metrics, body)
         exitHook.finishBlocking(command, code: code, log: log)
         exit(code)
     }
@@ -75,6 +76,21 @@ enum BackfillPresenter {
         }
     }
 
+    /// With `--backup`, copies the database (``DatabaseBackup``) before the backfill touches it, keeping
+    /// `--min-free-disk` free, and notes where the copy went; a failed backup returns its exit code (6 for the disk
+    /// preflight), and the backfill does not start.
+    static func backUp(database: String, _ options: BackupOptions, reserve: ResourceLimitOptions) -> Int32? {
+        guard options.isRequested else { return nil }
+        do {
+            let result = try DatabaseBackup.make(
+                of: FilePath(database),
+                options: .init(directory: options.backupDir.map { FilePath($0) }, keep: options.keepBackups, reserve: reserve.minFreeDisk.bytes))
+            ProgressRenderer.standardError(result.description + "\n")
+            return nil
+        } catch {
+            return ErrorReport.print(error).rawValue
+        }
+    }
 }
 
 /// Turns recorded progress into the renderer's snapshot: the position by key, scaled to the rows in scope at the

@@ -9,7 +9,8 @@ struct ResumeCommand: ParsableCommand {
         commandName: "resume",
         abstract: "Continue a backfill from its recorded cursor, with its recorded bound and options.",
         discussion: """
-            A completed backfill is left alone: the command says so and exits 5.
+            A completed backfill is left alone: the command says so and exits 5. --backup takes a consistent \
+            copy of the database first (see --backup below; skipped for a completed backfill).
 
             \(DurableExitCode.helpText)
             """)
@@ -25,8 +26,21 @@ struct ResumeCommand: ParsableCommand {
 
     @OptionGroup(title: "Metrics") var metrics: MetricsOptions
 
+    @OptionGroup(title: "Backup") var backup: BackupOptions
+
     func run() throws {
-        try BackfillPresenter.execute("durable-backfill resume", database: db, name: name, quiet: quietOption.quiet, exitHook: exitHook, runLog: runLog, metrics: metrics) { stop, progress in
+        try BackfillPresenter.execute(
+            "durable-backfill resume", database: db, name: name, quiet: quietOption.quiet, exitHook: exitHook, runLog: runLog,
+            metrics: metrics,
+            before: {
+                if backup.isRequested, let record = try? Backfill.status(named: name, in: db), record.status == .completed {
+                    // A no-op resume must not rotate out the backups that matter; the resume below says it is completed.
+                    ProgressRenderer.standardError("backup: skipped, '\(name)' is already completed\n")
+                    return nil
+                }
+                return BackfillPresenter.backUp(database: db, backup, reserve: limits)
+            }
+        ) { stop, progress in
             try Backfill.resume(named: name, in: db, stop: stop, limits: limits.limits(diskHolding: FilePath(db)), progress: progress)
         }
     }

@@ -10,7 +10,8 @@ struct RunCommand: ParsableCommand {
         discussion: """
             The same --name with another --table, --key, --set or --where is refused, showing the difference: choose \
             a new --name, or, for a backfill that changed no row (it failed before its first batch committed), pass \
-            --replace. A --set that assigns the key column is refused.
+            --replace. A --set that assigns the key column is refused. A backfill rewrites a live table: --backup \
+            takes a consistent copy of the database first (SQLite's online backup API; see --backup below).
 
             Example:
               durable-backfill run --db app.db --name tx_last_seen_backfill_v1 --table transmissions --key id \\
@@ -50,6 +51,8 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Guardrails") var limits: ResourceLimitOptions
     @OptionGroup(title: "Alerts and logs") var exitHook: ExitHookOptions
     @OptionGroup(title: "Alerts and logs") var runLog: RunLogOptions
+    @OptionGroup(title: "Metrics") var metrics: MetricsOptions
+    @OptionGroup(title: "Backup") var backup: BackupOptions
 
     func validate() throws {
         if batchSize != nil && targetBatchTime != nil {
@@ -60,8 +63,6 @@ struct RunCommand: ParsableCommand {
         if walCheckpointMib < 1 { throw ValidationError("--wal-checkpoint-mib must be at least 1.") }
     }
 
-    @OptionGroup(title: "Metrics") var metrics: MetricsOptions
-
     func run() throws {
         var options = BackfillOptions()
         if let batchSize { options.batchSizing = .fixed(rows: batchSize) }
@@ -71,7 +72,10 @@ struct RunCommand: ParsableCommand {
         options.busyTimeout = busyTimeout.duration
         options.checkpointThreshold = walCheckpointMib << 20
         let definition = BackfillDefinition(name: name, table: table, set: setClause, where: predicate, key: key)
-        try BackfillPresenter.execute("durable-backfill run", database: db, name: name, quiet: quietOption.quiet, exitHook: exitHook, runLog: runLog, metrics: metrics) { stop, progress in
+        try BackfillPresenter.execute(
+            "durable-backfill run", database: db, name: name, quiet: quietOption.quiet, exitHook: exitHook, runLog: runLog,
+            metrics: metrics, before: { BackfillPresenter.backUp(database: db, backup, reserve: limits) }
+        ) { stop, progress in
             try Backfill.run(
                 definition, options: options, in: db, replace: replace, stop: stop,
                 limits: limits.limits(diskHolding: FilePath(db)), progress: progress)

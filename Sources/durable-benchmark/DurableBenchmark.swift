@@ -12,7 +12,7 @@ struct DurableBenchmark: AsyncParsableCommand {
         discussion: "Build in release mode: swift run -c release durable-benchmark",
         subcommands: [
             AllBenchmarks.self, CrashBenchmark.self, ResumeBenchmark.self, PostgresBenchmark.self, BackfillBenchmark.self,
-            BackfillLoad.self, HoldLock.self, RecoverOnce.self,
+            BackfillLoad.self, BackupBenchmark.self, HoldLock.self, RecoverOnce.self,
         ], defaultSubcommand: AllBenchmarks.self)
 }
 

@@ -53,6 +53,7 @@ final class TimedClaimingStore: ClaimingRunStore {
     }
     func run(id: String) async throws -> RunRecord? { try await base.run(id: id) }
     func runs() async throws -> [RunRecord] { try await base.runs() }
+    func results(ofRun id: String) async throws -> RunResults { try await base.results(ofRun: id) }
     func remainingItems(forRun id: String, selection: WorkSelection) async throws -> [SourceItem] {
         try await base.remainingItems(forRun: id, selection: selection)
     }

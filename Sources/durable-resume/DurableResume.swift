@@ -25,5 +25,5 @@ struct DurableResume: AsyncParsableCommand {
             \(DurableExitCode.helpText)
             """,
         version: DurableVersion.current,
-        subcommands: [Ingest.self, Start.self, Resume.self, Work.self, Status.self, List.self])
+        subcommands: [Ingest.self, Start.self, Resume.self, Work.self, Status.self, List.self, Export.self])
 }

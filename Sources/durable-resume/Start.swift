@@ -11,7 +11,8 @@ struct Start: AsyncParsableCommand {
             The source is ingested first when it is not in the database yet (--id is then required). The first \
             line on stdout is `run <ID>`, printed before any work (on stderr with --json, whose stdout is one JSON object). With RESUME=1 and EXPERIMENT_ID set, `start` \
             resumes that run instead (unless --no-resume), checking --source against the run's checksum and honouring \
-            RETRY_ERRORS_ONLY=1: flags win over the environment.
+            RETRY_ERRORS_ONLY=1: flags win over the environment. With --backup on an existing database, a \
+            consistent copy of it is taken first (a new database has nothing to back up: noted, skipped).
 
             \(DurableExitCode.helpText)
             """)
@@ -20,6 +21,7 @@ struct Start: AsyncParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var configurationOptions: ConfigurationOptions
     @OptionGroup var session: SessionOptions
+    @OptionGroup(title: "Backup") var backup: BackupOptions
 
     @Option(help: "A name for the run.")
     var runName: String?
@@ -34,10 +36,14 @@ struct Start: AsyncParsableCommand {
         guard configurationOptions.command != nil || resume ?? Environment.flag("RESUME") else {
             throw ValidationError("--command is required to start a run")
         }
+        if backup.isRequested && database.isPostgres { throw ValidationError(BackupOptions.postgresRefusal) }
     }
 
     func run() async throws {
-        try await database.runSession("durable-resume start", options: session, json: json) { opened, session in
+        try await database.runSession(
+            "durable-resume start", options: session, json: json,
+            before: { try await database.backUp(backup, reserve: session.guardrails.resources, onlyIfExists: true) }
+        ) { opened, session in
             if resume ?? Environment.flag("RESUME") {
                 guard let id = Environment.value("EXPERIMENT_ID") else {
                     throw ValidationError("RESUME=1 needs EXPERIMENT_ID=<run id> (or pass --no-resume to start a new run)")

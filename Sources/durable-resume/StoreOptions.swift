@@ -2,6 +2,7 @@ import ArgumentParser
 import DurableCLI
 import DurableIO
 import DurablePostgres
+import DurableSQLite
 import DurableStores
 import Foundation
 
@@ -67,13 +68,18 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Opens the store for a session, runs `body` (whose `Session.run` closes the store, checking the close) and
     /// throws its exit code. After a failure the store is closed and the error printed with its exit code; a
-    /// usage error stays one (64). The `--on-exit` hook runs last, with that code.
+    /// usage error stays one (64). `before` runs first (the `--backup`), and the `--on-exit` hook last, with that
+    /// code.
     func runSession(
-        _ command: String, options: SessionOptions, json: Bool, _ body: (OpenedRunStore, Session) async throws -> ExitCode
+        _ command: String, options: SessionOptions, json: Bool, before: () async throws -> Void = {},
+        _ body: (OpenedRunStore, Session) async throws -> ExitCode
     ) async throws -> Never {
         let log = options.runLog.open()
         let session = Session(storeArgument: argument, options: options, databaseFile: databaseFile, json: json, log: log)
-        try await options.exitHook.around(command, log: log) { try await runSession { try await body($0, session) } }
+        try await options.exitHook.around(command, log: log) {
+            try await before()  // --backup: before the store is opened, and an ending the hook reports too
+            try await runSession { try await body($0, session) }
+        }
         fatalError("runSession always throws its exit code")
     }
 
@@ -96,5 +102,27 @@ struct DatabaseOptions: ParsableArguments {
     /// Opens the store, runs `body`, and closes it (see ``OpenedRunStore/using(_:readOnly:_:)``).
     func using<T>(readOnly: Bool = false, _ body: (OpenedRunStore) async throws -> T) async throws -> T {
         try await OpenedRunStore.using(try location(), readOnly: readOnly, body)
+    }
+}
+
+extension DatabaseOptions {
+    /// With `--backup`, copies the SQLite database (``DatabaseBackup``) before anything else, its disk preflight
+    /// keeping `--min-free-disk` free, and notes where the copy went. `onlyIfExists`: a database not created yet
+    /// is skipped with a note (`start` on a new database).
+    ///
+    /// - Throws: the backup's error, printed with its exit code (6 for the disk preflight).
+    func backUp(_ options: BackupOptions, reserve: ResourceLimitOptions, onlyIfExists: Bool = false) async throws {
+        guard options.isRequested, let file = databaseFile else { return }
+        if onlyIfExists && !FileManager.default.fileExists(atPath: file.string) {
+            note("backup: \(file) does not exist yet: nothing to back up")
+            return
+        }
+        do {
+            let backupOptions = DatabaseBackup.Options(
+                directory: options.backupDir.map { FilePath($0) }, keep: options.keepBackups, reserve: reserve.minFreeDisk.bytes)
+            // Seconds of copying and fsync: on a thread of its own, not one of the cooperative pool's.
+            let result = try await DedicatedThread.run("backup") { try DatabaseBackup.make(of: file, options: backupOptions) }
+            note(result.description)
+        } catch { throw fail(error) }
     }
 }

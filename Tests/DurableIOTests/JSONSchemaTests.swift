@@ -36,7 +36,7 @@ struct JSONSchemaTests {
         try record("durable-extract-verify", await CLIRun(extract, ["verify", "--output", out, "--json"]))
         try record("durable-extract-repair", await CLIRun(extract, ["repair", "--output", out, "--json"]))
 
-        // durable-resume: ingest, start (its `run <ID>` goes to stderr), status, list, resume.
+        // durable-resume: ingest, start (its `run <ID>` goes to stderr), status, list, resume, export.
         let resume = ChildProcess.built("durable-resume")
         let db = dir.file("runs.db").string
         writeRaw("id,text\na,1\nb,2\nc,3\n", to: dir.file("src.csv"))
@@ -47,6 +47,7 @@ struct JSONSchemaTests {
         try record("durable-resume-status", await CLIRun(resume, ["status", "--db", db, "--json"]))
         try record("durable-resume-list", await CLIRun(resume, ["list", "--db", db, "--json"]))
         try record("durable-resume-session", await CLIRun(resume, ["resume", "--db", db, "--latest", "--retry-errors-only", "--json"]))
+        try record("durable-resume-export", await CLIRun(resume, ["export", "--db", db, "--latest", "--output", dir.file("results.csv").string, "--json"]))
 
         // durable-backfill: status with and without --name, and list, over one completed backfill.
         let backfill = ChildProcess.built("durable-backfill")

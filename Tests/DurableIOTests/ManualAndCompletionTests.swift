@@ -8,7 +8,7 @@ import Testing
 struct ManualAndCompletionTests {
     static let tools: [(name: String, subcommands: [String], flag: String)] = [
         ("durable-extract", ["run", "status", "verify", "repair", "demo"], "--min-free-disk"),
-        ("durable-resume", ["ingest", "start", "resume", "work", "status", "list"], "--retries"),
+        ("durable-resume", ["ingest", "start", "resume", "work", "status", "list", "export"], "--retries"),
         ("durable-backfill", ["run", "resume", "status", "list"], "--memory-limit"),
     ]
 

@@ -181,6 +181,33 @@ enum RunStoreContract {
         }
     }
 
+    static func resultsReadBack(_ factory: any StoreFactory) async throws {
+        let (dir, csv) = fixture("id\n1\n2\n3\n4\n")
+        try await with(factory, dir) { store in
+            let source = try await store.ingest(try SourceFile(path: csv, idColumns: ["id"]), allowNewVersion: false).source
+            _ = try await store.createRun(id: "r", name: nil, source: source, configuration: .init(command: "cat"), startedAt: Date())
+            let items = try await store.remainingItems(forRun: "r", selection: .missingOnly)
+            let at = Date(timeIntervalSince1970: 1_796_221_471)
+            _ = try await store.commit(
+                [ItemResult(itemID: items[2].id, output: #"{"a":1}"#, attemptedAt: at),
+                 ItemResult(itemID: items[0].id, error: ItemFailure(message: "exit status 2", category: "command"), attemptedAt: at)],
+                forRun: "r", progress: .init(etaSeconds: nil))
+            _ = try await store.commit(
+                [ItemResult(itemID: items[0].id, error: ItemFailure(message: "timed out", category: "timeout"), attemptedAt: at)],
+                forRun: "r", progress: .init(etaSeconds: nil))
+            let read = try await store.results(ofRun: "r")
+            #expect(read.run.id == "r" && read.storedCount == 2)
+            #expect(read.results == [
+                RecordedResult(itemKey: "1", position: items[0].position, status: .failed, output: nil, errorMessage: "timed out",
+                               errorCategory: "timeout", attempts: 2, lastAttemptAt: at),
+                RecordedResult(itemKey: "3", position: items[2].position, status: .succeeded, output: #"{"a":1}"#, errorMessage: nil,
+                               errorCategory: nil, attempts: 1, lastAttemptAt: at),
+            ], "source order, the last error, attempts over the run; items without a result are not read")
+            let missing = await #expect(throws: DurableRunStoreError.self) { try await store.results(ofRun: "nope") }
+            #expect(missing?.code == .runNotFound)
+        }
+    }
+
     static func finalizeAndResume(_ factory: any StoreFactory) async throws {
         let (dir, csv) = fixture("id\n1\n2\n3\n")
         try await with(factory, dir) { store in
@@ -217,6 +244,8 @@ struct SQLiteStoreContractTests {
     func idempotentUpsert() async throws { try await RunStoreContract.idempotentUpsert(factory) }
     @Test("finalize with errored and missing items ends failed; markResumed sets it running again")
     func finalizeAndResume() async throws { try await RunStoreContract.finalizeAndResume(factory) }
+    @Test("results(ofRun:) reads every recorded result in source order with the run's counts, for export")
+    func resultsReadBack() async throws { try await RunStoreContract.resultsReadBack(factory) }
 }
 
 @Suite(
@@ -234,4 +263,6 @@ struct PostgresStoreContractTests {
     func idempotentUpsert() async throws { try await RunStoreContract.idempotentUpsert(factory) }
     @Test("finalize with errored and missing items ends failed; markResumed sets it running again")
     func finalizeAndResume() async throws { try await RunStoreContract.finalizeAndResume(factory) }
+    @Test("results(ofRun:) reads every recorded result in source order with the run's counts, for export")
+    func resultsReadBack() async throws { try await RunStoreContract.resultsReadBack(factory) }
 }

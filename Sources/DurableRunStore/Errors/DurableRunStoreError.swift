@@ -49,6 +49,8 @@ public struct DurableRunStoreError: OperationError, Sendable, Equatable {
         /// More items failed than the session's ``FailureBudget`` allows: it stopped starting new ones, committed
         /// what finished and left the run `running`.
         public static let failureBudgetExceeded = Code("failureBudgetExceeded")
+        /// An export's file, read back, does not hold as many records as the store holds results (fail closed).
+        public static let exportMismatch = Code("exportMismatch")
     }
 
     /// What kind of failure this is.
@@ -73,7 +75,7 @@ public struct DurableRunStoreError: OperationError, Sendable, Equatable {
     public var failureClass: FailureClass {
         switch code {
         case .alreadyCompleted: return .alreadyCompleted
-        case .checksumMismatch, .sourceChanged: return .consistency
+        case .checksumMismatch, .sourceChanged, .exportMismatch: return .consistency
         default: return .failure
         }
     }

@@ -47,6 +47,12 @@ public protocol RunStore: Sendable {
     /// result (``WorkSelection/retryErrorsOnly``).
     func remainingItems(forRun id: String, selection: WorkSelection) async throws -> [SourceItem]
 
+    /// Every recorded result of the run, in source order, read in one snapshot with the run itself (so the run's
+    /// counts and the results agree, even while a session commits): what `durable-resume export` writes.
+    ///
+    /// - Throws: ``DurableRunStoreError`` `runNotFound` for an unknown id.
+    func results(ofRun id: String) async throws -> RunResults
+
     /// Upserts `results` and updates the run's counts, progress time and ETA in one transaction.
     ///
     /// - Returns: the run as it is after the commit.
