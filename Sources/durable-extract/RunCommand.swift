@@ -94,7 +94,7 @@ struct RunCommand: AsyncParsableCommand {
         let metricsFile = metrics.file(output: MetricsOptions.absolute(output.output), defaultInterval: heartbeat.duration)
         defer { metricsFile?.finish() }
         let announced = Mutex(false)
-        var logger = Logger(label: "durable-extract")
+        var logger = Logger(label: "durable-extract", factory: StandardErrorLogHandler.init)
         logger.logLevel = .notice  // progress is the renderer's; recovery damage and stalls are warnings
         if let log {
             log.name(FilePath(output.output).lastComponent?.string ?? output.output)  // one folder per output

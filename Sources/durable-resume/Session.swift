@@ -24,7 +24,7 @@ struct Session {
 
     /// The session's options for whichever runner the store takes: jobs, stop, progress, notices, lease, claim size.
     func storeOptions(renderer: ProgressRenderer) -> OpenedRunStore.Options {
-        var logger = Logger(label: "durable-resume")
+        var logger = Logger(label: "durable-resume", factory: StandardErrorLogHandler.init)
         logger.logLevel = .warning  // the command prints its own summary; the library's info lines would repeat it
         if let log { logger = log.logger(alongside: logger) }
         var storeOptions = OpenedRunStore.Options(

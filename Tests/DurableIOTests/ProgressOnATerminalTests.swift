@@ -127,6 +127,22 @@ struct ProgressOnATerminalTests {
         #expect(resumed.hasSuffix("of 40 items already done; \(40 - (Int(resumed.split(separator: " ")[1]) ?? -1)) to process"), "\(rerun.screen)")
     }
 
+    @Test("A warning the libraries log during a run (the heartbeat's, which cannot be recorded) starts on a line of its own, not glued to the bar")
+    func loggedWarningOnItsOwnLine() async throws {
+        let inputs = try inputs(20)
+        let output = dir.file("out.jsonl").string
+        // A directory where the heartbeat record goes: every beat logs a warning while the bar is drawn in place.
+        try FileManager.default.createDirectory(atPath: output + ".heartbeat", withIntermediateDirectories: true)
+        let arguments = ["run", "--inputs", inputs.string, "--output", output, "--command", #"sleep 0.2; echo "{\"n\":1}""#,
+                         "--jobs", "2", "--heartbeat", "300ms", "--min-free-disk", "0"]
+        let shown = try await onATerminal(columns: 160, ChildProcess.built("durable-extract"), arguments)
+        #expect(shown.status == 0, "\(shown.screen)")
+        let warnings = shown.screen.filter { $0.contains("could not record the heartbeat") }
+        #expect(!warnings.isEmpty, "\(shown.screen)")
+        #expect(warnings.allSatisfy { $0.hasPrefix("warning: could not record the heartbeat") }, "each on a line of its own: \(shown.screen)")
+        #expect(!shown.screen.contains { $0.contains("ETA") && $0.contains("could not record") }, "\(shown.screen)")
+    }
+
     @Test("Not a terminal: every progress line starts with an ISO 8601 UTC timestamp, and no control character is written")
     func plainLinesCarryTimestamps() async throws {
         let inputs = try inputs(20)
