@@ -86,7 +86,8 @@ extension OpenedRunStore {
     /// Creates a run over `source` and processes it with this store's runner (on PostgreSQL, as its first worker).
     ///
     /// - Parameters:
-    ///   - source: the items and the source's identity (path, checksum), recorded with the run.
+    ///   - source: the ingested source version the run is over (`RunStore.ingest(_:allowNewVersion:)`); its
+    ///     items are the run's.
     ///   - name: a name for the run, shown by `list` and `status`; `nil` for none.
     ///   - configuration: the run's stored settings (command, batch size, …), validated first; later sessions
     ///     use them.

@@ -38,8 +38,8 @@ public final class Guardrails: Sendable {
     ///   - escalation: what the watchdog does if cancelled work does not end within its grace.
     ///   - diskReserve: free space to keep: checked before the work starts and after items (at most once per its
     ///     interval); `nil` for no check.
-    ///   - timekeeper: the clock of the progress, heartbeat and watchdog (``Timekeeper/system`` by default; a test
-    ///     passes its own).
+    ///   - timekeeper: the clock the progress tracker reads for its rate, ETA and last progress (``Timekeeper/system``
+    ///     by default; a test passes its own).
     ///   - fileSystem: the file system the disk reserve's free space is asked of (the real one by default).
     ///   - logger: where the memory limit, heartbeat and watchdog log their events.
     ///   - spaceEstimate: asked at each heartbeat how much more disk the run needs (logged and recorded).

@@ -104,7 +104,8 @@ public struct ResumableRunner: Sendable {
     /// Creates a run over `source` and processes every item.
     ///
     /// - Parameters:
-    ///   - source: the items and the source's identity (path, checksum), recorded with the run.
+    ///   - source: the ingested source version the run is over (``RunStore/ingest(_:allowNewVersion:)``); its
+    ///     items are the run's.
     ///   - name: a name for the run, shown by `list` and `status`; `nil` for none.
     ///   - configuration: the run's stored settings (command, batch size, …), validated first; later sessions
     ///     use them.
