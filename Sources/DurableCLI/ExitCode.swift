@@ -27,7 +27,7 @@ public enum DurableExitCode: Int32, Sendable, CaseIterable {
     /// Interrupted by SIGTERM.
     case terminated = 143
 
-    /// The code for an error, from its ``HintedError/failureClass``: consistency, accounting and checksum failures
+    /// The code for an error, from its `HintedError.failureClass`: consistency, accounting and checksum failures
     /// are 3, a held lock 4, an already completed run 5, a guardrail stop 6, anything else (and an error that is no
     /// `HintedError`) 1.
     public init(for error: any Error) {

@@ -53,7 +53,7 @@ public struct ExitHookOptions: ParsableArguments, Sendable {
         await ExitHook(command, timeout: onExitTimeout.duration).run(summary)
     }
 
-    /// ``finish(_:code:)`` for a synchronous command (it blocks the calling thread, never a thread of the
+    /// ``finish(_:code:log:)`` for a synchronous command (it blocks the calling thread, never a thread of the
     /// cooperative pool, while the hook runs).
     public func finishBlocking(_ commandName: String, code: Int32, log: RunLog? = nil) {
         log?.finish(commandName, code: code)

@@ -19,8 +19,10 @@ public enum JSONOutput {
 
     /// Encodes `value` (a keyed object) with `"schema": schema` added and writes it as one line to standard output.
     ///
-    /// - Parameter schema: the output's version: 1 while its keys are those of the first release, 2 once they
-    ///   changed (see `Documentation/JSON.md`).
+    /// - Parameters:
+    ///   - value: the output, an `Encodable` that encodes as a keyed object (its keys written in snake_case).
+    ///   - schema: the output's version: 1 while its keys are those of the first release, 2 once they changed
+    ///     (see `Documentation/JSON.md`).
     /// - Throws: an encoding error, or the `errno` of a failed write.
     public static func print(_ value: some Encodable, schema: Int = JSONOutput.schema) throws {
         try write(line(for: value, schema: schema))

@@ -4,7 +4,7 @@ import Prometheus
 import Synchronization
 import SystemPackage
 
-/// The run's metrics in a file, in the Prometheus text exposition format, rewritten atomically (``AtomicFile``)
+/// The run's metrics in a file, in the Prometheus text exposition format, rewritten atomically (`AtomicFile`)
 /// every interval on a thread of its own and once at the end — the convention of node_exporter's textfile
 /// collector (`--collector.textfile.directory`; name the file `*.prom`: the temporary files of a replace are not).
 ///
@@ -173,7 +173,7 @@ public final class MetricsFile: Sendable {
         }
     }
 
-    /// Replaces the file with ``render()``.
+    /// Replaces the file with ``render(now:)``.
     public func write() throws {
         try AtomicFile.write(render(), to: path, fileSystem: fileSystem)
     }

@@ -44,10 +44,14 @@ public final class ProgressRenderer: Sendable {
     /// A renderer writing to standard error (or to `write`).
     ///
     /// - Parameters:
+    ///   - style: how progress is shown (``Style/automatic``: in place on a terminal, else plain lines).
+    ///   - plainInterval: the time between two plain lines (default 60 s, the heartbeat's); the in-place line is
+    ///     redrawn at most ten times a second whatever this says.
+    ///   - timekeeper: the monotonic clock the redraws are paced by (`Timekeeper.system` by default).
     ///   - write: where the text goes; `nil` for standard error, where the in-place line is ended before anyone
     ///     else's ``standardError`` text.
-    ///   - columns: the terminal's width, asked at each redraw (default: ``TerminalWidth/current(of:)`` of
-    ///     standard error: `TIOCGWINSZ`, then `COLUMNS`, else 80).
+    ///   - columns: the terminal's width, asked at each redraw (default:
+    ///     ``TerminalWidth/current(of:environment:)`` of standard error: `TIOCGWINSZ`, then `COLUMNS`, else 80).
     ///   - now: the wall clock for the plain lines' timestamps.
     public init(
         style: Style = .automatic, plainInterval: Duration = .seconds(60), timekeeper: Timekeeper = .system,
@@ -190,7 +194,7 @@ public final class ProgressRenderer: Sendable {
     static let minimumBar = 10
 
     /// `[#########...........] 41,200 / 152,265 (27.1 %) · 35.2/s · elapsed 12m 03s · ETA 52m 34s · 3 failed`,
-    /// at most `columns - 1` characters: the bar takes what the text leaves (up to ``maximumBar``), reckoned on
+    /// at most `columns - 1` characters: the bar takes what the text leaves (up to `maximumBar`), reckoned on
     /// a text as wide as it gets in the run's first hour so that the bar keeps its width from one redraw to the
     /// next; where even a short bar does not fit it goes, then the elapsed time, then the rate, and a line still
     /// too long is cut. The last column stays free: a character written there leaves some terminals waiting to

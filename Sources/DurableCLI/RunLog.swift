@@ -5,12 +5,12 @@ import Logging
 import Synchronization
 
 /// A run's own log file, `DIR/<run>/run.log` (`--log-dir DIR`, the spec's `logs/experiments/<experiment_id>/`):
-/// every line a command and the libraries log through ``logger`` — start, configuration, commits, retries, failures
-/// with their messages, guardrail events — at `debug` and above, each with an ISO 8601 UTC timestamp, and the end
-/// (exit code, summary, last error) written by ``finish(_:code:)``. Each session of the same run appends to the
-/// same file. Lines logged before the run's name is known (durable-resume learns its run id after ingesting) are
-/// kept and written once ``name(_:)`` is called; a command that ends before that writes them under a folder named
-/// after its start time.
+/// every line a command and the libraries log through ``logger(label:)`` or ``logger(alongside:)`` — start,
+/// configuration, commits, retries, failures with their messages, guardrail events — at `debug` and above, each
+/// with an ISO 8601 UTC timestamp, and the end (exit code, summary, last error) written by ``finish(_:code:)``.
+/// Each session of the same run appends to the same file. Lines logged before the run's name is known
+/// (durable-resume learns its run id after ingesting) are kept and written once ``name(_:)`` is called; a command
+/// that ends before that writes them under a folder named after its start time.
 ///
 /// ```swift
 /// let log = try RunLog(directory: "logs/experiments", command: "durable-resume start")

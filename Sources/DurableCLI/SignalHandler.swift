@@ -1,7 +1,7 @@
 import DurableIO
 import Foundation
 
-/// Turns SIGINT, SIGTERM and SIGHUP into a graceful ``StopRequest``, the way every DurableIO command behaves:
+/// Turns SIGINT, SIGTERM and SIGHUP into a graceful `StopRequest`, the way every DurableIO command behaves:
 ///
 /// - `SIGPIPE` is ignored (a child that exits early, or a closed pipe on stdout, must not kill the runner; write
 ///   errors are handled where they happen).

@@ -2,7 +2,7 @@ import DurableIO
 import Synchronization
 import SystemPackage
 
-/// A ``FileSystem`` that passes every call to another one, records it, and injects the faults you ask for:
+/// A `FileSystem` that passes every call to another one, records it, and injects the faults you ask for:
 /// `ENOSPC` on a write, `EIO` on `fsync`, short writes, `EINVAL` on a directory fsync, any errno on any call.
 ///
 /// Use it to check that your code fails closed: that an error is reported, nothing is retried into a false

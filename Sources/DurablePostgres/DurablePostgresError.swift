@@ -54,7 +54,7 @@ public struct DurablePostgresError: OperationError, Sendable, Equatable {
         self.sqlState = sqlState
     }
 
-    /// A schema newer than this program is ``FailureClass/consistency`` (fail closed).
+    /// A schema newer than this program is `FailureClass.consistency` (fail closed).
     public var failureClass: FailureClass { code == .schema ? .consistency : .failure }
 
     /// Translates PostgresNIO's error (whose own description is deliberately generic) into one that says what

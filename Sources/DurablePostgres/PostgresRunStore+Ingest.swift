@@ -7,7 +7,7 @@ extension PostgresRunStore {
     /// Items go in as multi-row inserts of 1,000. Concurrent ingests of one source name are serialised by a
     /// transaction-scoped advisory lock, so the same file ingested by two workers at once is stored once.
     ///
-    /// See ``RunStore/ingest(_:allowNewVersion:)``.
+    /// See `RunStore.ingest(_:allowNewVersion:)`.
     public func ingest(_ source: SourceFile, allowNewVersion: Bool) async throws -> IngestReport {
         let (checksum, versions): (String, [SourceVersion])
         switch try await ingestStart(source, allowNewVersion: allowNewVersion) {

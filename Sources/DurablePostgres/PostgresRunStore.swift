@@ -5,16 +5,16 @@ import Logging
 import PostgresNIO
 
 /// The server-backed run store: the same runs, sources and results as `SQLiteRunStore`, on PostgreSQL through
-/// PostgresNIO, for many workers on many hosts sharing one run (see ``ClaimingRunStore``).
+/// PostgresNIO, for many workers on many hosts sharing one run (see `ClaimingRunStore`).
 ///
 /// Exclusion is per item, by the leases in `run_items` — not a run-level lock: the point of this mode is many
 /// workers on one run. A worker claims with `SELECT … FOR UPDATE SKIP LOCKED` and records the lease in the same
 /// statement; results are accepted only from the current lease holder, checked against the database's clock.
 /// The one advisory lock is transaction-scoped, around migrations.
 ///
-/// Thread-safe: PostgresNIO's `PostgresClient` is a connection pool (``connect(to:schema:maximumConnections:)``
-/// runs it on a task of its own; ``close()`` ends it). Passwords never appear in its messages: the store names
-/// itself by ``PostgresLocation/redacted``.
+/// Thread-safe: PostgresNIO's `PostgresClient` is a connection pool
+/// (``connect(to:schema:maximumConnections:operationTimeout:)`` runs it on a task of its own; ``close()`` ends it).
+/// Passwords never appear in its messages: the store names itself by ``PostgresLocation/redacted``.
 ///
 /// ```swift
 /// let store = try await PostgresRunStore.connect(to: PostgresLocation("postgres://worker@db/runs"))
@@ -59,6 +59,7 @@ public final class PostgresRunStore: ClaimingRunStore {
     /// Connects to the store at `location` and migrates its schema.
     ///
     /// - Parameters:
+    ///   - location: the server, database and credentials (a parsed `postgres://` URL).
     ///   - schema: the PostgreSQL schema for the tables (default: the location's, `durable` unless the URL says
     ///     `?schema=…`); tests use one each.
     ///   - maximumConnections: the pool's size (a worker needs 2: its claims and commits, and its renewals).

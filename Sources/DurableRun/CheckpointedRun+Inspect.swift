@@ -146,8 +146,8 @@ extension CheckpointedRun {
     /// staging. Takes the lock shared, so it never reads a run's files half-way through a finalize.
     ///
     /// - Returns: the reconciliation, when nothing is missing.
-    /// - Throws: ``DurableIOError/Code/accountingMismatch`` with the count, sample keys and the repair command;
-    ///   ``DurableIOError/Code/lockHeld`` naming the running process; ``RunError/Code/nothingHasRun`` (and
+    /// - Throws: `DurableIOError.Code.accountingMismatch` with the count, sample keys and the repair command;
+    ///   `DurableIOError.Code.lockHeld` naming the running process; ``RunError/Code/nothingHasRun`` (and
     ///   nothing created) when nothing has run for this output.
     @discardableResult
     public func verify() throws -> Reconciliation {
@@ -174,7 +174,7 @@ extension CheckpointedRun {
     /// are missing, so the next run extracts them again. Never done automatically.
     ///
     /// - Parameter dryRun: only report what would be dropped.
-    /// - Throws: ``DurableIOError/Code/lockHeld`` while a run holds the lock; ``RunError/Code/nothingHasRun``
+    /// - Throws: `DurableIOError.Code.lockHeld` while a run holds the lock; ``RunError/Code/nothingHasRun``
     ///   (and nothing created) when nothing has run for this output.
     public func repair(dryRun: Bool) throws -> RepairReport {
         try requireState()

@@ -13,7 +13,7 @@ extension CheckpointedRun {
     ///     acknowledged durable. The output is not finalized; the next run resumes and finalizes.
     ///   - extract: makes one item's row, the bytes of a JSON object; throwing records a failure.
     /// - Returns: what the run did, verified.
-    /// - Throws: ``DurableIOError`` — `lockHeld`, `accountingMismatch` (fail closed), `stalled`,
+    /// - Throws: `DurableIOError` — `lockHeld`, `accountingMismatch` (fail closed), `stalled`,
     ///   `memoryLimitExceeded` — or ``RunError`` when the failure budget is exceeded or the run was interrupted.
     public func run(
         inputs: [RecordKey], stop: StopRequest? = nil, extract: @escaping @Sendable (RecordKey) async throws -> [UInt8]

@@ -7,7 +7,7 @@ import SystemPackage
 /// lock + guardrails, in one type, so a program gets the whole protocol in a few lines.
 ///
 /// State beside the output `<out>`: `<out>.done` (the ledger of keys), `<out>.rows.jsonl` (staging),
-/// `<out>.errors.jsonl` (failures), `<out>.lock` (a ``FileLock``) and `<out>.heartbeat`.
+/// `<out>.errors.jsonl` (failures), `<out>.lock` (a `FileLock`) and `<out>.heartbeat`.
 ///
 /// A run: takes the lock; recovers ledger and staging (damage reported); records in the ledger any key whose
 /// row is durable in staging but whose key never reached the ledger; runs the restart check — a key the ledger
@@ -94,7 +94,7 @@ public final class CheckpointedRun: Sendable {
     }
 
     /// How many failures a run tolerates.
-    /// The core's ``DurableIO/FailureBudget``; a fraction is of all the run's inputs, done ones included.
+    /// The core's `DurableIO.FailureBudget`; a fraction is of all the run's inputs, done ones included.
     public typealias FailureBudget = DurableIO.FailureBudget
 
     /// The final output.

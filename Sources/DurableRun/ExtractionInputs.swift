@@ -4,7 +4,7 @@ import SystemPackage
 
 /// The inputs of an extraction: the files under a directory (optionally matching a glob), or the lines of a
 /// list file. Each input's key is its path as bytes — relative to the directory, or the line as written — so a
-/// file name that is not UTF-8 keeps its exact bytes (see ``RecordKey``); ``path(for:)`` turns a key back into
+/// file name that is not UTF-8 keeps its exact bytes (see `RecordKey`); ``path(for:)`` turns a key back into
 /// the file to read.
 ///
 /// ```swift
@@ -35,7 +35,7 @@ public struct ExtractionInputs: Sendable {
     /// matches any number of folders, none included — `**/*.mp4` matches every `.mp4` at any depth, `*.mp4` only
     /// those directly in `root`.
     ///
-    /// - Throws: ``DurableIOError/Code/systemCall`` naming the directory that could not be read.
+    /// - Throws: `DurableIOError.Code.systemCall` naming the directory that could not be read.
     public static func directory(
         _ root: FilePath, matching pattern: String? = nil, fileSystem: any FileSystem = RealFileSystem()
     ) throws(DurableIOError) -> ExtractionInputs {
@@ -74,7 +74,7 @@ public struct ExtractionInputs: Sendable {
     /// The non-empty lines of the list file at `path`, each a path (relative paths are relative to the working
     /// directory of the process that reads the files).
     ///
-    /// - Throws: ``DurableIOError/Code/systemCall`` when the list cannot be read.
+    /// - Throws: `DurableIOError.Code.systemCall` when the list cannot be read.
     public static func list(at path: FilePath) throws(DurableIOError) -> ExtractionInputs {
         guard let data = FileManager.default.contents(atPath: path.string) else {
             throw DurableIOError(

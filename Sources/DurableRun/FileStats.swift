@@ -13,7 +13,7 @@ import SystemPackage
 public enum FileStats {
     /// The row for the file at `path`: the bytes of `{"bytes":…,"lines":…,"sha256":"…"}`.
     ///
-    /// - Throws: ``DurableIOError/Code/systemCall`` naming the file when it cannot be read.
+    /// - Throws: `DurableIOError.Code.systemCall` naming the file when it cannot be read.
     public static func row(for path: FilePath, fileSystem: any FileSystem = RealFileSystem()) throws -> [UInt8] {
         let fd: FileDescriptor
         do { fd = try fileSystem.open(path, .readOnly, options: [], permissions: nil) } catch {

@@ -1,6 +1,6 @@
 import DurableIO
 
-/// The error type of the `DurableRun` module: what stopped a run, and what to do next. A ``HintedError``, like
+/// The error type of the `DurableRun` module: what stopped a run, and what to do next. A `HintedError`, like
 /// every module's error: DurableCLI's `ErrorReport` prints its hint and gives its exit code.
 ///
 /// ```swift
@@ -14,7 +14,7 @@ public struct RunError: HintedError, Sendable, Equatable {
         public var description: String { name }
         /// More items failed than the failure budget allows.
         public static let failureBudgetExceeded = Code(name: "failureBudgetExceeded")
-        /// A ``StopRequest`` stopped the run before it finished.
+        /// A `StopRequest` stopped the run before it finished.
         public static let interrupted = Code(name: "interrupted")
         /// The run was given no inputs, or a glob matched none of the files (see ``ExtractionInputs/requireSome()``).
         public static let noInputs = Code(name: "noInputs")

@@ -26,7 +26,7 @@ public struct RunReport: Sendable, CustomStringConvertible {
     public var ledgerRecovery: RecoveryReport
     /// What recovering staging found.
     public var stagingRecovery: RecoveryReport
-    /// This run's failure messages, counted (``FailureTally/summary(limit:)`` gives the most common ones).
+    /// This run's failure messages, counted (`FailureTally.summary(limit:)` gives the most common ones).
     public var failures = FailureTally()
 
     /// One line per recovered file that had damage (malformed lines, a torn tail), and one for staged rows whose

@@ -22,7 +22,7 @@ public struct ValidationCommand: Sendable {
 
     /// Runs the command on `output`.
     ///
-    /// - Throws: ``DurableIOError`` `validationFailed` (a consistency failure: exit 3 in the CLIs) when it does not
+    /// - Throws: `DurableIOError` `validationFailed` (a consistency failure: exit 3 in the CLIs) when it does not
     ///   exit 0.
     public func check(_ output: FilePath) async throws {
         do {

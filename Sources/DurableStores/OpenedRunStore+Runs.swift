@@ -29,7 +29,7 @@ extension OpenedRunStore {
         public var limits: GuardrailLimits
         /// Retries of transient item failures within the session, for either runner. Default: none.
         public var retry: RetryPolicy = .none
-        /// Stop starting items once more failed than this, for either runner (see ``FailureBudget``). Default: none.
+        /// Stop starting items once more failed than this, for either runner (see `FailureBudget`). Default: none.
         public var failureBudget: FailureBudget?
 
         /// Options.
@@ -85,7 +85,15 @@ extension OpenedRunStore {
 
     /// Creates a run over `source` and processes it with this store's runner (on PostgreSQL, as its first worker).
     ///
-    /// - Parameter announce: called once the run exists (and, on SQLite, its lock is held), before any item.
+    /// - Parameters:
+    ///   - source: the ingested source version the run is over (`RunStore.ingest(_:allowNewVersion:)`); its
+    ///     items are the run's.
+    ///   - name: a name for the run, shown by `list` and `status`; `nil` for none.
+    ///   - configuration: the run's stored settings (command, batch size, …), validated first; later sessions
+    ///     use them.
+    ///   - options: how this session runs, for whichever runner the store takes.
+    ///   - announce: called once the run exists (and, on SQLite, its lock is held), before any item.
+    ///   - process: processes one item.
     public func start(
         source: SourceVersion, name: String?, configuration: RunConfiguration, options: Options = Options(),
         announce: @Sendable (RunRecord) -> Void = { _ in }, process: @escaping ResumableRunner.Process
@@ -104,7 +112,13 @@ extension OpenedRunStore {
     /// Resumes the run `runID` with this store's runner: see `ResumableRunner.resume` and `LeasedWorker.resume`
     /// for the checks and their order.
     ///
-    /// - Parameter makeProcess: builds the item processor from the *stored* configuration (authoritative).
+    /// - Parameters:
+    ///   - runID: the run to resume.
+    ///   - request: which items to process (missing ones by default), the source file to check and the settings
+    ///     given on the command line.
+    ///   - options: how this session runs, for whichever runner the store takes.
+    ///   - announce: called once the checks passed (and, on SQLite, the lock is held), before any item.
+    ///   - makeProcess: builds the item processor from the *stored* configuration (authoritative).
     public func resume(
         runID: String, request: ResumableRunner.ResumeRequest = .init(), options: Options = Options(),
         announce: @Sendable (RunRecord) -> Void = { _ in }, makeProcess: (RunConfiguration) -> ResumableRunner.Process
@@ -121,8 +135,12 @@ extension OpenedRunStore {
 
     /// Joins the running run `runID` as one more worker, with the run's stored configuration.
     ///
-    /// - Parameter announce: called with the run once it is found, before any claim.
-    /// - Throws: ``DurableRunStoreError`` `runNotFound`; `invalidInput` on a store without claims (SQLite: one
+    /// - Parameters:
+    ///   - runID: the running run to join.
+    ///   - options: how this worker's session runs.
+    ///   - announce: called with the run once it is found, before any claim.
+    ///   - makeProcess: builds the item processor from the run's stored configuration.
+    /// - Throws: `DurableRunStoreError` `runNotFound`; `invalidInput` on a store without claims (SQLite: one
     ///   process per run, use ``resume(runID:request:options:announce:makeProcess:)``).
     public func work(
         runID: String, options: Options = Options(), announce: @Sendable (RunRecord) -> Void = { _ in },

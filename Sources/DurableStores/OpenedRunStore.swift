@@ -24,9 +24,11 @@ public enum OpenedRunStore: Sendable {
 
     /// Opens the store at `location`.
     ///
-    /// - Parameter readOnly: a SQLite database that does not exist is "no such database", never created, and its
-    ///   schema is never migrated (for `status` and `list`).
-    /// - Throws: ``DurableSQLiteError`` or ``DurablePostgresError``: the store cannot be opened.
+    /// - Parameters:
+    ///   - location: where the store is: an SQLite file or a PostgreSQL URL.
+    ///   - readOnly: a SQLite database that does not exist is "no such database", never created, and its
+    ///     schema is never migrated (for `status` and `list`).
+    /// - Throws: `DurableSQLiteError` or `DurablePostgresError`: the store cannot be opened.
     public static func open(_ location: RunStoreLocation, readOnly: Bool = false) async throws -> OpenedRunStore {
         switch location {
         case .sqlite(let path):

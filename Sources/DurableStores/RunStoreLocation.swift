@@ -18,8 +18,10 @@ public enum RunStoreLocation: Sendable, Equatable, CustomStringConvertible {
     /// A location as an operator writes it: a `postgres://` (or `postgresql://`) URL is a PostgreSQL store,
     /// anything else an SQLite file.
     ///
-    /// - Parameter environment: where `PGPASSWORD` is read when the URL has no password.
-    /// - Throws: ``DurablePostgresError`` `invalidLocation` for a URL that cannot be used (its text redacted).
+    /// - Parameters:
+    ///   - text: the location as given (`--db`, `--store`): a `postgres://` URL or an SQLite file's path.
+    ///   - environment: where `PGPASSWORD` is read when the URL has no password.
+    /// - Throws: `DurablePostgresError` `invalidLocation` for a URL that cannot be used (its text redacted).
     public init(parsing text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self = PostgresLocation.isURL(text)
             ? .postgres(try PostgresLocation(text, environment: environment)) : .sqlite(path: text)

@@ -32,8 +32,9 @@ public struct DiskReserve: Sendable {
 
     /// Throws unless at least ``bytes`` are free.
     ///
-    /// - Parameter beforeStart: the message says no item was started (the preflight) rather than that the run
-    ///   stopped.
+    /// - Parameters:
+    ///   - beforeStart: the message says no item was started (the preflight) rather than that the run stopped.
+    ///   - fileSystem: the file system asked for the free space (the real one by default).
     /// - Throws: ``DurableIOError/Code/insufficientDiskSpace`` (a guardrail stop: exit 6 in the CLIs) with both
     ///   figures.
     public func check(beforeStart: Bool = false, fileSystem: any FileSystem = RealFileSystem()) throws(DurableIOError) {

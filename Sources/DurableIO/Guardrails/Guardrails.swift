@@ -30,6 +30,7 @@ public final class Guardrails: Sendable {
     /// Guardrails for a run of `total` items.
     ///
     /// - Parameters:
+    ///   - total: how many items the run has, for the progress and its ETA; `nil` when unknown.
     ///   - memoryLimit: bytes of resident + swap; `nil` for none.
     ///   - heartbeatInterval: `nil` for no heartbeat. Default 60 s.
     ///   - heartbeatRecord: where each beat is recorded for `status`.
@@ -37,6 +38,10 @@ public final class Guardrails: Sendable {
     ///   - escalation: what the watchdog does if cancelled work does not end within its grace.
     ///   - diskReserve: free space to keep: checked before the work starts and after items (at most once per its
     ///     interval); `nil` for no check.
+    ///   - timekeeper: the clock the progress tracker reads for its rate, ETA and last progress (``Timekeeper/system``
+    ///     by default; a test passes its own).
+    ///   - fileSystem: the file system the disk reserve's free space is asked of (the real one by default).
+    ///   - logger: where the memory limit, heartbeat and watchdog log their events.
     ///   - spaceEstimate: asked at each heartbeat how much more disk the run needs (logged and recorded).
     public convenience init(
         total: Int?, memoryLimit: Int64? = nil, heartbeatInterval: Duration? = .seconds(60),

@@ -30,7 +30,11 @@ public final class MemoryLimit: Sendable {
     /// A limit of `bytes`.
     ///
     /// - Parameters:
+    ///   - bytes: the limit: resident + swap, in bytes.
+    ///   - warningFraction: the share of `bytes` at which one warning is logged (default 0.8).
+    ///   - processGroup: also count the members of this process group (the item commands'); `nil` for none.
     ///   - includingDescendants: also count this process's descendants (default `true`).
+    ///   - logger: where the warning is logged.
     public convenience init(
         bytes: Int64, warningFraction: Double = 0.8, processGroup: Int32? = nil, includingDescendants: Bool = true,
         logger: Logger = Logger(label: "DurableIO.Guardrails")

@@ -29,7 +29,10 @@ public struct MemoryUsage: Sendable, Equatable, Codable {
     /// every descendant of this process (children, grandchildren, …) if `includingDescendants`: an item command
     /// runs in a process group of its own, and its memory is the job's memory too.
     ///
-    /// - Parameter fileSystem: the seam `/proc` is read through.
+    /// - Parameters:
+    ///   - processGroup: also count every member of this process group; `nil` (the default) for none.
+    ///   - includingDescendants: also count every descendant of this process (default `false`).
+    ///   - fileSystem: the seam `/proc` is read through.
     public static func current(
         includingProcessGroup processGroup: Int32? = nil, includingDescendants: Bool = false,
         fileSystem: any FileSystem = RealFileSystem()

@@ -4,7 +4,7 @@ import Synchronization
 /// acknowledged durable. If it is *forced* (a grace period ran out, or a second Ctrl-C), work in flight is
 /// cancelled too.
 ///
-/// The signal handler of a command line tool (``DurableCLI``'s `SignalHandler`) requests the stop; the
+/// The signal handler of a command line tool (DurableCLI's `SignalHandler`) requests the stop; the
 /// run polls ``isRequested`` between items or batches and registers ``onForce(_:)`` to cancel what is in flight.
 ///
 /// ```swift

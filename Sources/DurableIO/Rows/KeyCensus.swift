@@ -44,7 +44,12 @@ public struct KeyCensus: Sendable {
 
     /// Reads the keys of the keyed-row file at `path` without locking or changing it. A missing file is empty.
     ///
-    /// - Parameter format: how the file stores rows; JSON Lines (the default) is read in parallel chunks.
+    /// - Parameters:
+    ///   - path: the keyed-row file.
+    ///   - format: how the file stores rows; JSON Lines (the default) is read in parallel chunks.
+    ///   - options: with `strict`, a malformed line throws ``DurableIOError/Code/malformedLine`` instead of being
+    ///     counted in the report.
+    ///   - fileSystem: the seam the file is read through (the real one by default).
     public static func scan(
         rowsAt path: FilePath, format: any RowFileFormat = .jsonLines, options: RecoveryOptions = RecoveryOptions(),
         fileSystem: any FileSystem = RealFileSystem()

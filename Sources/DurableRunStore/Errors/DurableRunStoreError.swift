@@ -46,7 +46,7 @@ public struct DurableRunStoreError: OperationError, Sendable, Equatable {
         /// The store did not answer a worker for its whole outage tolerance; the worker stopped, everything
         /// committed is kept and the run can be rejoined.
         public static let storeUnavailable = Code("storeUnavailable")
-        /// More items failed than the session's ``FailureBudget`` allows: it stopped starting new ones, committed
+        /// More items failed than the session's `FailureBudget` allows: it stopped starting new ones, committed
         /// what finished and left the run `running`.
         public static let failureBudgetExceeded = Code("failureBudgetExceeded")
         /// An export's file, read back, does not hold as many records as the store holds results (fail closed).
@@ -70,8 +70,8 @@ public struct DurableRunStoreError: OperationError, Sendable, Equatable {
         self.hint = hint
     }
 
-    /// An already completed run is ``FailureClass/alreadyCompleted``; a checksum mismatch or a changed source
-    /// ``FailureClass/consistency`` (fail closed).
+    /// An already completed run is `FailureClass.alreadyCompleted`; a checksum mismatch or a changed source
+    /// `FailureClass.consistency` (fail closed).
     public var failureClass: FailureClass {
         switch code {
         case .alreadyCompleted: return .alreadyCompleted

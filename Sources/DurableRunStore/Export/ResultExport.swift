@@ -3,7 +3,7 @@ import DurableIO
 import Foundation
 
 /// Writes a run's results to a file an operator can read without SQL — JSON Lines or CSV — through
-/// ``AtomicFile`` (a reader, or a crash, sees the whole previous file or the whole new one), then reads the file
+/// `AtomicFile` (a reader, or a crash, sees the whole previous file or the whole new one), then reads the file
 /// back and counts its records against the store's count of the run's results.
 ///
 /// Each record has the keys `item_id` (the item's id in the source), `status` (`succeeded` or `failed`), `result`
@@ -51,7 +51,7 @@ public enum ResultExport {
     /// checks that it holds one record per stored result.
     ///
     /// - Returns: what was written. When it returns, the file is durable (file and directory fsync'd) and verified.
-    /// - Throws: ``DurableIOError`` from the replace (the previous file, if any, is left whole);
+    /// - Throws: `DurableIOError` from the replace (the previous file, if any, is left whole);
     ///   ``DurableRunStoreError`` `exportMismatch` (exit 3), with both numbers, when the results read disagree with
     ///   the run's counts (nothing is written) or when the file read back holds another number of records than
     ///   the store's count (the file is removed: it is known to be wrong).
@@ -105,7 +105,7 @@ public enum ResultExport {
     /// Counts the records of an export file: JSON Lines objects that carry an `item_id`, or CSV rows after the
     /// header (read with CSV.swift, so a quoted newline stays inside its cell).
     ///
-    /// - Throws: ``DurableIOError`` `invalidInput` for a file that cannot be read or parsed.
+    /// - Throws: `DurableIOError` `invalidInput` for a file that cannot be read or parsed.
     public static func countRecords(in path: FilePath, format: Format) throws -> Int {
         let operation = "read back the export"
         switch format {

@@ -45,7 +45,6 @@ public struct ResumableRunner: Sendable {
         /// Where commits (debug), finalize and stops (info) are logged.
         public var logger: Logger
 
-        /// Options.
         /// The guardrails' limits (memory, stall, disk reserve): a limit passed stops the session cleanly — no new
         /// item, the items in flight finish and are committed — with a `DurableIOError` whose class is
         /// `guardrail`.
@@ -57,6 +56,7 @@ public struct ResumableRunner: Sendable {
         /// `running`, and the session throws ``DurableRunStoreError/Code/failureBudgetExceeded``). Default: none.
         public var failureBudget: FailureBudget?
 
+        /// Options.
         public init(
             jobs: Int = 1, stop: StopRequest = StopRequest(), lockTimeout: Duration = .zero,
             progress: (@Sendable (ProgressSnapshot) -> Void)? = nil, notice: (@Sendable (String) -> Void)? = nil,
@@ -104,8 +104,15 @@ public struct ResumableRunner: Sendable {
     /// Creates a run over `source` and processes every item.
     ///
     /// - Parameters:
+    ///   - source: the ingested source version the run is over (``RunStore/ingest(_:allowNewVersion:)``); its
+    ///     items are the run's.
+    ///   - name: a name for the run, shown by `list` and `status`; `nil` for none.
+    ///   - configuration: the run's stored settings (command, batch size, …), validated first; later sessions
+    ///     use them.
+    ///   - options: how this session runs (jobs, stop, progress, guardrails, retries, failure budget).
     ///   - announce: called once the run exists and its lock is held, before any item is processed (the CLI prints
     ///     `run <ID>` there).
+    ///   - process: processes one item.
     /// - Returns: the outcome; the run is finalized unless a stop ended the session.
     public func start(
         source: SourceVersion, name: String?, configuration: RunConfiguration, options: Options = Options(),
@@ -127,10 +134,14 @@ public struct ResumableRunner: Sendable {
     /// Resumes the run `runID`: see the type's documentation for the checks and their order.
     ///
     /// - Parameters:
+    ///   - runID: the run to resume.
+    ///   - request: which items to process (missing ones by default), the source file to check and the settings
+    ///     given on the command line.
+    ///   - options: how this session runs (jobs, stop, progress, guardrails, retries, failure budget).
     ///   - announce: called once the checks passed and the lock is held, before any item is processed.
     ///   - makeProcess: builds the item processor from the *stored* configuration (which is authoritative).
     /// - Throws: ``DurableRunStoreError`` `runNotFound`, `alreadyCompleted` or `checksumMismatch` (naming both
-    ///   checksums); ``DurableIOError`` `lockHeld` naming the holder.
+    ///   checksums); `DurableIOError` `lockHeld` naming the holder.
     public func resume(
         runID: String, request: ResumeRequest = ResumeRequest(), options: Options = Options(),
         announce: @Sendable (RunRecord) -> Void = { _ in },

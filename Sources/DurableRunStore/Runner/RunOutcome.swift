@@ -24,7 +24,7 @@ public struct RunOutcome: Sendable {
     public var seconds: Double
     /// Set when a stop request ended the session before the work was done; the run was not finalized.
     public var stoppedBy: StopRequest.Reason?
-    /// This session's failure messages, counted (``FailureTally/summary(limit:)``: the most common ones).
+    /// This session's failure messages, counted (`FailureTally.summary(limit:)`: the most common ones).
     public var failures = FailureTally()
 
     /// Whether the run was finalized as completed.

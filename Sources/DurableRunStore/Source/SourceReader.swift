@@ -9,7 +9,7 @@ import Foundation
 /// not an object stops the read with ``DurableRunStoreError`` (`invalidSource`) naming the line — never its content.
 /// So do the two CSV faults a CSV reader would otherwise read into wrong items: a quoted field that is never closed
 /// (it would swallow every row after it into one field) and a header that names a column twice (one of the two
-/// would be dropped); see ``CSVQuoting``.
+/// would be dropped); see `CSVQuoting`.
 ///
 /// ```swift
 /// try SourceReader.read(source) { key, json in print(key, json) }

@@ -34,7 +34,12 @@ public protocol ClaimingRunStore: RunStore {
     /// Records `results` whose leases `worker` still holds, releases those leases, and updates the run's counts,
     /// progress time and the ETA aggregated over all workers — in one transaction.
     ///
-    /// - Parameter leases: the token of each result's claim, by item id.
+    /// - Parameters:
+    ///   - results: the finished items' results.
+    ///   - leases: the token of each result's claim, by item id.
+    ///   - id: the run.
+    ///   - worker: the worker committing; only leases it still holds are honoured.
+    ///   - progress: the commit's time and this worker's ETA, aggregated into the run's.
     /// - Returns: what was recorded and what was refused.
     func commit(
         _ results: [ItemResult], leases: [Int64: Int64], forRun id: String, worker: WorkerIdentity,

@@ -1,6 +1,6 @@
 import DurableIO
 
-/// A ``RunStore`` where one process at a time works on a run, holding the run's ``ProcessLock``: the embedded
+/// A ``RunStore`` where one process at a time works on a run, holding the run's `ProcessLock`: the embedded
 /// (SQLite) mode. ``ResumableRunner`` works over one.
 ///
 /// ```swift
@@ -8,7 +8,7 @@ import DurableIO
 /// print(store.lock(forRun: id).describeHolder())
 /// ```
 public protocol LockedRunStore: RunStore {
-    /// The lock that keeps a second process off the run. The SQLite store's is a ``FileLock`` beside the database.
+    /// The lock that keeps a second process off the run. The SQLite store's is a `FileLock` beside the database.
     func lock(forRun id: String) -> any ProcessLock
 }
 

@@ -24,7 +24,9 @@ import Foundation
 public protocol RunStore: Sendable {
     /// Ingests `source` unless a version with the same checksum is stored (then it is skipped).
     ///
-    /// - Parameter allowNewVersion: store a different file under an existing name as its next version.
+    /// - Parameters:
+    ///   - source: the file to read and store (its path and id columns).
+    ///   - allowNewVersion: store a different file under an existing name as its next version.
     /// - Throws: ``DurableRunStoreError`` `sourceChanged` for a different file under an existing name without
     ///   `allowNewVersion`; `invalidSource` or `duplicateItemID` for a file that cannot be ingested (nothing is stored).
     func ingest(_ source: SourceFile, allowNewVersion: Bool) async throws -> IngestReport

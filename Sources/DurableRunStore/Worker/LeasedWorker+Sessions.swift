@@ -4,7 +4,14 @@ import Foundation
 extension LeasedWorker {
     /// Creates a run over `source` and works on it as its first worker; others join with ``work(runID:process:)``.
     ///
-    /// - Parameter announce: called once the run exists, before any item is claimed (the CLI prints `run <ID>`).
+    /// - Parameters:
+    ///   - source: the ingested source version the run is over (``RunStore/ingest(_:allowNewVersion:)``); its
+    ///     items are the run's.
+    ///   - name: a name for the run, shown by `list` and `status`; `nil` for none.
+    ///   - configuration: the run's stored settings (command, batch size, …), validated first; later sessions
+    ///     and other workers use them.
+    ///   - announce: called once the run exists, before any item is claimed (the CLI prints `run <ID>`).
+    ///   - process: processes one item.
     public func start(
         source: SourceVersion, name: String?, configuration: RunConfiguration,
         announce: @Sendable (RunRecord) -> Void = { _ in }, process: @escaping ResumableRunner.Process
@@ -24,7 +31,12 @@ extension LeasedWorker {
     /// ``WorkSelection/retryErrorsOnly`` the errored items are reopened for claiming; items with no result are
     /// claimable in either case.
     ///
-    /// - Parameter makeProcess: builds the item processor from the *stored* configuration.
+    /// - Parameters:
+    ///   - runID: the run to resume.
+    ///   - request: which items to process (missing ones by default), the source file to check and the settings
+    ///     given on the command line.
+    ///   - announce: called once the checks passed, before any item is claimed.
+    ///   - makeProcess: builds the item processor from the *stored* configuration.
     public func resume(
         runID: String, request: ResumableRunner.ResumeRequest = .init(),
         announce: @Sendable (RunRecord) -> Void = { _ in }, makeProcess: (RunConfiguration) -> ResumableRunner.Process

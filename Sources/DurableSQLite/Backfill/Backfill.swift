@@ -13,7 +13,7 @@ import SystemPackage
 ///   same transaction. The cursor passes every examined row whether or not the update changed it.
 /// - Between batches it pauses (nice ratio × the batch's time, plus a fixed delay) and, in WAL mode, checkpoints
 ///   the WAL when it passes a threshold.
-/// - One process per backfill: a ``FileLock`` beside the database (``lockPath(for:in:)``). A record that says
+/// - One process per backfill: a `FileLock` beside the database (``lockPath(for:in:)``). A record that says
 ///   `running` while nobody holds the lock is reported `interrupted`.
 ///
 /// The functions block the calling thread (they run SQLite queries and sleep between batches): call them from a

@@ -69,7 +69,7 @@ public enum DatabaseBackup {
 
     /// Takes a backup of the database at `database`. When it returns, the backup is durable under its final name.
     ///
-    /// - Throws: ``DurableIOError`` `insufficientDiskSpace` (a guardrail: exit 6) when the copy would leave less
+    /// - Throws: `DurableIOError` `insufficientDiskSpace` (a guardrail: exit 6) when the copy would leave less
     ///   than ``Options/reserve`` free, with the numbers; ``DurableSQLiteError`` `databaseUnavailable` for a missing
     ///   database, or the error of the failing step (the temporary file is removed; no backup is left half-written
     ///   under a backup's name).

@@ -7,7 +7,7 @@ extension SQLiteRunStore {
     /// stored — checked again under the write lock, so two processes ingesting the same file at once store it once
     /// (the second uses the version the first stored).
     ///
-    /// See ``RunStore/ingest(_:allowNewVersion:)``.
+    /// See `RunStore.ingest(_:allowNewVersion:)`.
     public func ingest(_ source: SourceFile, allowNewVersion: Bool) async throws -> IngestReport {
         let checksum: String
         switch try await ingestStart(source, allowNewVersion: allowNewVersion) {

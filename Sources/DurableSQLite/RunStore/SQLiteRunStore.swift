@@ -6,7 +6,7 @@ import Synchronization
 import SystemPackage
 
 /// The embedded run store: one SQLite file through GRDB (WAL, `synchronous=FULL` on the writer connection,
-/// migrated on open under the writer's lock), and a ``FileLock`` per run beside it (`<database>.run-<id>.lock`) so
+/// migrated on open under the writer's lock), and a `FileLock` per run beside it (`<database>.run-<id>.lock`) so
 /// one process works on a run at a time.
 ///
 /// Every commit (ingest, a batch of results, finalize) is synced before it returns. ``close()`` checkpoints the WAL
@@ -99,7 +99,7 @@ public final class SQLiteRunStore: LockedRunStore {
         }
     }
 
-    /// `<database>.run-<id>.lock`: a ``FileLock``, released by the kernel when its holder dies.
+    /// `<database>.run-<id>.lock`: a `FileLock`, released by the kernel when its holder dies.
     public func lock(forRun id: String) -> any ProcessLock {
         FileLock(at: FilePath(lockPath(forRun: id)))
     }
