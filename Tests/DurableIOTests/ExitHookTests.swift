@@ -49,7 +49,7 @@ struct ExitHookTests {
         let holder = try ChildProcess(
             ChildProcess.built("durable-extract"),
             ["run", "--inputs", fixture.inputs.string, "--output", fixture.output.string, "--jobs", "1",
-             "--min-free-disk", "0", "--command", "touch \(ItemQuote.quote(dir.file("started").string)); sleep 30"])
+             "--min-free-disk", "0", "--command", "touch \(ItemQuote.quote(dir.file("started").string)); sleep 300"])
         defer { holder.kill9() }
         let deadline = ContinuousClock.now + .seconds(60)
         while !FileManager.default.fileExists(atPath: dir.file("started").string) && ContinuousClock.now < deadline {
@@ -84,10 +84,16 @@ struct ExitHookTests {
         let cli = try ResumeCLI(
             ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", f.command(sleep: 1), "--jobs", "2",
              "--on-exit", hook], in: f.dir)
-        #expect(await cli.runID() != nil, "\(cli.stderr)")
-        let deadline = ContinuousClock.now + .seconds(60)
-        while f.calls.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        cli.signal(SIGTERM)  // an item is running: 40 of 1 s each at --jobs 2 are far from done
+        // Watched from a thread of its own: on a loaded machine the cooperative pool's two threads can be busy with
+        // other tests for longer than the run lasts (CI sent the signal after all 40 items were done).
+        let started = try await offPool { () -> Bool in
+            guard cli.waitForRunID() != nil else { return false }
+            let deadline = Date().addingTimeInterval(60)
+            while f.calls.isEmpty, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            cli.signal(SIGTERM)  // an item is running: 40 of 1 s each at --jobs 2 are far from done
+            return true
+        }
+        #expect(started, "\(cli.stderr)")
         #expect(await cli.wait() == 143, "\(cli.stderr)")
         #expect(readText(f.directory.file("hook.env")) == "143 terminated durable-resume start\n")
         let json = try #require(
