@@ -131,14 +131,15 @@ struct BackfillRedefinitionTests {
         // One big batch in rollback-journal mode, killed once its journal passed the page cache (2 MB): SQLite has
         // synced the journal and written changed pages into the database, so the journal is hot.
         var hot = false
-        for _ in 0..<3 where !hot {
+        for _ in 0..<5 where !hot {
             let child = try ChildProcess(ChildProcess.backfill, [
                 "run", "--db", db.string, "--name", name, "--table", "transmissions", "--key", "id",
                 "--set", "hash = hash || 'x'", "--batch-size", "1000000", "--quiet",
             ])
+            // Up to 3 minutes to get there: a loaded CI machine took longer than 30 s (three tries, no hot journal).
             let killed = await child.send(SIGKILL, when: {
                 ((try? FileManager.default.attributesOfItem(atPath: journal))?[.size] as? NSNumber)?.intValue ?? 0 > 6 << 20
-            })
+            }, timeout: 180)
             await child.wait()
             hot = killed && FileManager.default.fileExists(atPath: journal)
             if !hot { _ = try? await ChildProcess.backfill(["resume", "--db", db.string, "--name", name, "--quiet"]) }

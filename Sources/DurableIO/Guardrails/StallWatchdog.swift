@@ -10,9 +10,10 @@ import Synchronization
 /// the cancellation, the watchdog logs the stall and, with ``Escalation/exitProcess(code:)``, exits the process:
 /// everything acknowledged is already durable, and a rerun resumes.
 ///
-/// Time the process spent stopped (SIGSTOP, Ctrl-Z, a frozen VM) is not a stall: the watchdog sees it as its
-/// own late wake-ups (see `PauseLog`) and does not count it, so a run stopped for longer than the timeout and
-/// continued goes on, its items that finished meanwhile counted when they are seen.
+/// Once every item of a known total is done, nothing can stall: the work left (a last commit, finalize) is not
+/// item progress. Time the process spent stopped (SIGSTOP, Ctrl-Z, a frozen VM) is not a stall either: the
+/// watchdog sees it as its own late wake-ups (see `PauseLog`) and does not count it, so a run stopped for longer
+/// than the timeout and continued goes on, its items that finished meanwhile counted when they are seen.
 ///
 /// ```swift
 /// let watchdog = StallWatchdog(tracker: tracker, timeout: .seconds(300))
@@ -62,6 +63,9 @@ public final class StallWatchdog: Sendable {
         let idle = sinceProgress - stopped
         guard idle >= timeout.seconds else { return nil }
         let snapshot = tracker.snapshot()
+        // Every item done: what is left (the last commit, a finalize that rewrites the whole output) is not item
+        // progress, and can take longer than the timeout on a big output or a loaded machine.
+        if let total = snapshot.total, snapshot.done >= total { return nil }
         let notCounted = stopped >= 1 ? ", not counting \(ProgressSnapshot.duration(stopped)) while this process was stopped" : ""
         return DurableIOError(
             .stalled, operation: "stall watchdog",
