@@ -97,7 +97,7 @@ struct ExitHook {
             let how = if case .couldNotStart = failure.reason { "could not be started" } else { failure.status }
             let tail = failure.standardErrorTail.isEmpty ? "" : ": \(failure.standardErrorTail)"
             ProgressRenderer.standardError(
-                "warning: the --on-exit command \(how)\(tail)\n  The exit code (\(summary.exitCode)) is the command's own. Try the hook alone: echo '{}' | sh -c \(ItemCommand.shellQuoted(command.template))\n")
+                "warning: the --on-exit command \(how)\(tail)\n  The exit code (\(summary.exitCode)) is the command's own. Try the hook alone: echo '{}' | sh -c \(ShellWord.quoted(command.template))\n")
         } catch {
             ProgressRenderer.standardError("warning: the --on-exit command could not run: \(error)\n")
         }

@@ -157,9 +157,7 @@ struct RunLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var all = metadata
-        if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
-        if let extra = event.metadata { all.merge(extra) { $1 } }
+        let all = allMetadata(of: event)
         let source = event.source
         log.append(level: event.level, label: source == label.replacingOccurrences(of: "-", with: "_") ? label : "\(label)/\(source)", message: "\(event.message)", metadata: all)
     }

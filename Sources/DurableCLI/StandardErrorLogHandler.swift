@@ -26,15 +26,22 @@ public struct StandardErrorLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var all = metadata
-        if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
-        if let extra = event.metadata { all.merge(extra) { $1 } }
-        ProgressRenderer.standardError(Self.line(level: event.level, message: "\(event.message)", metadata: all))
+        ProgressRenderer.standardError(Self.line(level: event.level, message: "\(event.message)", metadata: allMetadata(of: event)))
     }
 
     /// `warning: the message path=/data/out.jsonl` and a newline.
     static func line(level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
         let details = metadata.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
         return "\(level): \(message)\(details)\n"
+    }
+}
+
+extension LogHandler {
+    /// The handler's metadata, then its provider's, then the event's: later ones win (swift-log's order).
+    func allMetadata(of event: LogEvent) -> Logger.Metadata {
+        var all = metadata
+        if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
+        if let extra = event.metadata { all.merge(extra) { $1 } }
+        return all
     }
 }

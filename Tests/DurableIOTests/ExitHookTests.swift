@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 import SystemPackage
 import Testing
@@ -12,7 +13,7 @@ struct ExitHookTests {
 
     /// A hook that saves its stdin and environment in the fixture's directory.
     var recordingHook: String {
-        let d = ItemQuote.quote(dir.path.string)
+        let d = ShellWord.quoted(dir.path.string)
         return #"cat > \#(d)/hook.json; echo "$DURABLE_EXIT_CODE $DURABLE_EXIT_STATUS $DURABLE_COMMAND" >> \#(d)/hook.env"#
     }
 
@@ -49,7 +50,7 @@ struct ExitHookTests {
         let holder = try ChildProcess(
             ChildProcess.built("durable-extract"),
             ["run", "--inputs", fixture.inputs.string, "--output", fixture.output.string, "--jobs", "1",
-             "--min-free-disk", "0", "--command", "touch \(ItemQuote.quote(dir.file("started").string)); sleep 300"])
+             "--min-free-disk", "0", "--command", "touch \(ShellWord.quoted(dir.file("started").string)); sleep 300"])
         defer { holder.kill9() }
         let deadline = ContinuousClock.now + .seconds(60)
         while !FileManager.default.fileExists(atPath: dir.file("started").string) && ContinuousClock.now < deadline {
@@ -79,7 +80,7 @@ struct ExitHookTests {
     @Test("durable-resume: SIGTERM during a run (143, the session's summary with stopped_by), a failed run (1)")
     func resumeEndings() async throws {
         let f = ResumeFixture(count: 40)
-        let hookDir = ItemQuote.quote(f.dir)
+        let hookDir = ShellWord.quoted(f.dir)
         let hook = #"cat > \#(hookDir)/hook.json; echo "$DURABLE_EXIT_CODE $DURABLE_EXIT_STATUS $DURABLE_COMMAND" >> \#(hookDir)/hook.env"#
         let cli = try ResumeCLI(
             ["start", "--db", f.db, "--source", f.csv, "--id", "id", "--command", f.command(sleep: 1), "--jobs", "2",
@@ -102,7 +103,7 @@ struct ExitHookTests {
         #expect((summary["stopped_by"] as? String)?.contains("SIGTERM") == true, "\(summary)")
 
         let g = ResumeFixture(count: 4, failEvery: 2)
-        let gDir = ItemQuote.quote(g.dir)
+        let gDir = ShellWord.quoted(g.dir)
         let failed = try await ResumeCLI.run(
             ["start", "--db", g.db, "--source", g.csv, "--id", "id", "--command", g.command(failing: true), "--quiet",
              "--on-exit", #"echo "$DURABLE_EXIT_CODE $DURABLE_EXIT_STATUS" > \#(gDir)/hook.env"#], in: g.dir)
@@ -127,9 +128,4 @@ struct ExitHookTests {
         #expect(again.status == 5, "\(again.output)")
         #expect(try hookSaw().env == ["0 success durable-backfill run", "5 already_completed durable-backfill resume"])
     }
-}
-
-/// Single quotes for a path inside a hook's shell command line.
-enum ItemQuote {
-    static func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: #"'\''"#) + "'" }
 }
