@@ -23,12 +23,18 @@ final class ResumeCLI: @unchecked Sendable {
     }
 
     /// Starts `durable-resume arguments…` in `directory`, with `environment` added to this process's.
-    init(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws {
-        process.executableURL = Self.executable
+    convenience init(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws {
+        try self.init(executable: Self.executable, arguments, in: directory, environment: environment)
+    }
+
+    /// Starts any executable the same way (`BuiltCLI` runs the other CLIs, and `/bin/sh` for a pasted hint, with
+    /// it); `directory` `nil`: this process's. The variables that change durable-resume's defaults are removed.
+    init(executable: URL, _ arguments: [String], in directory: String?, environment: [String: String] = [:]) throws {
+        process.executableURL = executable
         process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment
-        for name in ["RESUME", "EXPERIMENT_ID", "RETRY_ERRORS_ONLY"] { env[name] = nil }
+        for name in ["RESUME", "EXPERIMENT_ID", "RETRY_ERRORS_ONLY", "DURABLE_STORE"] { env[name] = nil }
         for (k, v) in environment { env[k] = v }
         process.environment = env
         let stdout = Pipe()
