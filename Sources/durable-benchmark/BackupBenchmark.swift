@@ -108,12 +108,7 @@ struct BackupBenchmark: ParsableCommand {
         """
         PRAGMA journal_mode = DELETE;
         PRAGMA synchronous = OFF;
-        CREATE TABLE transmissions (
-            id INTEGER PRIMARY KEY, hash TEXT NOT NULL, first_seen INTEGER NOT NULL,
-            last_seen INTEGER NOT NULL DEFAULT 0, payload TEXT NOT NULL);
-        CREATE TABLE observations (
-            id INTEGER PRIMARY KEY, transmission_id INTEGER NOT NULL, observer TEXT NOT NULL, snr REAL,
-            timestamp INTEGER NOT NULL);
+        \(IncidentDatabase.tables)
         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < \(n))
         INSERT INTO transmissions SELECT x, hex(randomblob(8)), 1600000000 + x, 0, hex(randomblob(60)) FROM c;
         WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c WHERE x < \(n * 3 - 1))

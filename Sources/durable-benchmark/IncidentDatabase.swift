@@ -5,18 +5,21 @@ import GRDB
 /// `observations` with an index on `transmission_id`. One transmission in twenty has no observations: the rows the
 /// seed's chunked loop never got past.
 enum IncidentDatabase {
+    /// The incident's two tables (no index: the benchmarks add what they measure).
+    static let tables = """
+        CREATE TABLE transmissions (
+            id INTEGER PRIMARY KEY, hash TEXT NOT NULL, first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL DEFAULT 0, payload TEXT NOT NULL);
+        CREATE TABLE observations (
+            id INTEGER PRIMARY KEY, transmission_id INTEGER NOT NULL, observer TEXT NOT NULL, snr REAL,
+            timestamp INTEGER NOT NULL);
+        """
+
     static func build(_ path: String, transmissions: Int, observations: Int) throws {
         let queue = try DatabaseQueue(path: path)
         try queue.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = OFF")
-            try db.execute(sql: """
-                CREATE TABLE transmissions (
-                    id INTEGER PRIMARY KEY, hash TEXT NOT NULL, first_seen INTEGER NOT NULL,
-                    last_seen INTEGER NOT NULL DEFAULT 0, payload TEXT NOT NULL);
-                CREATE TABLE observations (
-                    id INTEGER PRIMARY KEY, transmission_id INTEGER NOT NULL, observer TEXT NOT NULL, snr REAL,
-                    timestamp INTEGER NOT NULL);
-                """)
+            try db.execute(sql: tables)
             var generator = SplitMix(seed: 42)
             try db.inTransaction {
                 let insert = try db.makeStatement(sql: "INSERT INTO transmissions (id, hash, first_seen, last_seen, payload) VALUES (?, ?, ?, 0, ?)")
