@@ -33,11 +33,12 @@ extension CheckpointedRun {
     private func runLocked(
         inputs: [RecordKey], stop: StopRequest, extract: @escaping @Sendable (RecordKey) async throws -> [UInt8]
     ) async throws -> RunReport {
-        let opened = try await DedicatedThread.run("open run state") { try self.openState() }
-        let (ledger, staging, errors, unrecorded) = (opened.ledger, opened.staging, opened.errors, opened.unrecorded)
-
         var seen = RecordKeySet()
         let unique = inputs.filter { seen.insert($0) }
+        // The ledger keeps the inputs' instances of its keys: a million keys are held once, not once per file.
+        let inputKeys = seen
+        let opened = try await DedicatedThread.run("open run state") { try self.openState(sharingKeysWith: inputKeys) }
+        let (ledger, staging, errors, unrecorded) = (opened.ledger, opened.staging, opened.errors, opened.unrecorded)
         let pending = unique.filter { !ledger.contains($0) }
         var previousAttempts: [RecordKey: Int] = [:]
         for failure in errors.recovered { previousAttempts[failure.key, default: 0] += 1 }
@@ -195,12 +196,17 @@ extension CheckpointedRun {
     /// Blocking (run it off the pool): removes stale temporary files, opens and recovers ledger, staging and
     /// errors, records in the ledger the keys whose rows staging holds, and fails closed when a key the ledger
     /// lists has no row.
-    func openState() throws -> OpenedState {
+    ///
+    /// The state's key sets keep `inputs`' instance of every key it holds (see `RecordKeySet.member(equalTo:)`).
+    func openState(sharingKeysWith inputs: RecordKeySet? = nil) throws -> OpenedState {
         try removeStaleTemporaryFiles()
-        let ledger = try KeyLedger.open(at: ledgerPath, options: options.recovery, fileSystem: fileSystem)
-        let staging = try StagingFile.open(at: stagingPath, options: options.recovery, fileSystem: fileSystem)
+        let ledger = try KeyLedger.open(
+            at: ledgerPath, options: options.recovery, sharingKeysWith: inputs, fileSystem: fileSystem)
+        let staging = try StagingFile.open(
+            at: stagingPath, options: options.recovery, sharingKeysWith: ledger.keys, fileSystem: fileSystem)
         let errors = try Ledger<FailedAttempt>.open(at: errorsPath, options: options.recovery, fileSystem: fileSystem)
-        let outputCensus = try KeyCensus.scan(rowsAt: output, format: format, options: options.recovery, fileSystem: fileSystem)
+        let outputCensus = try KeyCensus.scan(
+            rowsAt: output, format: format, options: options.recovery, sharingKeysWith: ledger.keys, fileSystem: fileSystem)
 
         // A row durable in staging whose key never reached the ledger is work done: record it.
         let unrecorded = staging.recovery.keys.subtracting(ledger.keys)

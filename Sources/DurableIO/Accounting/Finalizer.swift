@@ -75,8 +75,11 @@ public struct Finalizer: Sendable {
         // Which staging line wins for each key: the last.
         var lastStaged: [RecordKey: Int] = [:]
         var stagingRows = 0
+        // Every key parsed below is one the ledger holds (or a row it does not list): keep the ledger's instance, so
+        // these tables cost a slot per key, not another copy of every key's bytes.
+        let shared = { (key: RecordKey) in ledger.member(equalTo: key) ?? key }
         let stagingDamage = try JSONLinesFormat().forEachNumberedRow(in: staging, fileSystem: fileSystem) { row, index in
-            lastStaged[row.key] = index
+            lastStaged[shared(row.key)] = index
             stagingRows += 1
         }
 
@@ -91,7 +94,7 @@ public struct Finalizer: Sendable {
                 let outputDamage = try format.forEachRow(in: output, fileSystem: fileSystem) { row in
                     if lastStaged[row.key] != nil {
                         replaced += 1
-                    } else if written.insert(row.key) {
+                    } else if written.insert(shared(row.key)) {
                         try emit(row)
                         fromOutput += 1
                     } else {
@@ -109,15 +112,19 @@ public struct Finalizer: Sendable {
                 }
                 try JSONLinesFormat().forEachNumberedRow(in: staging, fileSystem: fileSystem) { row, index in
                     guard lastStaged[row.key] == index else { return }
-                    written.insert(row.key)
+                    written.insert(shared(row.key))
                     try emit(row)
                 }
             }, into: { try writer.write($0) })
         }
-        duplicates += stagingRows - lastStaged.count
+        let stagedKeys = lastStaged.count
+        duplicates += stagingRows - stagedKeys
+        // Let the write's tables go before the census builds its own: the peak is one table, not three.
+        (lastStaged, written) = ([:], RecordKeySet())
 
         // Verify what is on disk, not what we meant to write.
-        let final = try KeyCensus.scan(rowsAt: output, format: format, options: options, fileSystem: fileSystem)
+        let final = try KeyCensus.scan(
+            rowsAt: output, format: format, options: options, sharingKeysWith: ledger, fileSystem: fileSystem)
         let reconciliation = RowAccounting.reconcile(ledger: ledger, present: final.keys, duplicateCount: final.duplicateCount)
         guard reconciliation.isConsistent else {
             throw RowAccounting.missingKeysError(
@@ -135,7 +142,7 @@ public struct Finalizer: Sendable {
         }
 
         let report = Report(
-            rowsWritten: final.rowCount, rowsFromOutput: fromOutput, rowsFromStaging: lastStaged.count,
+            rowsWritten: final.rowCount, rowsFromOutput: fromOutput, rowsFromStaging: stagedKeys,
             replacedByStaging: replaced, duplicatesDropped: duplicates, leftoversRemoved: leftovers.count,
             stagingLinesUnreadable: stagingDamage.malformed)
         // The caller's check of the finished output (a validation command): throwing keeps staging.

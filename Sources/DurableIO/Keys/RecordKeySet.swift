@@ -45,6 +45,15 @@ public struct RecordKeySet: Sendable, Equatable, Sequence, ExpressibleByArrayLit
     /// Whether `key` is a member.
     public func contains(_ key: RecordKey) -> Bool { shards[Self.shard(of: key)].contains(key) }
 
+    /// The member equal to `key` — the instance this set stores, not `key` — or `nil`.
+    ///
+    /// A reader that parses keys the set already holds keeps the stored instance and lets its own copy go: a
+    /// million keys held twice share one heap object each instead of two (the finalize of a million-row run).
+    package func member(equalTo key: RecordKey) -> RecordKey? {
+        let shard = shards[Self.shard(of: key)]
+        return shard.firstIndex(of: key).map { shard[$0] }
+    }
+
     /// Adds `key`; returns whether it was new.
     @discardableResult
     public mutating func insert(_ key: RecordKey) -> Bool { shards[Self.shard(of: key)].update(with: key) == nil }

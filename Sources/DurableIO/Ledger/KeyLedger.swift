@@ -42,8 +42,17 @@ public final class KeyLedger: Sendable {
     public static func open(
         at path: FilePath, options: RecoveryOptions = RecoveryOptions(), fileSystem: any FileSystem = RealFileSystem()
     ) throws(DurableIOError) -> KeyLedger {
+        try open(at: path, options: options, sharingKeysWith: nil, fileSystem: fileSystem)
+    }
+
+    /// ``open(at:options:fileSystem:)``, keeping `shared`'s instance of every recovered key it holds (a run's
+    /// inputs): the ledger's set then costs a table slot per key, not another copy of the keys.
+    package static func open(
+        at path: FilePath, options: RecoveryOptions = RecoveryOptions(), sharingKeysWith shared: RecordKeySet?,
+        fileSystem: any FileSystem = RealFileSystem()
+    ) throws(DurableIOError) -> KeyLedger {
         let (file, keys, report) = try LedgerFile.open(at: path, fileSystem: fileSystem, options: options) {
-            (lines, layout) throws(DurableIOError) in try load(lines, layout, options)
+            (lines, layout) throws(DurableIOError) in try load(lines, layout, options, sharingKeysWith: shared)
         }
         return KeyLedger(file: file, keys: keys, recovery: report)
     }
@@ -58,14 +67,15 @@ public final class KeyLedger: Sendable {
         return (keys, report)
     }
 
-    private static func load(_ lines: LineFile, _ layout: FileLayout, _ options: RecoveryOptions) throws(DurableIOError)
-        -> (RecordKeySet, RecoveryReport)
-    {
+    private static func load(
+        _ lines: LineFile, _ layout: FileLayout, _ options: RecoveryOptions, sharingKeysWith shared: RecordKeySet? = nil
+    ) throws(DurableIOError) -> (RecordKeySet, RecoveryReport) {
         let (keys, tally) = try ChunkParser.recoverKeys(
             lines, layout: layout, maxListed: options.maxListedMalformedLines,
             makeParser: {
                 let decoder = JSONDecoder()
-                return { line in parseLine(line, decoder: decoder) }
+                guard let shared else { return { line in parseLine(line, decoder: decoder) } }
+                return { line in parseLine(line, decoder: decoder).map { shared.member(equalTo: $0) ?? $0 } }
             })
         try tally.checkStrict(options, path: lines.path)
         return (keys, tally.report(path: lines.path, layout: layout))

@@ -62,23 +62,26 @@ public struct JSONLinesFormat: RowFileFormat {
 
     /// The keys of the JSON Lines file at `path`, read without locking or changing it. A missing file is empty.
     static func census(
-        rowsAt path: FilePath, options: RecoveryOptions, fileSystem: any FileSystem
+        rowsAt path: FilePath, options: RecoveryOptions, sharingKeysWith shared: RecordKeySet? = nil,
+        fileSystem: any FileSystem
     ) throws(DurableIOError) -> KeyCensus {
         guard try fileSystem.isPresent(path) else { return KeyCensus(keys: [], path: path) }
         let (census, _) = try LineFile.recover(at: path, fileSystem: fileSystem, options: options) {
             (lines, layout) throws(DurableIOError) in
-            let found = try Self.census(of: lines, layout: layout, options: options)
+            let found = try Self.census(of: lines, layout: layout, options: options, sharingKeysWith: shared)
             return (found, found.report)
         }
         return census
     }
 
     /// The keys of an open JSON Lines file, parsed on several cores, with its malformed lines and torn tail.
-    static func census(of lines: LineFile, layout: FileLayout, options: RecoveryOptions) throws(DurableIOError) -> KeyCensus {
+    static func census(
+        of lines: LineFile, layout: FileLayout, options: RecoveryOptions, sharingKeysWith shared: RecordKeySet? = nil
+    ) throws(DurableIOError) -> KeyCensus {
         var keys: [RecordKey] = []
         let tally = try ChunkParser.recover(
             lines, layout: layout, maxListed: options.maxListedMalformedLines,
-            makeParser: { { KeyedRow.key(of: $0) } }, sink: { keys.append($0) })
+            makeParser: { { KeyedRow.key(of: $0) } }, sink: { keys.append(shared?.member(equalTo: $0) ?? $0) })
         try tally.checkStrict(options, path: lines.path)
         var census = KeyCensus(keys: keys, path: lines.path)
         census.report = tally.report(path: lines.path, layout: layout)

@@ -54,9 +54,20 @@ public struct KeyCensus: Sendable {
         rowsAt path: FilePath, format: any RowFileFormat = .jsonLines, options: RecoveryOptions = RecoveryOptions(),
         fileSystem: any FileSystem = RealFileSystem()
     ) throws -> KeyCensus {
+        try scan(rowsAt: path, format: format, options: options, sharingKeysWith: nil, fileSystem: fileSystem)
+    }
+
+    /// ``scan(rowsAt:format:options:fileSystem:)``, keeping `shared`'s instance of every key it holds (see
+    /// `RecordKeySet.member(equalTo:)`): a census of rows whose keys the caller already holds costs a table slot per
+    /// key, not another copy of the keys.
+    package static func scan(
+        rowsAt path: FilePath, format: any RowFileFormat = .jsonLines, options: RecoveryOptions = RecoveryOptions(),
+        sharingKeysWith shared: RecordKeySet?, fileSystem: any FileSystem = RealFileSystem()
+    ) throws -> KeyCensus {
+        let intern = { (key: RecordKey) in shared?.member(equalTo: key) ?? key }
         guard format is JSONLinesFormat else {
             var keys: [RecordKey] = []
-            let damage = try format.forEachRow(in: path, fileSystem: fileSystem) { keys.append($0.key) }
+            let damage = try format.forEachRow(in: path, fileSystem: fileSystem) { keys.append(intern($0.key)) }
             var census = KeyCensus(keys: keys, path: path)
             census.report.malformedLineCount = damage.malformed
             if damage.malformed > 0 && options.strict {
@@ -66,6 +77,6 @@ public struct KeyCensus: Sendable {
             }
             return census
         }
-        return try JSONLinesFormat.census(rowsAt: path, options: options, fileSystem: fileSystem)
+        return try JSONLinesFormat.census(rowsAt: path, options: options, sharingKeysWith: shared, fileSystem: fileSystem)
     }
 }

@@ -32,9 +32,18 @@ public final class StagingFile: Sendable {
     public static func open(
         at path: FilePath, options: RecoveryOptions = RecoveryOptions(), fileSystem: any FileSystem = RealFileSystem()
     ) throws(DurableIOError) -> StagingFile {
+        try open(at: path, options: options, sharingKeysWith: nil, fileSystem: fileSystem)
+    }
+
+    /// ``open(at:options:fileSystem:)``, keeping `shared`'s instance of every recovered key it holds (the run's
+    /// ledger): the recovery's key set then costs a table slot per key, not another copy of the keys.
+    package static func open(
+        at path: FilePath, options: RecoveryOptions = RecoveryOptions(), sharingKeysWith shared: RecordKeySet?,
+        fileSystem: any FileSystem = RealFileSystem()
+    ) throws(DurableIOError) -> StagingFile {
         let (file, recovery, _) = try LedgerFile.open(at: path, fileSystem: fileSystem, options: options) {
             (lines, layout) throws(DurableIOError) in
-            let census = try JSONLinesFormat.census(of: lines, layout: layout, options: options)
+            let census = try JSONLinesFormat.census(of: lines, layout: layout, options: options, sharingKeysWith: shared)
             return (StagingRecovery(census: census), census.report)
         }
         return StagingFile(file: file, recovery: recovery)
