@@ -81,6 +81,9 @@ public final class MetricsFile: Sendable {
     private let startedAt: Date
     private let state: Mutex<State>
     private let stopSignal = DispatchSemaphore(value: 0)
+    /// Signalled by the rewriting thread as it ends: ``finish()`` waits for it, so no rewrite is in flight when the
+    /// last one is written (or when the process exits: a rename cut off would leave its temporary file).
+    private let stoppedSignal = DispatchSemaphore(value: 0)
     private let running = Mutex(false)
     private let fileSystem: any FileSystem
 
@@ -146,18 +149,23 @@ public final class MetricsFile: Sendable {
         guard first else { return }
         let thread = Thread { [self] in
             while stopSignal.wait(timeout: .now() + max(0.01, interval.seconds)) == .timedOut { writeWarningOnce() }
+            stoppedSignal.signal()
         }
         thread.name = "DurableIO metrics file"
         thread.start()
     }
 
-    /// Stops the rewrites and writes the file a last time.
+    /// Stops the rewrites, waits for one in flight to end, and writes the file a last time: the last content is
+    /// the run's end, never an earlier rewrite renamed over it.
     public func finish() {
         let wasRunning = running.withLock { r -> Bool in
             defer { r = false }
             return r
         }
-        if wasRunning { stopSignal.signal() }
+        if wasRunning {
+            stopSignal.signal()
+            stoppedSignal.wait()
+        }
         writeWarningOnce()
     }
 
