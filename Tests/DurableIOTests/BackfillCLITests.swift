@@ -82,9 +82,10 @@ struct BackfillCLITests {
         try Incident.make(db, transmissions: 3_000, withoutObservations: 300, wal: true)
         let reference = dir.file("reference.db")
         try Incident.oneShot(copyOf: db, to: reference)
-        // 150 batches with at least 50 ms between them: 7.5 s or more, time enough to watch for the tenth even on a
-        // loaded machine (with 10 ms it once ran to the end before the watcher saw it, at a load average of 12).
-        let child = try ChildProcess(ChildProcess.backfill, Self.runArguments(db, ["--batch-size", "20", "--yield", "50ms"]))
+        // 150 batches with at least 100 ms between them: 15 s or more, time enough to watch for the tenth even on a
+        // loaded machine (with 10 ms it once ran to the end before the watcher saw it, at a load average of 12; with
+        // 50 ms once more, in a clean-clone CI run).
+        let child = try ChildProcess(ChildProcess.backfill, Self.runArguments(db, ["--batch-size", "20", "--yield", "100ms"]))
         #expect(await child.send(SIGKILL, when: { try Self.batches(db) >= 10 }), "\(child.text)")
         await child.wait()
         let killed = try #require(try Backfill.status(named: Self.name, in: db.string))

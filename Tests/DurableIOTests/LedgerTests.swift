@@ -1,6 +1,7 @@
 import DurableIO
 import DurableIOTesting
 import Foundation
+import Synchronization
 import SystemPackage
 import Testing
 
@@ -237,15 +238,32 @@ struct LedgerCrashTests {
         let dir = TemporaryDirectory()
         let path = dir.file("keys.done")
         try KeyLedger.replace(at: path, with: ["a"])
-        let holder = open(path.string, O_RDONLY | O_CLOEXEC)
-        #expect(holder >= 0 && flock(holder, LOCK_EX | LOCK_NB) == 0)
-        let letGo = Thread {
-            usleep(20_000)
-            close(holder)
+        // A try proves something only if the holder really let go within the window: on a loaded machine the
+        // closing thread can be descheduled for longer than 250 ms (a clean-clone CI run was), and then a refusal
+        // is right. Such a try is repeated; a refusal after a close in time fails the test.
+        for attempt in 1...5 {
+            let holder = open(path.string, O_RDONLY | O_CLOEXEC)
+            #expect(holder >= 0 && flock(holder, LOCK_EX | LOCK_NB) == 0)
+            let closedAt = Mutex<ContinuousClock.Instant?>(nil)
+            let letGo = Thread {
+                usleep(20_000)
+                close(holder)
+                closedAt.withLock { $0 = .now }
+            }
+            let started = ContinuousClock.now
+            letGo.start()
+            do {
+                try KeyLedger.replace(at: path, with: ["b"])
+                #expect(try KeyLedger.recover(at: path).keys == ["b"])
+                return
+            } catch let error as DurableIOError where error.code == .ledgerLocked {
+                while closedAt.withLock({ $0 }) == nil { usleep(1_000) }
+                let late = closedAt.withLock { $0! } - started > .milliseconds(200)
+                #expect(late, "attempt \(attempt): refused although the holder let go in time: \(error)")
+                if !late { return }
+            }
         }
-        letGo.start()
-        try KeyLedger.replace(at: path, with: ["b"])
-        #expect(try KeyLedger.recover(at: path).keys == ["b"])
+        Issue.record("the closing thread was late in 5 attempts out of 5: the machine is too loaded to tell")
     }
 
     @Test func openingForWritingMakesWhatItRecoveredDurable() throws {
