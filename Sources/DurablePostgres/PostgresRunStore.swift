@@ -245,10 +245,34 @@ public final class PostgresRunStore: ClaimingRunStore {
     ) async throws -> R {
         let client = self.client
         let logger = self.logger
-        do {
-            return try await Deadline.run(operationTimeout, timeoutError: self.timedOut(operation)) {
+        return try await explainingTransactionErrors(operation) {
+            try await Deadline.run(self.operationTimeout, timeoutError: self.timedOut(operation)) {
                 try await client.withTransaction(logger: logger) { connection in try await body(connection) }
             }
+        }
+    }
+
+    /// Like ``transaction(_:_:)`` for a transaction that may take minutes (an ingest of millions of items): it times
+    /// out only when ``operationTimeout`` passes without progress, which `body` reports on the ``Deadline/Progress``.
+    func transaction<R: Sendable>(
+        _ operation: String, reportingProgress body: @escaping @Sendable (PostgresConnection, Deadline.Progress) async throws -> R
+    ) async throws -> R {
+        let client = self.client
+        let logger = self.logger
+        return try await explainingTransactionErrors(operation) {
+            try await Deadline.run(idle: self.operationTimeout, timeoutError: self.timedOut(operation)) { progress in
+                try await client.withTransaction(logger: logger) { connection in
+                    progress.beat()
+                    return try await body(connection, progress)
+                }
+            }
+        }
+    }
+
+    /// A transaction's errors: the store's own as they are (also from inside the closure), others explained.
+    private func explainingTransactionErrors<R>(_ operation: String, _ run: () async throws -> R) async throws -> R {
+        do {
+            return try await run()
         } catch let error as DurableRunStoreError {
             throw error
         } catch let error as PostgresTransactionError {

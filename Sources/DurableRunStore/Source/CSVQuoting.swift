@@ -38,49 +38,73 @@ enum CSVQuoting {
 
     /// The first quoting fault in `data`, or `nil` when every quoted field is well formed.
     static func firstFault(in data: Data) -> Fault? {
-        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), lineFeed = UInt8(ascii: "\n"), carriageReturn = UInt8(ascii: "\r")
-        return data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Fault? in
-            var line = 1
-            var atFieldStart = true
-            var quoted = false
-            var openedOn = 0
-            var i = 0
-            while i < bytes.count {
-                let byte = bytes[i]
-                if quoted {
-                    if byte == quote {
-                        let next: UInt8? = i + 1 < bytes.count ? bytes[i + 1] : nil
-                        if next == quote {
-                            i += 2  // an escaped quote
-                            continue
-                        }
-                        guard next == nil || next == comma || next == lineFeed || next == carriageReturn else {
-                            return Fault(kind: .strayQuote, line: line)
-                        }
-                        quoted = false
-                        atFieldStart = false
-                    } else if byte == lineFeed {
-                        line += 1
-                    }
-                    i += 1
+        var scanner = Scanner()
+        if let fault = data.withUnsafeBytes({ scanner.scan($0) }) { return fault }
+        return scanner.finish()
+    }
+
+    /// The same check over a file read piece by piece: ``scan(_:)`` each piece in order, then ``finish()``. It also
+    /// tells where a piece's last complete record ends (after a line feed outside quotes), so a reader can hand
+    /// whole records to CSV.swift and keep only the rest.
+    ///
+    /// ```swift
+    /// var scanner = CSVQuoting.Scanner()
+    /// if let fault = piece.withUnsafeBytes({ scanner.scan($0) }) { throw … }
+    /// let whole = scanner.lastRecordEnd   // bytes of `piece` that end a record, or nil
+    /// ```
+    struct Scanner {
+        private enum State { case fieldStart, unquoted, quoted, quotedAfterQuote }
+        private var state = State.fieldStart
+        private var line = 1
+        private var openedOn = 0
+        private var lastByte: UInt8?
+        /// After the last ``scan(_:)``: the count of its bytes up to and including its last line feed outside a
+        /// quoted field, or `nil` when it has none.
+        private(set) var lastRecordEnd: Int?
+        /// The line (from 1) the scan has reached.
+        var currentLine: Int { line }
+
+        /// Scans the next piece; returns the first fault in it (a stray quote), if any.
+        mutating func scan(_ bytes: UnsafeRawBufferPointer) -> Fault? {
+            let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), lineFeed = UInt8(ascii: "\n"), carriageReturn = UInt8(ascii: "\r")
+            lastRecordEnd = nil
+            for (i, byte) in bytes.enumerated() {
+                switch state {
+                case .quoted:
+                    if byte == quote { state = .quotedAfterQuote } else if byte == lineFeed { line += 1 }
                     continue
+                case .quotedAfterQuote:
+                    if byte == quote {  // an escaped quote
+                        state = .quoted
+                        continue
+                    }
+                    guard byte == comma || byte == lineFeed || byte == carriageReturn else {
+                        return Fault(kind: .strayQuote, line: line)
+                    }
+                case .fieldStart where byte == quote:
+                    state = .quoted
+                    openedOn = line
+                    continue
+                case .fieldStart, .unquoted: break
                 }
                 switch byte {
-                case quote where atFieldStart:
-                    quoted = true
-                    openedOn = line
-                    atFieldStart = false
-                case comma, carriageReturn: atFieldStart = true
+                case comma, carriageReturn: state = .fieldStart
                 case lineFeed:
                     line += 1
-                    atFieldStart = true
-                default: atFieldStart = false
+                    state = .fieldStart
+                    lastRecordEnd = i + 1
+                default: state = .unquoted
                 }
-                i += 1
             }
-            guard quoted else { return nil }
+            lastByte = bytes.last ?? lastByte
+            return nil
+        }
+
+        /// The end of the file: a quoted field still open is a fault.
+        func finish() -> Fault? {
+            guard state == .quoted else { return nil }
             // The last line counts only if it has bytes (a file usually ends with a line feed).
-            let lastLine = bytes.last == lineFeed ? line - 1 : line
+            let lastLine = lastByte == UInt8(ascii: "\n") ? line - 1 : line
             return Fault(kind: .unterminated(linesAfter: lastLine - openedOn), line: openedOn)
         }
     }

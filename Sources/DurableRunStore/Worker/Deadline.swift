@@ -30,6 +30,49 @@ package enum Deadline {
         }
     }
 
+    /// Progress reported to ``run(idle:timeoutError:_:)``: each ``beat()`` starts the time limit again.
+    package final class Progress: Sendable {
+        private let last = Mutex(ContinuousClock.now)
+        /// Something was done: the limit counts from now, or from `extra` later when the server has work to do
+        /// that sends nothing back meanwhile (the commit of a large transaction flushes everything it wrote).
+        package func beat(allowing extra: Duration = .zero) { last.withLock { $0 = .now + extra } }
+        var lastBeat: ContinuousClock.Instant { last.withLock { $0 } }
+    }
+
+    /// Like ``run(_:timeoutError:_:)`` for a long operation that reports progress (a `COPY` of ten million rows):
+    /// it times out only when `idle` passes without a ``Progress/beat()``, so a server that stops answering is
+    /// still noticed while a long but moving operation is never cut off.
+    ///
+    /// ```swift
+    /// try await Deadline.run(idle: .seconds(15), timeoutError: error) { progress in
+    ///     for chunk in chunks { try await send(chunk); progress.beat() }
+    /// }
+    /// ```
+    package static func run<R: Sendable>(
+        idle limit: Duration, timeoutError: @autoclosure @escaping @Sendable () -> any Error,
+        _ body: @escaping @Sendable (Progress) async throws -> R
+    ) async throws -> R {
+        let race = Race<R>()
+        let progress = Progress()
+        return try await withCheckedThrowingContinuation { continuation in
+            race.start(continuation)
+            let work = Task {
+                do { race.finish(.success(try await body(progress))) } catch { race.finish(.failure(error)) }
+            }
+            let timer = Task {
+                while !Task.isCancelled {
+                    let due = progress.lastBeat + limit
+                    if ContinuousClock.now >= due {
+                        if race.finish(.failure(timeoutError())) { work.cancel() }
+                        return
+                    }
+                    try? await Task.sleep(until: due)
+                }
+            }
+            race.onFinish { timer.cancel() }
+        }
+    }
+
     /// Resumes the continuation once: with the first of the result and the time-out.
     private final class Race<R: Sendable>: Sendable {
         private struct State {
