@@ -3,23 +3,27 @@ import Foundation
 import PostgresNIO
 
 extension PostgresRunStore {
-    public func remainingItems(forRun id: String, selection: WorkSelection) async throws -> [SourceItem] {
+    public func remainingItems(
+        forRun id: String, selection: WorkSelection, after position: Int?, limit: Int
+    ) async throws -> [SourceItem] {
         guard let run = try await run(id: id) else { throw Self.notFound(id) }
+        let after = position ?? -1
+        let limit = max(0, limit)
         let query: PostgresQuery
         switch selection {
         case .missingOnly:
             query = """
                 SELECT i.id, i.item_key, i.position, i.data FROM source_items AS i
-                WHERE i.source_id = \(run.sourceID)
+                WHERE i.source_id = \(run.sourceID) AND i.position > \(after)
                   AND NOT EXISTS (SELECT 1 FROM results AS r WHERE r.run_id = \(id) AND r.item_id = i.id)
-                ORDER BY i.position
+                ORDER BY i.position LIMIT \(limit)
                 """
         case .retryErrorsOnly:
             query = """
                 SELECT i.id, i.item_key, i.position, i.data FROM results AS r
                 JOIN source_items AS i ON i.id = r.item_id
-                WHERE i.source_id = \(run.sourceID) AND r.run_id = \(id) AND r.error_occurred = 1
-                ORDER BY i.position
+                WHERE i.source_id = \(run.sourceID) AND i.position > \(after) AND r.run_id = \(id) AND r.error_occurred = 1
+                ORDER BY i.position LIMIT \(limit)
                 """
         }
         return try await rows("select remaining items", query).map(Self.sourceItem)

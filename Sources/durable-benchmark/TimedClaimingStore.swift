@@ -54,8 +54,8 @@ final class TimedClaimingStore: ClaimingRunStore {
     func run(id: String) async throws -> RunRecord? { try await base.run(id: id) }
     func runs() async throws -> [RunRecord] { try await base.runs() }
     func results(ofRun id: String) async throws -> RunResults { try await base.results(ofRun: id) }
-    func remainingItems(forRun id: String, selection: WorkSelection) async throws -> [SourceItem] {
-        try await base.remainingItems(forRun: id, selection: selection)
+    func remainingItems(forRun id: String, selection: WorkSelection, after position: Int?, limit: Int) async throws -> [SourceItem] {
+        try await base.remainingItems(forRun: id, selection: selection, after: position, limit: limit)
     }
     func commit(_ results: [ItemResult], forRun id: String, progress: ProgressUpdate) async throws -> RunRecord {
         try await base.commit(results, forRun: id, progress: progress)

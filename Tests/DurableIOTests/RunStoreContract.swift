@@ -107,6 +107,25 @@ enum RunStoreContract {
         }
     }
 
+    static func ingestKeepsEveryCharacter(_ factory: any StoreFactory) async throws {
+        // What the PostgreSQL COPY text format escapes (tab, backslash, line feed, carriage return, a literal \N),
+        // in keys and values, beside quotes and characters outside ASCII.
+        let text = "id,v\n\"t\tab\",\"back\\slash \\N \\t\"\n\\N,\"cr\r\nlf\rcr\"\n\"é \"\"q\"\"\",\"\u{1F600}\ttab\"\n"
+        let (dir, csv) = fixture(text)
+        try await with(factory, dir) { store in
+            let source = try SourceFile(path: csv, idColumns: ["id"])
+            var expected: [String] = []
+            try SourceReader.read(source) { key, json in expected.append("\(key)=\(json)") }
+            #expect(expected.count == 3)
+            let stored = try await store.ingest(source, allowNewVersion: false).source
+            #expect(stored.itemCount == 3)
+            let run = try await store.createRun(id: "r", name: nil, source: stored, configuration: .init(command: "cat"), startedAt: Date())
+            let items = try await store.remainingItems(forRun: run.id, selection: .missingOnly)
+            #expect(items.map { "\($0.key)=\($0.json)" } == expected)
+            #expect(items.map(\.position) == [0, 1, 2])
+        }
+    }
+
     static func versionedSources(_ factory: any StoreFactory) async throws {
         let (dir, csv) = fixture("id,v\n1,a\n2,b\n")
         try await with(factory, dir) { store in
@@ -181,6 +200,45 @@ enum RunStoreContract {
         }
     }
 
+    static func remainingItemsPage(_ factory: any StoreFactory) async throws {
+        let (dir, csv) = fixture("id\n" + (0..<23).map { "\($0)\n" }.joined())
+        try await with(factory, dir) { store in
+            let source = try await store.ingest(try SourceFile(path: csv, idColumns: ["id"]), allowNewVersion: false).source
+            _ = try await store.createRun(id: "r", name: nil, source: source, configuration: .init(command: "cat"), startedAt: Date())
+            let all = try await store.remainingItems(forRun: "r", selection: .missingOnly, after: nil, limit: 100)
+            #expect(all.map(\.key) == (0..<23).map { "\($0)" })
+            // Every third item succeeded, every fifth failed.
+            let done = all.enumerated().filter { $0.offset % 3 == 0 || $0.offset % 5 == 0 }.map { index, item in
+                index % 5 == 0 && index % 3 != 0
+                    ? ItemResult(itemID: item.id, error: ItemFailure(message: "exit status 2", category: "command"))
+                    : ItemResult(itemID: item.id, output: "{}")
+            }
+            _ = try await store.commit(done, forRun: "r", progress: .init(etaSeconds: nil))
+            for (selection, expected) in [
+                (WorkSelection.missingOnly, all.indices.filter { $0 % 3 != 0 && $0 % 5 != 0 }),
+                (.retryErrorsOnly, all.indices.filter { $0 % 5 == 0 && $0 % 3 != 0 }),
+            ] {
+                for limit in [1, 2, 4, 7, 50] {
+                    var paged: [SourceItem] = []
+                    while true {
+                        let page = try await store.remainingItems(forRun: "r", selection: selection, after: paged.last?.position, limit: limit)
+                        #expect(page.count <= limit)
+                        paged += page
+                        if page.count < limit { break }
+                    }
+                    #expect(paged.map(\.position) == expected.map { all[$0].position }, "\(selection), pages of \(limit)")
+                }
+                #expect(try await store.remainingItems(forRun: "r", selection: selection).map(\.position) == expected.map { all[$0].position })
+            }
+            let none = try await store.remainingItems(forRun: "r", selection: .missingOnly, after: all.last?.position, limit: 5)
+            #expect(none.isEmpty)
+            let missing = await #expect(throws: DurableRunStoreError.self) {
+                try await store.remainingItems(forRun: "nope", selection: .missingOnly, after: nil, limit: 5)
+            }
+            #expect(missing?.code == .runNotFound)
+        }
+    }
+
     static func resultsReadBack(_ factory: any StoreFactory) async throws {
         let (dir, csv) = fixture("id\n1\n2\n3\n4\n")
         try await with(factory, dir) { store in
@@ -236,6 +294,8 @@ struct SQLiteStoreContractTests {
     let factory = SQLiteFactory()
     @Test("CSV with a composite id: stored once with its SHA-256; the same file again is skipped")
     func ingestCSV() async throws { try await RunStoreContract.ingestCSV(factory) }
+    @Test("every character a source holds comes back exactly, also those the COPY text format escapes")
+    func ingestKeepsEveryCharacter() async throws { try await RunStoreContract.ingestKeepsEveryCharacter(factory) }
     @Test("a different file under the same name is refused, or stored as the next version when asked; runs stay pinned")
     func versionedSources() async throws { try await RunStoreContract.versionedSources(factory) }
     @Test("JSONL; a duplicate id or a missing id column stores nothing and says where")
@@ -244,6 +304,8 @@ struct SQLiteStoreContractTests {
     func idempotentUpsert() async throws { try await RunStoreContract.idempotentUpsert(factory) }
     @Test("finalize with errored and missing items ends failed; markResumed sets it running again")
     func finalizeAndResume() async throws { try await RunStoreContract.finalizeAndResume(factory) }
+    @Test("the items left come a page at a time after a position, in source order, for either selection")
+    func remainingItemsPage() async throws { try await RunStoreContract.remainingItemsPage(factory) }
     @Test("results(ofRun:) reads every recorded result in source order with the run's counts, for export")
     func resultsReadBack() async throws { try await RunStoreContract.resultsReadBack(factory) }
 }
@@ -255,6 +317,8 @@ struct PostgresStoreContractTests {
     let factory = PostgresFactory()
     @Test("CSV with a composite id: stored once with its SHA-256; the same file again is skipped")
     func ingestCSV() async throws { try await RunStoreContract.ingestCSV(factory) }
+    @Test("every character a source holds comes back exactly, also those the COPY text format escapes")
+    func ingestKeepsEveryCharacter() async throws { try await RunStoreContract.ingestKeepsEveryCharacter(factory) }
     @Test("a different file under the same name is refused, or stored as the next version when asked; runs stay pinned")
     func versionedSources() async throws { try await RunStoreContract.versionedSources(factory) }
     @Test("JSONL; a duplicate id or a missing id column stores nothing and says where")
@@ -263,6 +327,8 @@ struct PostgresStoreContractTests {
     func idempotentUpsert() async throws { try await RunStoreContract.idempotentUpsert(factory) }
     @Test("finalize with errored and missing items ends failed; markResumed sets it running again")
     func finalizeAndResume() async throws { try await RunStoreContract.finalizeAndResume(factory) }
+    @Test("the items left come a page at a time after a position, in source order, for either selection")
+    func remainingItemsPage() async throws { try await RunStoreContract.remainingItemsPage(factory) }
     @Test("results(ofRun:) reads every recorded result in source order with the run's counts, for export")
     func resultsReadBack() async throws { try await RunStoreContract.resultsReadBack(factory) }
 }

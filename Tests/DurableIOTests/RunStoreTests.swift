@@ -3,6 +3,7 @@ import DurableRunStore
 import DurableSQLite
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @Suite("RunStore: schema and migrations")
@@ -147,5 +148,36 @@ struct RunStoreTests {
         }
         #expect(done?.code == .alreadyCompleted)
         try other.release()
+    }
+
+    @Test("a run of more items than a page: stopped part-way, then resumed, every item is processed exactly once, in order, each page read after the last position")
+    func runsAcrossPages() async throws {
+        let count = 2 * 1_000 + 345
+        let (dir, csv) = fixture("id\n" + (0..<count).map { "\($0)\n" }.joined())
+        let store = try SQLiteRunStore(path: dir.file("runs.sqlite").string)
+        let runner = ResumableRunner(store: store)
+        let source = try await store.ingest(try SourceFile(path: csv, idColumns: ["id"]), allowNewVersion: false).source
+        let seen = Mutex<[Int]>([])
+        let stop = StopRequest()
+        let first = try await runner.start(
+            source: source, name: "pages", configuration: .init(command: "x", batchSize: 50), options: .init(jobs: 3, stop: stop)
+        ) { item in
+            let n = seen.withLock { $0.append(Int(item.key)!); return $0.count }
+            if n == 1_234 { stop.request(.signal(SIGTERM)) }
+            return Array("{}".utf8)
+        }
+        #expect(first.stoppedBy != nil && first.run.status == .running, "\(first)")
+        let firstSession = seen.withLock { $0 }
+        #expect(firstSession.count >= 1_234 && firstSession.count < count)
+        #expect(firstSession == Array(0..<firstSession.count), "started in source order")
+        let notices = Mutex<[String]>([])
+        let second = try await runner.resume(
+            runID: first.run.id, options: .init(jobs: 3, notice: { m in notices.withLock { $0.append(m) } }),
+            makeProcess: { _ in { item in seen.withLock { $0.append(Int(item.key)!) }; return Array("{}".utf8) } })
+        #expect(second.run.status == .completed && second.run.completedCount == count)
+        let all = seen.withLock { $0 }
+        #expect(all.sorted() == Array(0..<count), "every item once: \(all.count) processed")
+        #expect(second.skipped == firstSession.count && second.processed == count - firstSession.count)
+        #expect(notices.withLock { $0 }.contains("\(firstSession.count) of \(count) items already done; \(count - firstSession.count) to process"))
     }
 }

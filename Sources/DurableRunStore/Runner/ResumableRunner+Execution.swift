@@ -4,12 +4,15 @@ import Logging
 import Synchronization
 
 extension ResumableRunner {
-    /// Processes `items` on the ``Scheduler`` with `options.jobs` at once, committing in batches, then finalizes —
-    /// unless a stop request ends the session first (then the finished results are committed and the run stays
-    /// `running`).
-    func execute(run: RunRecord, items: [SourceItem], options: Options, process: @escaping Process) async throws -> RunOutcome {
+    /// Processes the run's `selection` of items (read a page at a time: ``RemainingItems``) on the ``Scheduler``
+    /// with `options.jobs` at once, committing in batches, then finalizes — unless a stop request ends the session
+    /// first (then the finished results are committed and the run stays `running`).
+    func execute(run: RunRecord, selection: WorkSelection, options: Options, process: @escaping Process) async throws -> RunOutcome {
         let started = ContinuousClock.now
-        let skipped = max(0, run.totalItems - items.count)
+        // What is left, from the counts every commit keeps with its results (no count of the items is read).
+        let toProcess = selection == .missingOnly
+            ? max(0, run.totalItems - run.completedCount - run.failedCount) : run.failedCount
+        let skipped = max(0, run.totalItems - toProcess)
         let tracker = ProgressTracker(total: run.totalItems, options: options.estimation)
         tracker.skip(skipped)
         let pending = PendingResults()
@@ -25,7 +28,8 @@ extension ResumableRunner {
         let budget = options.failureBudget
         let overBudget = Mutex(false)
         let failures = Mutex(FailureTally())
-        if skipped > 0 { options.notice?("\(skipped) of \(run.totalItems) items already done; \(items.count) to process") }
+        if skipped > 0 { options.notice?("\(skipped) of \(run.totalItems) items already done; \(toProcess) to process") }
+        let handedOutEveryItem = Mutex(false)
 
         let guardrails = Guardrails(tracker: tracker, limits: options.limits, logger: logger)
         let scheduler = Scheduler<ItemResult>(
@@ -39,7 +43,8 @@ extension ResumableRunner {
             })
         let workResult = await scheduler.cancellingOnForce {
             try await guardrails.run {
-                var feed = ItemList(items)
+                var feed = RemainingItems(store: store, runID: runID, selection: selection)
+                defer { handedOutEveryItem.withLock { $0 = feed.isExhausted } }
                 try await scheduler.run(
                     &feed, attempt: { await Self.attempt($0, process, retry: retry, logger: logger) }, onAbandoned: { pending.abandon() }
                 ) { result in
@@ -69,7 +74,8 @@ extension ResumableRunner {
         var latest = try await Self.commitPending(pending, store: store, runID: runID, tracker: tracker) ?? run
         let seconds = (ContinuousClock.now - started).seconds
         let figures = pending.figures
-        if let reason = stop.reason, figures.processed < items.count {
+        let processedEveryItem = handedOutEveryItem.withLock { $0 } && figures.abandoned == 0
+        if let reason = stop.reason, !processedEveryItem {
             if let current = try await store.run(id: runID) { latest = current }
             logger.debug("stopped by \(reason); every finished result is committed", metadata: ["run": "\(runID)", "processed": "\(figures.processed)", "abandoned": "\(figures.abandoned)"])
             var outcome = RunOutcome(
@@ -78,7 +84,7 @@ extension ResumableRunner {
             outcome.failures = failures.withLock { $0 }
             return outcome
         }
-        if let budget, overBudget.withLock({ $0 }), figures.processed < items.count {
+        if let budget, overBudget.withLock({ $0 }), !processedEveryItem {
             let error = budget.exceeded(
                 failed: figures.failed, of: run.totalItems, runID: runID, operation: "run", failures: failures.withLock { $0 })
             logger.info("\(error.message)", metadata: ["run": "\(runID)"])

@@ -126,8 +126,7 @@ public struct ResumableRunner: Sendable {
             let run = try await store.createRun(
                 id: id, name: name, source: source, configuration: configuration, startedAt: Date())
             announce(run)
-            let items = try await store.remainingItems(forRun: id, selection: .missingOnly)
-            return try await execute(run: run, items: items, options: options, process: process)
+            return try await execute(run: run, selection: .missingOnly, options: options, process: process)
         }
     }
 
@@ -156,8 +155,8 @@ public struct ResumableRunner: Sendable {
             ResumeChecks.reportDrift(of: run, from: request.given, notice: options.notice)
             let resumed = try await store.markResumed(runID: runID)
             announce(resumed)
-            let items = try await store.remainingItems(forRun: runID, selection: request.selection)
-            return try await execute(run: resumed, items: items, options: options, process: makeProcess(resumed.configuration))
+            return try await execute(
+                run: resumed, selection: request.selection, options: options, process: makeProcess(resumed.configuration))
         }
     }
 

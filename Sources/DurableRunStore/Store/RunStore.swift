@@ -19,7 +19,7 @@ import Foundation
 /// let source = try await store.ingest(SourceFile(path: "items.csv", idColumns: ["id"]), allowNewVersion: false).source
 /// let run = try await store.createRun(id: UUID().uuidString.lowercased(), name: nil, source: source,
 ///                                     configuration: RunConfiguration(command: "cat"), startedAt: Date())
-/// let todo = try await store.remainingItems(forRun: run.id, selection: .missingOnly)
+/// let todo = try await store.remainingItems(forRun: run.id, selection: .missingOnly, after: nil, limit: 1_000)
 /// ```
 public protocol RunStore: Sendable {
     /// Ingests `source` unless a version with the same checksum is stored (then it is skipped).
@@ -45,9 +45,12 @@ public protocol RunStore: Sendable {
     /// Every run, newest first.
     func runs() async throws -> [RunRecord]
 
-    /// The items still to do, in source order: without a result (``WorkSelection/missingOnly``) or with an error
-    /// result (``WorkSelection/retryErrorsOnly``).
-    func remainingItems(forRun id: String, selection: WorkSelection) async throws -> [SourceItem]
+    /// The items still to do, in source order, a page at a time: at most `limit` items after position `after` (from
+    /// the start when `nil`) without a result (``WorkSelection/missingOnly``) or with an error result
+    /// (``WorkSelection/retryErrorsOnly``). Ask for the next page after the last item's position; fewer than
+    /// `limit` items means the end. A run of ten million items is planned in bounded memory this way
+    /// (``remainingItems(forRun:selection:)`` reads every page into one array).
+    func remainingItems(forRun id: String, selection: WorkSelection, after position: Int?, limit: Int) async throws -> [SourceItem]
 
     /// Every recorded result of the run, in source order, read in one snapshot with the run itself (so the run's
     /// counts and the results agree, even while a session commits): what `durable-resume export` writes.

@@ -3,7 +3,9 @@ import Foundation
 import GRDB
 
 extension SQLiteRunStore {
-    public func remainingItems(forRun id: String, selection: WorkSelection) async throws -> [SourceItem] {
+    public func remainingItems(
+        forRun id: String, selection: WorkSelection, after position: Int?, limit: Int
+    ) async throws -> [SourceItem] {
         try await reading("read the items left in run \(id)") { db in
             guard let run = try Self.fetchRun(db, id: id) else { throw Self.notFound(id) }
             let sql: String
@@ -11,20 +13,20 @@ extension SQLiteRunStore {
             case .missingOnly:
                 sql = """
                     SELECT i.id, i.item_key, i.position, i.data FROM source_items AS i
-                    WHERE i.source_id = ?
+                    WHERE i.source_id = ? AND i.position > ?
                       AND NOT EXISTS (SELECT 1 FROM results AS r WHERE r.run_id = ? AND r.item_id = i.id)
-                    ORDER BY i.position
+                    ORDER BY i.position LIMIT ?
                     """
             case .retryErrorsOnly:
                 sql = """
                     SELECT i.id, i.item_key, i.position, i.data FROM results AS r
                     JOIN source_items AS i ON i.id = r.item_id
-                    WHERE i.source_id = ? AND r.run_id = ? AND r.error_occurred = 1
-                    ORDER BY i.position
+                    WHERE i.source_id = ? AND i.position > ? AND r.run_id = ? AND r.error_occurred = 1
+                    ORDER BY i.position LIMIT ?
                     """
             }
             var items: [SourceItem] = []
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: [run.sourceID, id])
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: [run.sourceID, position ?? -1, id, max(0, limit)])
             while let row = try cursor.next() {
                 items.append(SourceItem(id: row[0], key: row[1], position: row[2], json: row[3]))
             }
