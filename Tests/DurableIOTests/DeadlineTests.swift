@@ -1,37 +1,64 @@
 import DurableRunStore
 import Foundation
+import Synchronization
 import Testing
 
 /// `Deadline.run(idle:)`: a long operation that keeps reporting progress is never cut off; one that falls silent is.
+///
+/// Timing on a loaded machine (the whole suite at once on 2 cores) can stretch a 10 ms sleep past a second, so each
+/// check is made so that load cannot fail it wrongly: a try whose beats themselves came further apart than the limit
+/// proves nothing and is repeated.
 @Suite("Deadline on progress")
 struct DeadlineTests {
     struct TimedOut: Error {}
 
-    @Test("an operation three times longer than the limit that beats every 100 ms finishes; a silent one times out")
-    func idleLimit() async throws {
-        let moving = try await Deadline.run(idle: .seconds(1), timeoutError: TimedOut()) { progress in
-            for _ in 0..<30 {
-                try await Task.sleep(for: .milliseconds(100))
-                progress.beat()
+    @Test("an operation three times longer than the limit that beats every 10 ms finishes")
+    func beatsHoldOffTheLimit() async throws {
+        let limit = Duration.seconds(1)
+        for attempt in 1...5 {
+            let widestGap = Mutex(Duration.zero)
+            do {
+                let result = try await Deadline.run(idle: limit, timeoutError: TimedOut()) { progress in
+                    let started = ContinuousClock.now
+                    var last = started
+                    while ContinuousClock.now - started < limit * 3 {
+                        try await Task.sleep(for: .milliseconds(10))
+                        progress.beat()
+                        let now = ContinuousClock.now
+                        widestGap.withLock { $0 = max($0, now - last) }
+                        last = now
+                    }
+                    return "finished"
+                }
+                #expect(result == "finished")
+                return
+            } catch is TimedOut {
+                let gap = widestGap.withLock { $0 }
+                // Cut off although every beat came well within the limit: that is the failure this test is for.
+                #expect(gap >= limit * 0.8, "attempt \(attempt): timed out with beats at most \(gap) apart")
+                if gap < limit * 0.8 { return }
             }
-            return "finished"
         }
-        #expect(moving == "finished")
+        Issue.record("5 attempts out of 5 had beats further apart than the limit: the machine is too loaded to tell")
+    }
+
+    @Test("an operation that falls silent is cut off at the limit, not after its work")
+    func silenceTimesOut() async throws {
         let started = ContinuousClock.now
         await #expect(throws: TimedOut.self) {
             try await Deadline.run(idle: .milliseconds(300), timeoutError: TimedOut()) { progress in
                 progress.beat()
-                try await Task.sleep(for: .seconds(30))
+                try await Task.sleep(for: .seconds(600))
             }
         }
-        #expect(ContinuousClock.now - started < .seconds(20), "cut off at the limit, not after the work")
+        #expect(ContinuousClock.now - started < .seconds(300), "cut off at the limit, not after the work")
     }
 
     @Test("a beat that allows extra time for a silent step (a large commit) holds off the limit for that long")
     func allowance() async throws {
         let done = try await Deadline.run(idle: .milliseconds(300), timeoutError: TimedOut()) { progress in
-            progress.beat(allowing: .seconds(2))
-            try await Task.sleep(for: .milliseconds(1_200))
+            progress.beat(allowing: .seconds(60))
+            try await Task.sleep(for: .seconds(1))
             return true
         }
         #expect(done)
