@@ -16,27 +16,25 @@ struct DeadlineTests {
     func beatsHoldOffTheLimit() async throws {
         let limit = Duration.seconds(1)
         for attempt in 1...5 {
-            let widestGap = Mutex(Duration.zero)
+            let lastBeat = Mutex(ContinuousClock.now)
             do {
                 let result = try await Deadline.run(idle: limit, timeoutError: TimedOut()) { progress in
                     let started = ContinuousClock.now
-                    var last = started
                     while ContinuousClock.now - started < limit * 3 {
                         try await Task.sleep(for: .milliseconds(10))
                         progress.beat()
-                        let now = ContinuousClock.now
-                        widestGap.withLock { $0 = max($0, now - last) }
-                        last = now
+                        lastBeat.withLock { $0 = .now }
                     }
                     return "finished"
                 }
                 #expect(result == "finished")
                 return
             } catch is TimedOut {
-                let gap = widestGap.withLock { $0 }
-                // Cut off although every beat came well within the limit: that is the failure this test is for.
-                #expect(gap >= limit * 0.8, "attempt \(attempt): timed out with beats at most \(gap) apart")
-                if gap < limit * 0.8 { return }
+                // Cut off although the operation had beaten well within the limit: the failure this test is for.
+                // Otherwise the beats themselves came late (starved by the load): the try proves nothing.
+                let silence = ContinuousClock.now - lastBeat.withLock { $0 }
+                #expect(silence >= limit * 0.8, "attempt \(attempt): timed out \(silence) after a beat")
+                if silence < limit * 0.8 { return }
             }
         }
         Issue.record("5 attempts out of 5 had beats further apart than the limit: the machine is too loaded to tell")

@@ -107,7 +107,7 @@ struct PastedHintTests {
         try queue.close()
         let child = try ChildProcess(
             ChildProcess.built("durable-backfill"),
-            ["run", "--db", db, "--name", "b1", "--table", "t", "--key", "id", "--set", "x = 1", "--batch-size", "5", "--yield", "20ms"])
+            ["run", "--db", db, "--name", "b1", "--table", "t", "--key", "id", "--set", "x = 1", "--batch-size", "5", "--yield", "100ms"])  // 80 batches, 8 s or more: time to see 4 of them under load
         #expect(await child.send(SIGINT, when: { (try Backfill.status(named: "b1", in: db)?.examinedRows ?? 0) >= 20 }), "\(child.text)")
         #expect(await child.wait() == 130, "\(child.text)")
 
