@@ -18,9 +18,7 @@ JOBS1=${JOBS1:-100000}
 swift build -c release --product durable-extract >/dev/null
 BIN=$(swift build -c release --show-bin-path)/durable-extract
 
-now() { date +%s.%N; }
-seconds() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
-rate() { python3 -c "import sys; print(round(float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
+source Scripts/benchmark-common.sh
 # timed NAME CMD...: runs CMD under /usr/bin/time; sets TOOK (seconds), RSS (MB) and RC.
 timed() {
     local start end

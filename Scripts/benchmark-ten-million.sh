@@ -18,10 +18,7 @@ ROUNDS=${ROUNDS:-3}
 swift build -c release --product durable-resume >/dev/null
 BIN=$(swift build -c release --show-bin-path)/durable-resume
 
-now() { date +%s.%N; }
-seconds() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
-rate() { python3 -c "import sys; print(round(float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
-median() { python3 -c "import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
+source Scripts/benchmark-common.sh
 # timed NAME CMD...: runs CMD under /usr/bin/time; sets TOOK (seconds), RSS (MB) and RC.
 timed() {
     local start end

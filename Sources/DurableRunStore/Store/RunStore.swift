@@ -19,7 +19,7 @@ import Foundation
 /// let source = try await store.ingest(SourceFile(path: "items.csv", idColumns: ["id"]), allowNewVersion: false).source
 /// let run = try await store.createRun(id: UUID().uuidString.lowercased(), name: nil, source: source,
 ///                                     configuration: RunConfiguration(command: "cat"), startedAt: Date())
-/// let todo = try await store.remainingItems(forRun: run.id, selection: .missingOnly, after: nil, limit: 1_000)
+/// let left = try await store.remainingItems(forRun: run.id, selection: .missingOnly, after: nil, limit: 1_000)
 /// ```
 public protocol RunStore: Sendable {
     /// Ingests `source` unless a version with the same checksum is stored (then it is skipped).
