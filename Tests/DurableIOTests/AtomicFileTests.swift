@@ -5,7 +5,7 @@ import SystemPackage
 import Synchronization
 import Testing
 
-@Suite("Atomic file replace", .ownThreads)
+@Suite("Atomic file replace", .ownThreads, .inATestSlot)
 struct AtomicFileTests {
     @Test func replacesContentAndLeavesNoTemporaryFile() throws {
         let dir = TemporaryDirectory()

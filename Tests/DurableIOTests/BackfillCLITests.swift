@@ -5,7 +5,7 @@ import SystemPackage
 import Testing
 
 /// The `durable-backfill` executable, run as an operator runs it.
-@Suite("durable-backfill CLI")
+@Suite("durable-backfill CLI", .inATestSlot)
 struct BackfillCLITests {
     static let name = "tx_last_seen_backfill_v1"
 

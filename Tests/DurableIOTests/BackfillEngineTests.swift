@@ -5,7 +5,7 @@ import GRDB
 import SystemPackage
 import Testing
 
-@Suite("Backfill engine")
+@Suite("Backfill engine", .inATestSlot)
 struct BackfillEngineTests {
     @Test("Rows the update does not change are examined once, counted unchanged, and the run terminates")
     func unchangedRowsTerminate() throws {

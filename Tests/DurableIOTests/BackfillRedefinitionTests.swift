@@ -8,7 +8,7 @@ import Testing
 /// durable-backfill's definitions as operators get them wrong: a `--set` that renumbers the keys, the same `--name`
 /// given a new definition, a typo that failed the first batch; and the read-only commands on a database that is
 /// missing or left with a hot rollback journal by a crash.
-@Suite("durable-backfill: definitions, --replace, and read-only commands")
+@Suite("durable-backfill: definitions, --replace, and read-only commands", .inATestSlot)
 struct BackfillRedefinitionTests {
     static let name = BackfillCLITests.name
 

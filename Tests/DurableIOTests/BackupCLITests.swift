@@ -4,7 +4,7 @@ import SystemPackage
 import Testing
 
 /// `--backup` in durable-resume and durable-backfill, through the built binaries.
-@Suite("--backup before a run continues (built binaries)")
+@Suite("--backup before a run continues (built binaries)", .inATestSlot)
 struct BackupCLITests {
     /// The backups of `db` in `dir`, by name.
     static func backups(of db: String, in dir: TemporaryDirectory) -> [String] {

@@ -7,7 +7,7 @@ import Testing
 
 /// CheckpointedRun on the shared ``Scheduler`` with its per-item commit policy: every acknowledged item (each call
 /// of `progress`) has its row in staging and its key in the ledger already — what a kill at that moment would find.
-@Suite("Checkpointed run durable per item")
+@Suite("Checkpointed run durable per item", .inATestSlot)
 struct CheckpointedRunDurabilityTests {
     let keys = (0..<60).map { RecordKey(String(format: "clip_%06d", $0)) }
 

@@ -5,7 +5,7 @@ import Synchronization
 import SystemPackage
 import Testing
 
-@Suite("Checkpointed run")
+@Suite("Checkpointed run", .inATestSlot)
 struct CheckpointedRunTests {
     let keys = (0..<200).map { RecordKey(String(format: "clip_%06d", $0)) }
 

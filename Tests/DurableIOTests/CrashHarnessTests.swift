@@ -12,7 +12,7 @@ func text(_ fs: SimulatedFileSystem, _ path: FilePath) -> String? {
 }
 
 /// The guarantees of DurableIO's operations, checked at every crash point of a simulated power cut.
-@Suite("Crash harness", .ownThreads)
+@Suite("Crash harness", .ownThreads, .inATestSlot)
 struct CrashHarnessTests {
     // MARK: Atomic replace
 

@@ -8,7 +8,7 @@ import Testing
 /// CLI runs in a pseudo-terminal (util-linux `script`), is sent SIGSEGV while it works, and must print its crash
 /// report without that prompt; item commands start with `SWIFT_BACKTRACE=interactive=no`, and a user's own
 /// `SWIFT_BACKTRACE` is left alone.
-@Suite("A crash on a terminal does not wait for a key", .serialized)
+@Suite("A crash on a terminal does not wait for a key", .serialized, .inATestSlot)
 struct CrashOnATerminalTests {
     let dir = TemporaryDirectory()
     var pidFile: String { dir.file("cli.pid").string }

@@ -74,7 +74,7 @@ final class WriterProcess {
 /// DatabaseBackup against a real writer in another process: the copy is of one moment, passes
 /// `PRAGMA integrity_check`, and in WAL mode never stops the writer (in rollback-journal mode it does: the
 /// contrast shows the check can fail).
-@Suite("DatabaseBackup: a consistent copy while another process writes", .serialized)
+@Suite("DatabaseBackup: a consistent copy while another process writes", .serialized, .inATestSlot)
 struct DatabaseBackupTests {
     struct Observed {
         var backup: DatabaseBackup.Result

@@ -8,7 +8,7 @@ import Testing
 /// Timing on a loaded machine (the whole suite at once on 2 cores) can stretch a 10 ms sleep past a second, so each
 /// check is made so that load cannot fail it wrongly: a try whose beats themselves came further apart than the limit
 /// proves nothing and is repeated.
-@Suite("Deadline on progress")
+@Suite("Deadline on progress", .inATestSlot)
 struct DeadlineTests {
     struct TimedOut: Error {}
 

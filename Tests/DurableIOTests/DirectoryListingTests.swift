@@ -5,7 +5,7 @@ import Testing
 
 /// `RealFileSystem.listDirectory` on real directories: names come back as their exact bytes, whatever they are,
 /// and reading records of every length never reads past one.
-@Suite("RealFileSystem.listDirectory", .ownThreads)
+@Suite("RealFileSystem.listDirectory", .ownThreads, .inATestSlot)
 struct DirectoryListingTests {
     let dir = TemporaryDirectory()
 

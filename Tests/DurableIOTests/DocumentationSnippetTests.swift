@@ -6,7 +6,7 @@ import Testing
 /// test file for a block that shows the tests' own harness. A snippet file starts with
 /// `// snippet.of <Markdown file> <block number>`; its lines between `// snippet.show` and `// snippet.hide` are the
 /// block, exactly (the block's common indentation removed); the hidden lines declare what the block leaves out.
-@Suite("Documentation snippets compile: each Swift block of the docs is the shown part of a compiled file")
+@Suite("Documentation snippets compile: each Swift block of the docs is the shown part of a compiled file", .inATestSlot)
 struct DocumentationSnippetTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -5,7 +5,7 @@ import SystemPackage
 import Testing
 
 /// `durable-extract`, the built binary: what an operator sees, exit codes included.
-@Suite("durable-extract (the built binary)")
+@Suite("durable-extract (the built binary)", .inATestSlot)
 struct DurableExtractTests {
     let dir = TemporaryDirectory()
     var inputs: FilePath { dir.file("inputs") }

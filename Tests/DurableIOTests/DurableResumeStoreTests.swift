@@ -4,7 +4,7 @@ import Testing
 
 /// The SQLite database as a `durable-resume` user meets it: a typo in `--db`, a file that is not a database, a
 /// folder that does not exist, and commands that run at the same moment on a database being created.
-@Suite("durable-resume: the SQLite database as users meet it")
+@Suite("durable-resume: the SQLite database as users meet it", .inATestSlot)
 struct DurableResumeStoreTests {
     @Test("status and list on a database that does not exist say 'no such database', exit 1, and create nothing",
           arguments: [["status", "--db", "typo.db"], ["list", "--db", "typo.db"], ["status", "--db", "typo.db", "--json"],

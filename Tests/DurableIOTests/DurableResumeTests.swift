@@ -5,7 +5,7 @@ import GRDB
 import Testing
 
 /// The spec's acceptance tests, against the built `durable-resume` with real SQLite files and real processes.
-@Suite("durable-resume (built binary)", .serialized)
+@Suite("durable-resume (built binary)", .serialized, .inATestSlot)
 struct DurableResumeTests {
     @Test("1. kill -9 mid-run, then resume: partial → full, no duplicates, completed items not redone")
     func killThenResume() async throws {

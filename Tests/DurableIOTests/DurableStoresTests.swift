@@ -8,7 +8,7 @@ import DurableStores
 import Foundation
 import Testing
 
-@Suite("DurableStores: a store from its location; exit codes from the error; item failures by reason")
+@Suite("DurableStores: a store from its location; exit codes from the error; item failures by reason", .inATestSlot)
 struct DurableStoresTests {
     @Test func aLocationIsAFileUnlessItIsAPostgresURL() throws {
         #expect(try RunStoreLocation(parsing: "runs.sqlite") == .sqlite(path: "runs.sqlite"))

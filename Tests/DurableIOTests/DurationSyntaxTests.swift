@@ -5,7 +5,7 @@ import Testing
 /// One duration syntax on every duration flag of every CLI (issue 17): `30s`, `500ms`, `2m`, `1h`, and a bare
 /// number as seconds; anything else (`30x`) is a usage error, exit 64, naming the flag and the syntax. The built
 /// binaries, each flag on its own.
-@Suite("Every duration flag of every CLI takes 30s, 500ms, 2m and refuses 30x with exit 64")
+@Suite("Every duration flag of every CLI takes 30s, 500ms, 2m and refuses 30x with exit 64", .inATestSlot)
 struct DurationSyntaxTests {
     let dir = TemporaryDirectory()
 

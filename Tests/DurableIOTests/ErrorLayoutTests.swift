@@ -5,7 +5,7 @@ import Testing
 /// The three CLIs report an error in one layout, through DurableCLI's `ErrorReport` (issue 15): `error: <what
 /// happened>` on one line, what to do next on the following line indented by two spaces, and the exit code of the
 /// error's failure class. durable-resume printed its own layout (the hint flush left) before.
-@Suite("Every CLI reports an error in one layout (the built binaries)")
+@Suite("Every CLI reports an error in one layout (the built binaries)", .inATestSlot)
 struct ErrorLayoutTests {
     let dir = TemporaryDirectory()
 

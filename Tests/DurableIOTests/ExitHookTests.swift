@@ -6,7 +6,7 @@ import Testing
 /// `--on-exit 'CMD'` (issue 16): the hook runs once however the command ends — success, failure, a guardrail stop,
 /// a signal, a lock refused — with the end's JSON on stdin and the exit code in `DURABLE_EXIT_CODE`; its own failure
 /// or timeout is reported and never changes the exit code. The built binaries, real hooks.
-@Suite("--on-exit runs once however a command ends (the built binaries)")
+@Suite("--on-exit runs once however a command ends (the built binaries)", .inATestSlot)
 struct ExitHookTests {
     let fixture = ExtractFixture()
     var dir: TemporaryDirectory { fixture.dir }

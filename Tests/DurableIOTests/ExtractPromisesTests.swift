@@ -7,7 +7,7 @@ import Testing
 /// `durable-extract` where users meet it (issue 14): nested trees with long and odd names, globs that match
 /// nothing, an output inside its own inputs, a lost output seen by `status`, a lock held by a foreign process,
 /// a stopped process, read-only commands on a typo, and what a power cut leaves behind.
-@Suite("durable-extract keeps its promises in ordinary use (the built binary)")
+@Suite("durable-extract keeps its promises in ordinary use (the built binary)", .inATestSlot)
 struct ExtractPromisesTests {
     let dir = TemporaryDirectory()
     var inputs: FilePath { dir.file("inputs") }

@@ -6,7 +6,7 @@ import Testing
 
 /// `ExtractionInputs` on real trees: what a glob matches, what an empty set of inputs says, and which of the
 /// run's own files are left out when the output sits inside its inputs.
-@Suite("ExtractionInputs")
+@Suite("ExtractionInputs", .inATestSlot)
 struct ExtractionInputsTests {
     let dir = TemporaryDirectory()
 

@@ -6,7 +6,7 @@ import Testing
 /// `--max-failures N%` is a share of the run's items, not of the items pending in this session (issue 17): with
 /// one input among 50 that always fails and `--max-failures 5%`, the second run retries it, it fails again, and
 /// the run must not stop on the budget — 1 of 50 is 2 %, though it is 1 of the 1 pending (100 %). The built binaries.
-@Suite("--max-failures N% is a share of the run's items, in durable-extract and durable-resume")
+@Suite("--max-failures N% is a share of the run's items, in durable-extract and durable-resume", .inATestSlot)
 struct FailureBudgetShareTests {
     @Test("durable-extract: one bad input among 50, --max-failures 5%, run twice: neither run stops on the budget")
     func extract() async throws {

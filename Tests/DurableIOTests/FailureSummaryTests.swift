@@ -6,7 +6,7 @@ import Testing
 /// Failure summaries (issue 17): a run with failures names its most common failure messages with their counts, not
 /// only how many items failed; a row that is not JSON shows the first bytes the command printed, escaped; and
 /// `{{}}` passes a literal `{}` to an item command. The built binaries, and the pieces they use.
-@Suite("Failure summaries: the most common messages, the bytes printed, a literal {}")
+@Suite("Failure summaries: the most common messages, the bytes printed, a literal {}", .inATestSlot)
 struct FailureSummaryTests {
     @Test("durable-extract: 4 items exit 3, 1 prints non-JSON: the summary counts each message; the non-JSON one shows its bytes")
     func extract() async throws {

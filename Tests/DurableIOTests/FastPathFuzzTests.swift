@@ -4,7 +4,7 @@ import Testing
 
 @testable import DurableIO
 
-@Suite("Fast path agrees with Foundation", .ownThreads)
+@Suite("Fast path agrees with Foundation", .ownThreads, .inATestSlot)
 struct FastPathFuzzTests {
     struct KeyLine: Decodable { var key: RecordKey }
 

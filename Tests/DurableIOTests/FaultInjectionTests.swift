@@ -7,7 +7,7 @@ import Testing
 /// Faults injected at the C library boundary (`LD_PRELOAD`, see ``FaultLibrary``) into the built CLIs: a failed sync,
 /// a full disk, no descriptors left. Each case: a non-zero exit, a message naming the operation and the file,
 /// nothing acknowledged lost, and a clean rerun that completes every item exactly once.
-@Suite("Faults at the C library boundary (LD_PRELOAD)", .serialized)
+@Suite("Faults at the C library boundary (LD_PRELOAD)", .serialized, .inATestSlot)
 struct FaultInjectionTests {
     // MARK: durable-extract
 

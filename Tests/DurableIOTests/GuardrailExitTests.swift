@@ -4,7 +4,7 @@ import Testing
 
 /// A guardrail stop exits 6 (DESIGN.md: memory limit, stall, low disk space; everything acknowledged is durable,
 /// fix the cause and rerun), not 1 like any failure (issue 16). The built durable-extract, real item commands.
-@Suite("A guardrail stop exits 6 (the built binary)")
+@Suite("A guardrail stop exits 6 (the built binary)", .inATestSlot)
 struct GuardrailExitTests {
     let fixture = ExtractFixture()
     var dir: TemporaryDirectory { fixture.dir }

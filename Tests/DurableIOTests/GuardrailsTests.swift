@@ -8,7 +8,7 @@ import Testing
 @testable import DurableIO
 import DurableRun
 
-@Suite("Progress: rate and ETA")
+@Suite("Progress: rate and ETA", .inATestSlot)
 struct ProgressTests {
     @Test func aSlowStartDoesNotDragTheRateDown() async {
         let clock = TestClock()
@@ -79,7 +79,7 @@ struct ProgressTests {
     }
 }
 
-@Suite("Stall watchdog", .ownThreads)
+@Suite("Stall watchdog", .ownThreads, .inATestSlot)
 struct StallWatchdogTests {
     @Test func itCancelsWorkThatStallsAndNamesTheStall() async throws {
         let clock = TestClock()
@@ -149,7 +149,7 @@ struct StallWatchdogTests {
     }
 }
 
-@Suite("Memory, disk and output checks", .ownThreads)
+@Suite("Memory, disk and output checks", .ownThreads, .inATestSlot)
 struct LimitsTests {
     @Test func aChildThatAllocatesPastItsLimitStopsWithAClearError() async throws {
         let child = try ChildProcess(ChildProcess.testHelper, ["allocate", "--limit-mb", "200"])
@@ -217,7 +217,7 @@ struct LimitsTests {
     }
 }
 
-@Suite("Heartbeat and rendering", .ownThreads)
+@Suite("Heartbeat and rendering", .ownThreads, .inATestSlot)
 struct HeartbeatAndRenderingTests {
     @Test func aBeatIsLoggedRecordedAndSentToSubscribers() async throws {
         let dir = TemporaryDirectory()

@@ -8,7 +8,7 @@ import Testing
 /// Item commands as users write them — ignoring stdin, exiting at once, missing, run beyond the descriptor limit,
 /// given odd file names — through the built binaries. Never a trap; the item's outcome is its exit status and
 /// output; a command that cannot start is the item's failure, retried by the next run.
-@Suite("Hostile item commands (the built binaries)", .serialized)
+@Suite("Hostile item commands (the built binaries)", .serialized, .inATestSlot)
 struct HostileItemCommandTests {
     /// `durable-resume start` with `command` over 40 items, to its end.
     func start(_ f: ResumeFixture, command: String) async throws -> (status: Int32, stdout: String, stderr: String) {

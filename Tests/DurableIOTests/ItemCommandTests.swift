@@ -2,7 +2,7 @@ import DurableRun
 import Foundation
 import Testing
 
-@Suite("Item commands")
+@Suite("Item commands", .inATestSlot)
 struct ItemCommandTests {
     @Test func theRowIsStandardOutputAndTheArgumentIsQuoted() async throws {
         let command = ItemCommand(#"printf '{"arg":"%s"}' {}"#)

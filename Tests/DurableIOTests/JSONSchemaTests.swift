@@ -4,7 +4,7 @@ import Testing
 
 /// Every `--json` output of the three CLIs, validated against its JSON Schema in `Documentation/schemas/` by a real
 /// validator (Python's `jsonschema`; the test is skipped, saying so, where it is not installed).
-@Suite("JSON outputs match their schemas")
+@Suite("JSON outputs match their schemas", .inATestSlot)
 struct JSONSchemaTests {
     @Test("every --json output validates against its schema; every schema is used; stdout holds the JSON alone",
           .enabled(if: SchemaValidator.isAvailable, "needs python3 with jsonschema: pip install jsonschema"))

@@ -5,7 +5,7 @@ import Testing
 /// A run holds a million keys in several sets at once (its inputs, the ledger, staging's recovery, the finalize's
 /// census): each set that reads keys another already holds keeps that set's instance, so the bytes are held once.
 /// The memory this saves is measured by `Scripts/benchmark-million.sh`; these tests check the sharing itself.
-@Suite("Key sets share the keys they hold")
+@Suite("Key sets share the keys they hold", .inATestSlot)
 struct KeySharingTests {
     /// Where a key's bytes live: two keys that share storage share this address.
     private func storage(of key: RecordKey) -> UInt? {

@@ -2,7 +2,7 @@ import DurableIO
 import Foundation
 import Testing
 
-@Suite("Keys are bytes")
+@Suite("Keys are bytes", .inATestSlot)
 struct KeyTests {
     @Test func canonicallyEquivalentStringsAreDistinctKeys() throws {
         let composed: RecordKey = "caf\u{E9}"
@@ -43,7 +43,7 @@ struct KeyTests {
     }
 }
 
-@Suite("RecordKeySet")
+@Suite("RecordKeySet", .inATestSlot)
 struct RecordKeySetTests {
     @Test func behavesAsASet() {
         var a = RecordKeySet((0..<1000).map { RecordKey("k\($0)") })

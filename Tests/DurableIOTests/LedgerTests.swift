@@ -5,7 +5,7 @@ import Synchronization
 import SystemPackage
 import Testing
 
-@Suite("JSONL ledger", .ownThreads)
+@Suite("JSONL ledger", .ownThreads, .inATestSlot)
 struct LedgerTests {
     @Test func appendsAreRecoveredInOrder() throws {
         let dir = TemporaryDirectory()
@@ -195,7 +195,7 @@ struct LedgerTests {
     }
 }
 
-@Suite("Ledger under real crashes and misuse", .ownThreads)
+@Suite("Ledger under real crashes and misuse", .ownThreads, .inATestSlot)
 struct LedgerCrashTests {
     /// Kill a real writer with SIGKILL at random moments, ten times: every acknowledged key survives.
     @Test func everyAcknowledgedKeySurvivesKillDashNine() async throws {

@@ -9,7 +9,7 @@ import Testing
 /// events — a heartbeat's progress, a run finalized or stopped as asked — are `debug`, so a program that configures
 /// no logging prints nothing; warnings (damage recovered, a memory limit near) stay warnings. The CLIs decide what
 /// operators see.
-@Suite("The library logs routine events at debug, so a program that configures nothing prints nothing")
+@Suite("The library logs routine events at debug, so a program that configures nothing prints nothing", .inATestSlot)
 struct LibraryLoggingTests {
     /// Keeps every message a logger made through it lets pass its level.
     final class Sink: Sendable {

@@ -6,7 +6,7 @@ import Testing
 /// Real processes racing to reclaim a dead holder's `LockFile`, with one of them paused in the middle of its reclaim
 /// (the SPIN model's finding 1, `Documentation/model/README.md`): the window is microseconds wide, so the helper's
 /// `PausingFileSystem` holds it open on purpose.
-@Suite("LockFile reclaim race")
+@Suite("LockFile reclaim race", .inATestSlot)
 struct LockFileReclaimRaceTests {
     /// One round: P1 judges the dead holder's lock stale and is paused just before its rename; P2 tries meanwhile;
     /// P1 renames and is paused again just after; P3 tries meanwhile. Then everyone goes on. Each winner checks an

@@ -80,7 +80,7 @@ final class HookedFileSystem: FileSystem, @unchecked Sendable {
 
 /// The model README's "Other observations": what the heartbeat may do during a release, and what `create()`'s error
 /// path may remove.
-@Suite("LockFile heartbeat and clean-up", .ownThreads)
+@Suite("LockFile heartbeat and clean-up", .ownThreads, .inATestSlot)
 struct LockFileSeamTests {
     /// The heartbeat is caught in the middle of its check (inside `stat`) when release starts. It is held there until
     /// release renames the lock file aside (or, when release waits for it as it should, for a second): a heartbeat

@@ -4,7 +4,7 @@ import Synchronization
 import SystemPackage
 import Testing
 
-@Suite("Locks", .ownThreads)
+@Suite("Locks", .ownThreads, .inATestSlot)
 struct LockTests {
     enum Kind: String, CaseIterable, Sendable { case file, lockfile }
 

@@ -4,7 +4,7 @@ import Testing
 /// Man pages and shell completions come from the CLIs' own swift-argument-parser definitions
 /// (`Scripts/install-man-and-completions.sh`): each CLI prints a completion script for bash, zsh and fish that
 /// knows its subcommands and flags, and the help dump the man page generator reads (issue 17).
-@Suite("Man pages and completions are generated from the CLIs (the built binaries)")
+@Suite("Man pages and completions are generated from the CLIs (the built binaries)", .inATestSlot)
 struct ManualAndCompletionTests {
     static let tools: [(name: String, subcommands: [String], flag: String)] = [
         ("durable-extract", ["run", "status", "verify", "repair", "demo"], "--min-free-disk"),

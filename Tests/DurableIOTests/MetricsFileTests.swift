@@ -6,7 +6,7 @@ import Testing
 /// prometheus_client; the tests are skipped, with the reason printed, where it cannot be imported), during a run
 /// while items are still pending and once the run ended: the counters, the gauges, the timestamps an alert
 /// compares with the clock, and the run's identity in labels.
-@Suite("Metrics file", .serialized)
+@Suite("Metrics file", .serialized, .inATestSlot)
 struct MetricsFileTests {
     let dir = TemporaryDirectory()
 

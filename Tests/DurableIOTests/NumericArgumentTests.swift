@@ -4,7 +4,7 @@ import Testing
 
 /// Numbers on the command line that the program cannot represent are usage errors (exit 64) naming the flag and
 /// what it accepts — never a trap in a conversion (`Int64(1e300)`, `Duration` from `nan`).
-@Suite("Out-of-range numbers are usage errors")
+@Suite("Out-of-range numbers are usage errors", .inATestSlot)
 struct NumericArgumentTests {
     let dir = TemporaryDirectory()
 

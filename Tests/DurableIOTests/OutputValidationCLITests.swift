@@ -5,7 +5,7 @@ import Testing
 /// durable-extract checks the finished output before it says complete (issue 16): `--expect-rows N|N%` before
 /// finalize, `--validate 'CMD {}'` on the written output before staging is removed. A run that fails either says
 /// so, exits 3 and is not reported complete; nothing is lost.
-@Suite("durable-extract validates its output before saying complete (the built binary)")
+@Suite("durable-extract validates its output before saying complete (the built binary)", .inATestSlot)
 struct OutputValidationCLITests {
     let fixture = ExtractFixture()
     var dir: TemporaryDirectory { fixture.dir }

@@ -10,7 +10,7 @@ import Testing
 /// acted. With this trait a blocking test holds a thread that nothing else needs.
 ///
 /// ```swift
-/// @Suite("Locks", .ownThreads)
+/// @Suite("Locks", .ownThreads, .inATestSlot)
 /// struct LockTests { … }
 /// ```
 struct OwnThreads: SuiteTrait, TestTrait, TestScoping {

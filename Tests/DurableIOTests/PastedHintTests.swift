@@ -6,7 +6,7 @@ import Testing
 /// Hints are commands that work when pasted (issue 17): each hint a CLI prints is run as printed with `sh -c`
 /// and must do its job (exit 0), never be a usage error (64). The state lives under a folder whose name has a
 /// space, a quote and a `$`, so a hint that does not shell-quote its paths fails.
-@Suite("Hints work when pasted into a shell")
+@Suite("Hints work when pasted into a shell", .inATestSlot)
 struct PastedHintTests {
     let root = TemporaryDirectory()
     /// A folder whose name a shell would split or expand.

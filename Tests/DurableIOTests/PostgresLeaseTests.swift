@@ -10,7 +10,7 @@ import Testing
 /// Claims, leases and fencing on a real PostgreSQL server, one store call at a time, with short leases.
 @Suite(
     "PostgresRunStore: claims, leases, refusals",
-    .enabled(if: PostgresTestServer.isAvailable, "needs a PostgreSQL server: set DURABLE_TEST_POSTGRES_URL (.ci/run does)"))
+    .enabled(if: PostgresTestServer.isAvailable, "needs a PostgreSQL server: set DURABLE_TEST_POSTGRES_URL (.ci/run does)"), .inATestSlot)
 struct PostgresLeaseTests {
     let a = WorkerIdentity(id: "host-a:1:a", host: "host-a", pid: 1)
     let b = WorkerIdentity(id: "host-b:2:b", host: "host-b", pid: 2)

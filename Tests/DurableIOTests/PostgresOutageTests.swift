@@ -71,7 +71,7 @@ final class ServerOutage: @unchecked Sendable {
 
 /// PostgreSQL failures as operators meet them: a server that goes down mid-run, URLs mistyped, two workers
 /// ingesting the same file at once, and commits acknowledged before the server's WAL flush.
-@Suite("DurablePostgres: outages, URLs, concurrent ingest, synchronous commits", .serialized)
+@Suite("DurablePostgres: outages, URLs, concurrent ingest, synchronous commits", .serialized, .inATestSlot)
 struct PostgresOutageTests {
     @Test("the pool's tripped circuit breaker is an unreachable-store error naming the store, not ConnectionPoolError(...)")
     func circuitBreakerIsNamed() throws {

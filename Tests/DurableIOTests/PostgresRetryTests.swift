@@ -11,7 +11,7 @@ import Testing
 /// starting items past `--max-failures`.
 @Suite(
     "durable-resume retries and failure budget on PostgreSQL (built binary)", .serialized,
-    .enabled(if: PostgresTestServer.isAvailable, "needs a PostgreSQL server: set DURABLE_TEST_POSTGRES_URL (.ci/run does)"))
+    .enabled(if: PostgresTestServer.isAvailable, "needs a PostgreSQL server: set DURABLE_TEST_POSTGRES_URL (.ci/run does)"), .inATestSlot)
 struct PostgresRetryTests {
     @Test("a retry wait (up to 8 s) far past the lease (1 s): a second worker never takes the item; 2 runs of each command, no refused result")
     func leaseIsRenewedWhileWaitingToRetry() async throws {

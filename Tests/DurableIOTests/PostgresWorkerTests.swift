@@ -34,7 +34,7 @@ struct PostgresCLIFixture {
 /// The multi-worker acceptance tests: real `durable-resume` processes on one run, with short leases.
 @Suite(
     "durable-resume on PostgreSQL (built binary, many workers)", .serialized,
-    .enabled(if: PostgresTestServer.isAvailable, "needs a PostgreSQL server: set DURABLE_TEST_POSTGRES_URL (.ci/run does)"))
+    .enabled(if: PostgresTestServer.isAvailable, "needs a PostgreSQL server: set DURABLE_TEST_POSTGRES_URL (.ci/run does)"), .inATestSlot)
 struct PostgresWorkerTests {
     func workerArguments(_ f: PostgresCLIFixture, jobs: Int = 2, lease: Double = 2) -> [String] {
         ["--store", f.url, "--jobs", "\(jobs)", "--lease", "\(lease)", "--quiet"]

@@ -6,7 +6,7 @@ import Testing
 /// State left half-done by the previous release (made by main's binaries before the `--json` keys became snake_case:
 /// `Tests/Fixtures/previous-release/README.md` says how) resumes under this code: the persisted records — the
 /// heartbeat, the lock's owner record, a backfill's options — keep the keys they were written with.
-@Suite("State written by the previous release")
+@Suite("State written by the previous release", .inATestSlot)
 struct PreviousReleaseStateTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/previous-release")

@@ -6,7 +6,7 @@ import Testing
 /// The progress line fits the width it is given: never more than `columns - 1` characters (the last column stays
 /// free), a bar that grows with the width, parts dropped in a fixed order where the width is small; no rate and
 /// no ETA on the first line; plain lines start with an ISO 8601 UTC timestamp.
-@Suite("Progress line")
+@Suite("Progress line", .inATestSlot)
 struct ProgressLineTests {
     static func snapshot(done: Int = 41_200, total: Int? = 152_265, failed: Int = 3, skipped: Int = 0) -> ProgressSnapshot {
         ProgressSnapshot(

@@ -8,7 +8,7 @@ import Testing
 /// small terminal model (carriage return, erase in line, newline, autowrap at the width), leave no wrapped
 /// remnant of a redraw behind, and no line drawn in place is wider than the terminal. A SIGINT typed at the
 /// terminal (Ctrl-C) gets its message on a line of its own; a rerun says how many items were already done.
-@Suite("Progress on a terminal", .serialized)
+@Suite("Progress on a terminal", .serialized, .inATestSlot)
 struct ProgressOnATerminalTests {
     let dir = TemporaryDirectory()
 

@@ -6,7 +6,7 @@ import Testing
 /// `--quiet` means one thing in the three CLIs (issue 17): no progress display; the final one-line summary,
 /// notes, warnings and errors still go to standard error. Each `--help` says it in the same words. The built
 /// binaries, stderr a pipe (plain progress lines, the first one at once).
-@Suite("--quiet: no progress, the final summary stays, in all three CLIs")
+@Suite("--quiet: no progress, the final summary stays, in all three CLIs", .inATestSlot)
 struct QuietOptionTests {
     /// A plain progress line: `3 / 3 (100.0 %) · …`.
     static func progressLines(_ stderr: String) -> [Substring] {

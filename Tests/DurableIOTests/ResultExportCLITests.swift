@@ -6,7 +6,7 @@ import Testing
 /// `durable-resume export`, through the built binary: a run with successes and failures written as JSON Lines and
 /// as CSV (read back by Python's csv module), the atomic replace of a file already there, an unknown run, counts
 /// that disagree, and a PostgreSQL store.
-@Suite("durable-resume export (built binary)")
+@Suite("durable-resume export (built binary)", .inATestSlot)
 struct ResultExportCLITests {
     /// A result with commas, quotes and newlines (the command prints pretty JSON over three lines).
     static let prettyResult = "{\n  \"text\": \"a, \\\"quoted\\\" b\",\n  \"n\": 1\n}"

@@ -5,7 +5,7 @@ import Testing
 /// durable-resume `--max-failures N|N%` (issue 16), with durable-extract's meaning: once more items failed than N
 /// (or N% of the run's items), no new item starts, the finished ones are committed,
 /// the run stays `running` and the command exits 1 saying so. The built binary on a real SQLite database.
-@Suite("durable-resume --max-failures stops starting items past the budget (the built binary)")
+@Suite("durable-resume --max-failures stops starting items past the budget (the built binary)", .inATestSlot)
 struct ResumeFailureBudgetTests {
     func results(_ f: ResumeFixture) throws -> (count: Int, status: String) {
         try f.read { db in

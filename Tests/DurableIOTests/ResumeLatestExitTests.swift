@@ -4,7 +4,7 @@ import Testing
 /// `durable-resume resume --latest` when nothing is resumable (issue 17): every run completed is "nothing to do"
 /// (exit 5, as DESIGN.md's table and `--run-id` of a completed run say); no run at all is a failure (exit 1). The
 /// built binary on a real SQLite database.
-@Suite("durable-resume resume --latest: exit 5 when every run is completed")
+@Suite("durable-resume resume --latest: exit 5 when every run is completed", .inATestSlot)
 struct ResumeLatestExitTests {
     @Test("every run completed: exit 5, saying so and naming the latest run; no run at all: exit 1")
     func latest() async throws {

@@ -6,7 +6,7 @@ import Testing
 /// Retries within a run (issue 16): an item command that exits 75 (`EX_TEMPFAIL`) or times out is tried again,
 /// up to `--retries`, after a jittered exponential backoff; any other failure is permanent for the run. Every
 /// failed attempt is recorded in the errors file with its number. The built durable-extract, real commands.
-@Suite("durable-extract retries transient failures within the run (the built binary)")
+@Suite("durable-extract retries transient failures within the run (the built binary)", .inATestSlot)
 struct RetryCLITests {
     let fixture = ExtractFixture()
 

@@ -2,7 +2,7 @@ import DurableIO
 import Testing
 
 /// `RetryPolicy`: exponential backoff with full jitter, and which failures it retries.
-@Suite("RetryPolicy: exponential backoff with full jitter")
+@Suite("RetryPolicy: exponential backoff with full jitter", .inATestSlot)
 struct RetryPolicyTests {
     struct Busy: Error {}
     struct Broken: Error {}

@@ -5,7 +5,7 @@ import Testing
 /// `--log-dir DIR` (issue 16): each run's log in `DIR/<run>/run.log` — the start with its configuration, retries,
 /// failures with their messages, guardrail stops, the end with the summary — while the terminal output does not
 /// change. The built binaries.
-@Suite("--log-dir writes each run's log (the built binaries)")
+@Suite("--log-dir writes each run's log (the built binaries)", .inATestSlot)
 struct RunLogTests {
     @Test("durable-extract: a retry, a failure, the end and the summary; a second session appends; a guardrail stop says why; stderr unchanged")
     func extract() async throws {

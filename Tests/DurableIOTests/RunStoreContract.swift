@@ -289,7 +289,7 @@ enum RunStoreContract {
     }
 }
 
-@Suite("RunStore contract: SQLite")
+@Suite("RunStore contract: SQLite", .inATestSlot)
 struct SQLiteStoreContractTests {
     let factory = SQLiteFactory()
     @Test("CSV with a composite id: stored once with its SHA-256; the same file again is skipped")
@@ -312,7 +312,7 @@ struct SQLiteStoreContractTests {
 
 @Suite(
     "RunStore contract: PostgreSQL",
-    .enabled(if: PostgresTestServer.isAvailable, "needs a PostgreSQL server: set DURABLE_TEST_POSTGRES_URL (.ci/run does)"))
+    .enabled(if: PostgresTestServer.isAvailable, "needs a PostgreSQL server: set DURABLE_TEST_POSTGRES_URL (.ci/run does)"), .inATestSlot)
 struct PostgresStoreContractTests {
     let factory = PostgresFactory()
     @Test("CSV with a composite id: stored once with its SHA-256; the same file again is skipped")

@@ -6,7 +6,7 @@ import Testing
 /// What a commit promises, checked on the connection that commits: the effective `synchronous` and `journal_mode`
 /// of the writer, not the setting that was asked for (a dependency may override it: GRDB's `DatabasePool` runs
 /// `PRAGMA synchronous = NORMAL` while it sets up WAL).
-@Suite("SQLite writers: the effective synchronous and journal mode")
+@Suite("SQLite writers: the effective synchronous and journal mode", .inATestSlot)
 struct RunStoreDurabilityTests {
     /// `PRAGMA synchronous` and `PRAGMA journal_mode` as the connection that writes sees them.
     static func writerSettings(_ pool: DatabasePool) throws -> (synchronous: Int?, journalMode: String?) {

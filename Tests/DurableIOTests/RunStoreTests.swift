@@ -6,7 +6,7 @@ import GRDB
 import Synchronization
 import Testing
 
-@Suite("RunStore: schema and migrations")
+@Suite("RunStore: schema and migrations", .inATestSlot)
 struct RunStoreMigrationTests {
     @Test("an empty file migrates to the latest version: WAL, synchronous=FULL, one result per (run, item)")
     func fromEmpty() throws {
@@ -89,7 +89,7 @@ struct RunStoreMigrationTests {
     }
 }
 
-@Suite("RunStore (SQLite): checksums, the runner's guards and the run lock")
+@Suite("RunStore (SQLite): checksums, the runner's guards and the run lock", .inATestSlot)
 struct RunStoreTests {
     func fixture(_ text: String, name: String = "n.csv") -> (TemporaryDirectory, String) {
         let dir = TemporaryDirectory()

@@ -2,7 +2,7 @@ import DurableIO
 import Synchronization
 import Testing
 
-@Suite("Scheduler: bounded concurrency, stops and commit policies")
+@Suite("Scheduler: bounded concurrency, stops and commit policies", .inATestSlot)
 struct SchedulerTests {
     @Test func batchesCommitOnCountAndNeverRunMoreThanJobsAtOnce() async throws {
         let buffer = Mutex<[Int]>([])

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// `SourceReader` on malformed CSV: refused with the line or the column named, never read into wrong items.
-@Suite("SourceReader refuses malformed CSV")
+@Suite("SourceReader refuses malformed CSV", .inATestSlot)
 struct SourceReaderTests {
     let dir = TemporaryDirectory()
 

@@ -5,7 +5,7 @@ import Testing
 
 /// The space still needed (issue 16): bytes per row so far × pending (and, for durable-extract, the new copy of the
 /// output that finalize writes), in `status` and the heartbeat.
-@Suite("Disk space still needed, in status and the heartbeat")
+@Suite("Disk space still needed, in status and the heartbeat", .inATestSlot)
 struct SpaceEstimateTests {
     @Test("the arithmetic: per item × pending, plus the one-off cost; nil before any item; fits against the free space")
     func arithmetic() throws {

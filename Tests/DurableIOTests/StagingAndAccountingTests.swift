@@ -4,7 +4,7 @@ import Foundation
 import SystemPackage
 import Testing
 
-@Suite("Staging, accounting and finalize", .ownThreads)
+@Suite("Staging, accounting and finalize", .ownThreads, .inATestSlot)
 struct StagingAndAccountingTests {
     func row(_ key: RecordKey, _ json: String) throws -> KeyedRow { try KeyedRow(key: key, json: Array(json.utf8)) }
 
@@ -136,7 +136,7 @@ struct StagingAndAccountingTests {
     }
 }
 
-@Suite("Finalize fails closed", .ownThreads)
+@Suite("Finalize fails closed", .ownThreads, .inATestSlot)
 struct FinalizeFailsClosedTests {
     @Test func aDamagedOutputIsNeverRewrittenWithoutItsBadLines() throws {
         let dir = TemporaryDirectory()

@@ -6,7 +6,7 @@ import Testing
 
 /// Each system call's common errnos have their own message (what is wrong, what to do), checked by exact text:
 /// the message is what an operator reads.
-@Suite("System call errors")
+@Suite("System call errors", .inATestSlot)
 struct SyscallErrorTests {
     @Test func openingAMissingLedgerAsksWhetherTheOutputPathIsRight() throws {
         let dir = TemporaryDirectory()

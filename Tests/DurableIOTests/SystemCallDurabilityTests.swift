@@ -8,7 +8,7 @@ import Testing
 /// acknowledged commit (a ledger line, a batch, a finalize) is preceded by the sync of the file or WAL that holds
 /// it, and the success line comes after the last sync. SQLite and child processes do not go through the seam, so
 /// these tests look below it. Skipped, with the reason printed, where strace is missing.
-@Suite("System calls of the built binaries (strace)", .serialized)
+@Suite("System calls of the built binaries (strace)", .serialized, .inATestSlot)
 struct SystemCallDurabilityTests {
     @Test("durable-extract: each ledger line is synced before `complete`; finalize is synced and renamed before `complete`")
     func extract() async throws {

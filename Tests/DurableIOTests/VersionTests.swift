@@ -4,7 +4,7 @@ import Testing
 
 /// `--version` on every CLI from one place (issue 17), matching CHANGELOG.md: the top released version
 /// (`## [X.Y.Z] - date`; `0.0.0` before the first release), with `+unreleased` while `## [Unreleased]` holds changes.
-@Suite("--version of every CLI matches CHANGELOG.md")
+@Suite("--version of every CLI matches CHANGELOG.md", .inATestSlot)
 struct VersionTests {
     /// The package's root, found from this file's path.
     static var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
