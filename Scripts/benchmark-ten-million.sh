@@ -5,7 +5,8 @@
 #
 #   Scripts/benchmark-ten-million.sh [WORKDIR]      (default: a temporary directory on the disk under test)
 #
-# Environment: COUNT (default 10,000,000) items, DONE (default 6,000,000) done before the resume, ROUNDS (default 3)
+# Environment: COUNT (default 10,000,000) items, DONE (default 6,000,000) done before the resume, INGEST=no to reuse
+# the SQLite store a previous run left in WORKDIR (the planning figure alone), ROUNDS (default 3)
 # ingests per PostgreSQL figure (the median is printed), DURABLE_BENCH_POSTGRES_URL a PostgreSQL database to ingest
 # into (skipped without it; each round stores a new source name). Needs a release build of durable-resume (built
 # here), /usr/bin/time and sqlite3 (the 6,000,000 results are written with it, as a killed run would have left them).
@@ -52,10 +53,11 @@ fi
 echo "source: $(du -m "$WORK/items.csv" | cut -f1) MB CSV, $(du -m "$WORK/items.jsonl" | cut -f1) MB JSONL"
 
 for format in csv jsonl; do
+    [ "${INGEST:-yes}" = no ] && [ -s "$WORK/csv.sqlite" ] && { echo "ingest: skipped (INGEST=no)"; break; }
     rm -f "$WORK/$format.sqlite" "$WORK/$format.sqlite-"*
     timed "ingest $format into SQLite" "$BIN" ingest --db "$WORK/$format.sqlite" --source "$WORK/items.$format" --id id
 done
-if [ -n "${DURABLE_BENCH_POSTGRES_URL:-}" ]; then
+if [ -n "${DURABLE_BENCH_POSTGRES_URL:-}" ] && [ "${INGEST:-yes}" != no ]; then
     for format in csv jsonl; do
         took=() rss=()
         for round in $(seq 1 "$ROUNDS"); do
@@ -71,7 +73,8 @@ else
 fi
 
 # Resume planning: a run over the CSV source with a trivial command (it notes when the first item starts), killed
-# at once, then DONE results written as its sessions would have (in source order), then a resume of the rest.
+# at once, then DONE results written as its sessions would have left them (in source order, with the run's frontier
+# after the last), then a resume of the rest.
 DB=$WORK/csv.sqlite
 FIRST=$WORK/first-item
 COMMAND="test -e '$FIRST' || date +%s.%N > '$FIRST'; cat"
@@ -87,7 +90,8 @@ BEGIN;
 INSERT OR IGNORE INTO results (run_id, item_id, output, error_occurred, attempt_count, last_attempt_at, created_at)
 SELECT '$RUNID', id, '{}', 0, 1, '2026-12-03T00:00:00Z', '2026-12-03T00:00:00Z'
 FROM source_items WHERE source_id = (SELECT source_id FROM runs WHERE id = '$RUNID') AND position < $DONE;
-UPDATE runs SET completed_count = (SELECT count(*) FROM results WHERE run_id = '$RUNID' AND error_occurred = 0) WHERE id = '$RUNID';
+UPDATE runs SET completed_count = (SELECT count(*) FROM results WHERE run_id = '$RUNID' AND error_occurred = 0),
+                results_complete_below = $DONE WHERE id = '$RUNID';
 COMMIT;
 SQL
 echo "wrote $DONE results of run $RUNID in $(seconds "$start" "$(now)") s"

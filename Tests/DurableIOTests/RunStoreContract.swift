@@ -239,6 +239,37 @@ enum RunStoreContract {
         }
     }
 
+    /// The run's counts after each commit equal a count of its results, whatever each result replaces (none, a
+    /// success, an error), and the items left always start at the first item without a result.
+    static func countsFollowEachCommit(_ factory: any StoreFactory) async throws {
+        let (dir, csv) = fixture("id\n" + (0..<12).map { "\($0)\n" }.joined())
+        try await with(factory, dir) { store in
+            let source = try await store.ingest(try SourceFile(path: csv, idColumns: ["id"]), allowNewVersion: false).source
+            _ = try await store.createRun(id: "r", name: nil, source: source, configuration: .init(command: "cat"), startedAt: Date())
+            let all = try await store.remainingItems(forRun: "r", selection: .missingOnly)
+            func ok(_ index: Int) -> ItemResult { ItemResult(itemID: all[index].id, output: "{}") }
+            func failed(_ index: Int) -> ItemResult {
+                ItemResult(itemID: all[index].id, error: ItemFailure(message: "exit status 2", category: "command"))
+            }
+            let commits: [(results: [ItemResult], succeeded: Int, failed: Int, left: [Int])] = [
+                ([ok(0), ok(1), ok(2), failed(4)], 3, 1, [3] + Array(5..<12)),
+                ([ok(3), ok(4), ok(0)], 5, 0, Array(5..<12)),  // an error replaced by a success; a success again
+                ([failed(2), ok(6)], 5, 1, [5] + Array(7..<12)),  // a success replaced by an error
+                ([ok(5)], 6, 1, Array(7..<12)),
+                ((7..<12).map(ok), 11, 1, []),
+            ]
+            for (number, commit) in commits.enumerated() {
+                let run = try await store.commit(commit.results, forRun: "r", progress: .init(etaSeconds: nil))
+                #expect(run.completedCount == commit.succeeded && run.failedCount == commit.failed, "after commit \(number + 1)")
+                let stored = try await store.results(ofRun: "r").results
+                #expect(stored.filter { $0.status == .succeeded }.count == commit.succeeded, "recounted after commit \(number + 1)")
+                #expect(stored.filter { $0.status == .failed }.count == commit.failed, "recounted after commit \(number + 1)")
+                let left = try await store.remainingItems(forRun: "r", selection: .missingOnly, after: nil, limit: 3)
+                #expect(left.map(\.position) == commit.left.prefix(3).map { all[$0].position }, "after commit \(number + 1)")
+            }
+        }
+    }
+
     static func resultsReadBack(_ factory: any StoreFactory) async throws {
         let (dir, csv) = fixture("id\n1\n2\n3\n4\n")
         try await with(factory, dir) { store in
@@ -308,6 +339,8 @@ struct SQLiteStoreContractTests {
     func remainingItemsPage() async throws { try await RunStoreContract.remainingItemsPage(factory) }
     @Test("results(ofRun:) reads every recorded result in source order with the run's counts, for export")
     func resultsReadBack() async throws { try await RunStoreContract.resultsReadBack(factory) }
+    @Test("after each commit the run's counts equal its results recounted, and the items left start at the first without one")
+    func countsFollowEachCommit() async throws { try await RunStoreContract.countsFollowEachCommit(factory) }
 }
 
 @Suite(
@@ -331,4 +364,6 @@ struct PostgresStoreContractTests {
     func remainingItemsPage() async throws { try await RunStoreContract.remainingItemsPage(factory) }
     @Test("results(ofRun:) reads every recorded result in source order with the run's counts, for export")
     func resultsReadBack() async throws { try await RunStoreContract.resultsReadBack(factory) }
+    @Test("after each commit the run's counts equal its results recounted, and the items left start at the first without one")
+    func countsFollowEachCommit() async throws { try await RunStoreContract.countsFollowEachCommit(factory) }
 }

@@ -37,7 +37,7 @@ struct RunStoreMigrationTests {
         #expect(try normal.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 1)
     }
 
-    @Test("a v1 database migrates to v2: duplicates folded into the newest with attempts counted, counts backfilled")
+    @Test("a v1 database migrates to v3: duplicates folded into the newest with attempts counted, counts backfilled, the frontier set")
     func fromPreviousVersion() async throws {
         let dir = TemporaryDirectory()
         let path = dir.file("runs.sqlite").string
@@ -63,7 +63,9 @@ struct RunStoreMigrationTests {
 
         let store = try SQLiteRunStore(path: path)
         try await store.pool.read { (db: Database) throws -> Void in
-            #expect(try RunSchema.appliedVersions(db) == ["v1", "v2"])
+            #expect(try RunSchema.appliedVersions(db) == ["v1", "v2", "v3"])
+            // v3: the frontier stops at the first item without a result (position 2: items 1 and 2 have results).
+            #expect(try Int.fetchOne(db, sql: "SELECT results_complete_below FROM runs WHERE id = 'r1'") == 2)
             let rows = try Row.fetchAll(db, sql: "SELECT item_id, error_occurred, attempt_count, first_error_message, last_error_message FROM results ORDER BY item_id")
             #expect(rows.count == 2)
             #expect(rows[0][0] as Int == 1 && rows[0][1] as Int == 0 && rows[0][2] as Int == 2)
@@ -74,6 +76,10 @@ struct RunStoreMigrationTests {
         #expect(run.completedCount == 1 && run.failedCount == 1 && run.missingCount == 1)
         #expect(try await store.remainingItems(forRun: "r1", selection: .missingOnly).map(\.key) == ["3"])
         #expect(try await store.remainingItems(forRun: "r1", selection: .retryErrorsOnly).map(\.key) == ["2"])
+        // A commit moves the frontier past the items that now have results: here, past the last.
+        _ = try await store.commit([ItemResult(itemID: 3, output: "{}")], forRun: "r1", progress: .init(etaSeconds: nil))
+        let frontier = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT results_complete_below FROM runs WHERE id = 'r1'") }
+        #expect(frontier == 3)
     }
 
     @Test("a database with a schema version this program does not know is refused")

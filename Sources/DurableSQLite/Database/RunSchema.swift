@@ -8,6 +8,8 @@ import GRDB
 ///   `first_error_message`, `last_error_message`, `last_attempt_at`, `error_category`); the runs' progress
 ///   columns (`completed_count`, `failed_count`, `last_progress_at`, `estimated_completion_at`,
 ///   `final_metrics`), backfilled from the results.
+/// - `v3` (planning at 10M items): the runs' frontier, `results_complete_below` — every item at a lower position
+///   has a result — from which the search for the items left starts; computed for the runs already there.
 ///
 /// Migrations run once, under the writer's lock: the versions applied are read, and the missing ones applied and
 /// recorded in `grdb_migrations`, inside one `BEGIN IMMEDIATE` transaction. Two processes opening a fresh database
@@ -19,7 +21,7 @@ import GRDB
 /// ```swift
 /// let pool = try RunDatabase.openUnmigrated(at: "runs.sqlite")
 /// try RunSchema.migrate(pool)
-/// print(try pool.read(RunSchema.appliedVersions))   // ["v1", "v2"]
+/// print(try pool.read(RunSchema.appliedVersions))   // ["v1", "v2", "v3"]
 /// ```
 package enum RunSchema {
     /// The versions this program knows, oldest first.
@@ -187,6 +189,15 @@ package enum RunSchema {
                     failed_count = (SELECT COUNT(*) FROM results WHERE run_id = runs.id AND error_occurred = 1),
                     last_progress_at = (SELECT MAX(created_at) FROM results WHERE run_id = runs.id);
                 CREATE INDEX runs_by_start ON runs(started_at);
+                """),
+        Migration(version: "v3", sql: """
+                ALTER TABLE runs ADD COLUMN results_complete_below INTEGER NOT NULL DEFAULT 0;
+                UPDATE runs SET results_complete_below = COALESCE(
+                    (SELECT i.position FROM source_items AS i
+                     WHERE i.source_id = runs.source_id
+                       AND NOT EXISTS (SELECT 1 FROM results AS r WHERE r.run_id = runs.id AND r.item_id = i.id)
+                     ORDER BY i.position LIMIT 1),
+                    runs.total_items);
                 """),
     ]
 }

@@ -9,8 +9,14 @@ extension SQLiteRunStore {
         try await reading("read the items left in run \(id)") { db in
             guard let run = try Self.fetchRun(db, id: id) else { throw Self.notFound(id) }
             let sql: String
+            var after = position ?? -1
             switch selection {
             case .missingOnly:
+                // Every item below the run's frontier has a result: the anti-join starts there, not at the
+                // source's first item (with 6M of 10M done, probing the done ones took 4 s before the first page).
+                let frontier = try Int.fetchOne(
+                    db, sql: "SELECT results_complete_below FROM runs WHERE id = ?", arguments: [id]) ?? 0
+                after = max(after, frontier - 1)
                 sql = """
                     SELECT i.id, i.item_key, i.position, i.data FROM source_items AS i
                     WHERE i.source_id = ? AND i.position > ?
@@ -26,7 +32,7 @@ extension SQLiteRunStore {
                     """
             }
             var items: [SourceItem] = []
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: [run.sourceID, position ?? -1, id, max(0, limit)])
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: [run.sourceID, after, id, max(0, limit)])
             while let row = try cursor.next() {
                 items.append(SourceItem(id: row[0], key: row[1], position: row[2], json: row[3]))
             }
@@ -49,14 +55,20 @@ extension SQLiteRunStore {
                     error_category = excluded.error_category,
                     last_attempt_at = excluded.last_attempt_at
                 """)
+            let before = try db.cachedStatement(sql: "SELECT error_occurred FROM results WHERE run_id = ? AND item_id = ?")
+            var counts = CountChange()
             for result in results {
                 let at = Timestamp.string(result.attemptedAt)
+                counts.record(was: try Bool.fetchOne(before, arguments: [id, result.itemID]), now: result.error != nil)
                 try upsert.execute(arguments: [
                     id, result.itemID, result.output, result.error == nil ? 0 : 1, result.attempts,
                     result.firstErrorMessage ?? result.error?.message, result.error?.message, result.error?.category, at, at,
                 ])
             }
-            try Self.updateCounts(db, runID: id)
+            try db.execute(
+                sql: "UPDATE runs SET completed_count = completed_count + ?, failed_count = failed_count + ? WHERE id = ?",
+                arguments: [counts.succeeded, counts.failed, id])
+            try Self.advanceFrontier(db, runID: id)
             let eta = progress.etaSeconds.map { Timestamp.string(progress.at.addingTimeInterval($0)) }
             try db.execute(
                 sql: "UPDATE runs SET last_progress_at = ?, estimated_completion_at = ? WHERE id = ?",
@@ -92,6 +104,41 @@ extension SQLiteRunStore {
                     Timestamp.string(at), id,
                 ])
             return try Self.fetchRun(db, id: id)!
+        }
+    }
+
+    /// Moves the run's frontier (`results_complete_below`: every item at a lower position has a result) up to the
+    /// first item without one. Results are never removed, so it only moves up, and each commit probes only the
+    /// items committed since the last (or one item, when the lowest is still being worked on).
+    static func advanceFrontier(_ db: Database, runID id: String) throws {
+        try db.execute(
+            sql: """
+                UPDATE runs SET results_complete_below = COALESCE(
+                    (SELECT i.position FROM source_items AS i
+                     WHERE i.source_id = runs.source_id AND i.position >= runs.results_complete_below
+                       AND NOT EXISTS (SELECT 1 FROM results AS r WHERE r.run_id = runs.id AND r.item_id = i.id)
+                     ORDER BY i.position LIMIT 1),
+                    runs.total_items)
+                WHERE id = ?
+                """,
+            arguments: [id])
+    }
+
+    /// How a commit changes the run's counts of successes and errors: each result replaces the item's earlier one,
+    /// if any. Kept by difference, not recounted: a recount at each commit scanned every result of the run (0.45 s
+    /// a commit with 6M done).
+    struct CountChange {
+        var succeeded = 0
+        var failed = 0
+
+        /// `was`: whether the item's earlier result was an error (nil: it had none); `now`: whether this one is.
+        mutating func record(was: Bool?, now: Bool) {
+            switch was {
+            case nil: break
+            case true?: failed -= 1
+            case false?: succeeded -= 1
+            }
+            if now { failed += 1 } else { succeeded += 1 }
         }
     }
 
