@@ -98,8 +98,10 @@ extension CheckpointedRun {
         try requireState()
         let quiet = RecoveryOptions(logger: .init(label: "DurableIO.status", factory: { _ in SwiftLogNoOpLogHandler() }))
         let ledger = try KeyLedger.recover(at: ledgerPath, options: quiet, fileSystem: fileSystem)
-        let staging = try KeyCensus.scan(rowsAt: stagingPath, options: quiet, fileSystem: fileSystem)
-        let output = try KeyCensus.scan(rowsAt: output, format: format, options: quiet, fileSystem: fileSystem)
+        let staging = try KeyCensus.scan(
+            rowsAt: stagingPath, options: quiet, sharingKeysWith: ledger.keys, fileSystem: fileSystem)
+        let output = try KeyCensus.scan(
+            rowsAt: output, format: format, options: quiet, sharingKeysWith: ledger.keys, fileSystem: fileSystem)
         var failedKeys = RecordKeySet()
         if try fileSystem.exists(errorsPath) {
             for failure in try Ledger<FailedAttempt>.recover(at: errorsPath, options: quiet, fileSystem: fileSystem).entries
@@ -108,10 +110,7 @@ extension CheckpointedRun {
             }
         }
         var pending: Int?
-        if let inputs {
-            var seen = RecordKeySet()
-            pending = inputs.filter { seen.insert($0) && !ledger.keys.contains($0) }.count
-        }
+        if let inputs { pending = RecordKeySet.gathering(inputs).set.countNot(in: ledger.keys) }
         var shortfall: DurableIOError?
         do { try RowAccounting.checkRestart(ledger: ledger.keys, output: output, staging: staging, hint: repairHint) } catch {
             shortfall = error
@@ -154,8 +153,11 @@ extension CheckpointedRun {
         try requireState()
         return try withSharedLock {
             let ledger = try KeyLedger.recover(at: ledgerPath, options: options.recovery, fileSystem: fileSystem)
-            let staging = try KeyCensus.scan(rowsAt: stagingPath, options: options.recovery, fileSystem: fileSystem)
-            let output = try KeyCensus.scan(rowsAt: output, format: format, options: options.recovery, fileSystem: fileSystem)
+            let staging = try KeyCensus.scan(
+                rowsAt: stagingPath, options: options.recovery, sharingKeysWith: ledger.keys, fileSystem: fileSystem)
+            let output = try KeyCensus.scan(
+                rowsAt: output, format: format, options: options.recovery, sharingKeysWith: ledger.keys,
+                fileSystem: fileSystem)
             return try RowAccounting.checkRestart(ledger: ledger.keys, output: output, staging: staging, hint: repairHint)
         }
     }

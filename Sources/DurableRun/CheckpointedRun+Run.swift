@@ -33,13 +33,70 @@ extension CheckpointedRun {
     private func runLocked(
         inputs: [RecordKey], stop: StopRequest, extract: @escaping @Sendable (RecordKey) async throws -> [UInt8]
     ) async throws -> RunReport {
-        var seen = RecordKeySet()
-        let unique = inputs.filter { seen.insert($0) }
-        // The ledger keeps the inputs' instances of its keys: a million keys are held once, not once per file.
-        let inputKeys = seen
-        let opened = try await DedicatedThread.run("open run state") { try self.openState(sharingKeysWith: inputKeys) }
+        // Everything the items needed (the pending list, the recovered staging census, the open files) is let go
+        // when this returns: the finalize's tables are the peak, and they do not sit on top of those.
+        let session = try await extractPending(inputs: inputs, stop: stop, extract: extract)
+        switch options.expectedRows {
+        case .atLeast(let minimum): try OutputValidation.requireAtLeast(minimum, rows: session.ledgerKeys.count)
+        case .fractionOfInputs(let fraction): try OutputValidation.requireFraction(fraction, of: session.inputs, rows: session.ledgerKeys.count)
+        case nil: break
+        }
+        let validation = options.validation
+        let output = self.output
+        let finalized = try await DedicatedThread.run("finalize") {
+            let finalizer = Finalizer(
+                output: self.output, staging: self.stagingPath, format: self.format, options: self.options.recovery,
+                fileSystem: self.fileSystem)
+            // On the finalize thread (off the cooperative pool): wait for the async check here.
+            let validate = { (_: Finalizer.Report) throws in
+                if let validation { try Self.waitFor { try await validation(output) } }
+            }
+            // Nothing completed over an output already final (a rerun with nothing pending): confirm, do not rewrite.
+            if session.completed == 0, let rows = session.finalRows {
+                return try finalizer.confirmFinal(rows: rows, validate: validate)
+            }
+            return try finalizer.finalize(
+                ledger: session.ledgerKeys, recoveredRows: session.recoveredRows, completedThisRun: session.completed,
+                validate: validate)
+        }
+        return RunReport(
+            inputs: session.inputs, alreadyDone: session.alreadyDone, completed: session.completed, failed: session.failed,
+            rowsVerified: finalized.rowsWritten, duplicatesDropped: finalized.duplicatesDropped,
+            recordedFromStaging: session.recordedFromStaging, ledgerRecovery: session.ledgerRecovery,
+            stagingRecovery: session.stagingRecovery, failures: session.failures)
+    }
+
+    /// What extracting the pending items left for the finalize.
+    private struct Extracted: Sendable {
+        /// Distinct inputs.
+        var inputs: Int
+        var alreadyDone: Int
+        var completed: Int
+        var failed: Int
+        /// Every key the ledger holds once the items are done.
+        var ledgerKeys: RecordKeySet
+        var recoveredRows: Int
+        var finalRows: Int?
+        var recordedFromStaging: Int
+        var ledgerRecovery: RecoveryReport
+        var stagingRecovery: RecoveryReport
+        var failures: FailureTally
+    }
+
+    /// Opens the state, runs the pending items, closes the files; throws when the run stopped before the end.
+    private func extractPending(
+        inputs: [RecordKey], stop: StopRequest, extract: @escaping @Sendable (RecordKey) async throws -> [UInt8]
+    ) async throws -> Extracted {
+        let (opened, unique, pending) = try await DedicatedThread.run("open run state") {
+            let (inputKeys, repeated) = RecordKeySet.gathering(inputs)
+            var seen = RecordKeySet()
+            let unique = repeated == 0 ? inputs : inputs.filter { seen.insert($0) }
+            // The ledger keeps the inputs' instances of its keys: a million keys are held once, not once per file.
+            let opened = try self.openState(sharingKeysWith: inputKeys)
+            let done = opened.ledger.keys
+            return (opened, unique, unique.filteredConcurrently { !done.contains($0) })
+        }
         let (ledger, staging, errors, unrecorded) = (opened.ledger, opened.staging, opened.errors, opened.unrecorded)
-        let pending = unique.filter { !ledger.contains($0) }
         var previousAttempts: [RecordKey: Int] = [:]
         for failure in errors.recovered { previousAttempts[failure.key, default: 0] += 1 }
 
@@ -150,28 +207,11 @@ extension CheckpointedRun {
                 hint: "Everything that completed is durable; see \(errorsPath) for the failures, fix the cause, and run again.")
         }
 
-        switch options.expectedRows {
-        case .atLeast(let minimum): try OutputValidation.requireAtLeast(minimum, rows: ledgerKeys.count)
-        case .fractionOfInputs(let fraction): try OutputValidation.requireFraction(fraction, of: unique.count, rows: ledgerKeys.count)
-        case nil: break
-        }
-        let recoveredRows = opened.recoveredRows
-        let validation = options.validation
-        let output = self.output
-        let finalized = try await DedicatedThread.run("finalize") {
-            try Finalizer(
-                output: self.output, staging: self.stagingPath, format: self.format, options: self.options.recovery,
-                fileSystem: self.fileSystem
-            ).finalize(ledger: ledgerKeys, recoveredRows: recoveredRows, completedThisRun: completed) { _ in
-                // On the finalize thread (off the cooperative pool): wait for the async check here.
-                if let validation { try Self.waitFor { try await validation(output) } }
-            }
-        }
-        return RunReport(
+        return Extracted(
             inputs: unique.count, alreadyDone: unique.count - pending.count, completed: completed, failed: failed,
-            rowsVerified: finalized.rowsWritten, duplicatesDropped: finalized.duplicatesDropped,
-            recordedFromStaging: unrecorded.count,
-            ledgerRecovery: ledger.recovery, stagingRecovery: staging.recovery.report, failures: counts.failures)
+            ledgerKeys: ledgerKeys, recoveredRows: opened.recoveredRows, finalRows: opened.finalRows,
+            recordedFromStaging: unrecorded.count, ledgerRecovery: ledger.recovery, stagingRecovery: staging.recovery.report,
+            failures: counts.failures)
     }
 
     /// One item's outcome, committed by the run's per-item policy.
@@ -191,6 +231,9 @@ extension CheckpointedRun {
         let unrecorded: RecordKeySet
         /// Distinct keys with a row in the output or staging.
         let recoveredRows: Int
+        /// The output's rows when it is already final (`Finalizer.isFinal`): a run that completes nothing need not
+        /// write it again.
+        let finalRows: Int?
     }
 
     /// Blocking (run it off the pool): removes stale temporary files, opens and recovers ledger, staging and
@@ -217,11 +260,12 @@ extension CheckpointedRun {
         }
 
         // Fail closed before any work: every key the ledger lists must have its row.
-        try RowAccounting.checkRestart(
+        let accounted = try RowAccounting.checkRestart(
             ledger: ledger.keys, output: outputCensus, staging: staging.recovery.census, hint: repairHint)
+        let isFinal = Finalizer.isFinal(output: outputCensus, staging: staging.recovery.census, accounted: accounted)
         return OpenedState(
-            ledger: ledger, staging: staging, errors: errors, unrecorded: unrecorded,
-            recoveredRows: outputCensus.keys.union(staging.recovery.keys).count)
+            ledger: ledger, staging: staging, errors: errors, unrecorded: unrecorded, recoveredRows: accounted.presentCount,
+            finalRows: isFinal ? outputCensus.rowCount : nil)
     }
 }
 

@@ -9,16 +9,16 @@ extension ExtractionInputs {
     /// in the output's own directory (compared after resolving symbolic links), so an input that merely shares a
     /// name stays in. What was left out is in ``excludedState``.
     public func excludingState(of run: CheckpointedRun) -> ExtractionInputs {
-        let names = run.stateFiles.compactMap { $0.lastComponent?.platformBytes }
+        let names = StateNames(run.stateFiles.compactMap { $0.lastComponent?.platformBytes })
         guard let outputDirectory = Self.resolved(run.output.parentDirectory) else { return self }
         var sameDirectory: [[UInt8]: Bool] = [:]
         var copy = self
         copy.keys = []
+        copy.keys.reserveCapacity(keys.count)
         for key in keys {
             let bytes = key.bytes
             let slash = bytes.lastIndex(of: UInt8(ascii: "/"))
-            let name = slash.map { Array(bytes[($0 + 1)...]) } ?? bytes
-            guard Self.isState(name, of: names) else {
+            guard names.matches(bytes[(slash.map { $0 + 1 } ?? 0)...]) else {
                 copy.keys.append(key)
                 continue
             }
@@ -81,12 +81,21 @@ extension ExtractionInputs {
             hint: "Hidden files and symbolic links are skipped. Check --inputs, or pass --allow-empty if an empty run is what you mean.")
     }
 
-    /// Whether a file name is one of the run's state files, a `.torn-` file set aside beside one, or one's
-    /// temporary file.
-    private static func isState(_ name: [UInt8], of stateNames: [[UInt8]]) -> Bool {
-        stateNames.contains { state in
-            name == state || name.starts(with: state + Array(".torn-".utf8))
-                || name.starts(with: [UInt8(ascii: ".")] + state + Array(".durable-tmp-".utf8))
+    /// The names of a run's state files, and the prefixes of the files made beside them.
+    private struct StateNames {
+        /// `<state>`, `<state>.torn-`, `.<state>.durable-tmp-` for each state file.
+        let exact: [[UInt8]]
+        let prefixes: [[UInt8]]
+
+        init(_ names: [[UInt8]]) {
+            exact = names
+            prefixes = names.flatMap { [$0 + Array(".torn-".utf8), [UInt8(ascii: ".")] + $0 + Array(".durable-tmp-".utf8)] }
+        }
+
+        /// Whether a file name is one of the run's state files, a `.torn-` file set aside beside one, or one's
+        /// temporary file.
+        func matches(_ name: ArraySlice<UInt8>) -> Bool {
+            exact.contains { name.elementsEqual($0) } || prefixes.contains { name.starts(with: $0) }
         }
     }
 

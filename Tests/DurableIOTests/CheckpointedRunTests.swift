@@ -34,6 +34,31 @@ struct CheckpointedRunTests {
         #expect(again.description == "complete: 200 rows verified (200 already done, 0 extracted, 0 failed)")
     }
 
+    @Test("A rerun with nothing pending over a final output confirms it in place; an output with a duplicate is rewritten")
+    func aRerunOverAFinalOutputDoesNotRewriteIt() async throws {
+        let dir = TemporaryDirectory()
+        let run = CheckpointedRun(output: dir.file("out.jsonl"), options: options())
+        _ = try await run.run(inputs: keys) { Self.row($0) }
+        let inode = { try FileManager.default.attributesOfItem(atPath: run.output.string)[.systemFileNumber] as? Int }
+        let written = try inode()
+
+        let again = try await run.run(inputs: keys) { Self.row($0) }
+        #expect(again.description == "complete: 200 rows verified (200 already done, 0 extracted, 0 failed)")
+        #expect(try inode() == written, "the final output was written again")
+        #expect(!dir.names.contains("out.jsonl.rows.jsonl"), "the empty staging file the rerun opened was not removed")
+
+        // A duplicate row makes the output not final: the rerun composes it again, one row per key.
+        writeRaw(readFile(run.output) + readFile(run.output).prefix { $0 != 0x0A } + [0x0A], to: run.output)
+        let mended = try await run.run(inputs: keys) { Self.row($0) }
+        #expect(mended.rowsVerified == 200 && mended.duplicatesDropped == 1)
+        #expect(try inode() != written)
+        #expect(try KeyCensus.scan(rowsAt: run.output).duplicateCount == 0)
+
+        // Nothing pending but one more input: not a confirmation, a run.
+        let more = try await run.run(inputs: keys + ["clip_extra"]) { Self.row($0) }
+        #expect(more.completed == 1 && more.rowsVerified == 201)
+    }
+
     @Test func failuresAreRecordedNotLedgeredAndRetriedNextRun() async throws {
         let dir = TemporaryDirectory()
         let run = CheckpointedRun(output: dir.file("out.jsonl"), options: options())

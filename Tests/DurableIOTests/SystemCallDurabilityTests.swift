@@ -47,6 +47,30 @@ struct SystemCallDurabilityTests {
         print("durable-extract syncs: ledger \(trace.syncs(ofPathEndingIn: ledger).count) for \(ledgerWrites.count) ledger writes, staging \(trace.syncs(ofPathEndingIn: staging).count), output \(trace.syncs(ofPathEndingIn: temporary).count)")
     }
 
+    @Test("durable-extract: a rerun with nothing pending syncs the output and its directory before `complete`, and writes no output")
+    func extractRerunWithNothingPending() async throws {
+        let dir = TemporaryDirectory()
+        let inputs = dir.file("inputs")
+        let output = dir.file("out.jsonl")
+        try FileManager.default.createDirectory(atPath: inputs.string, withIntermediateDirectories: true)
+        for i in 0..<20 { writeRaw("line \(i)\n", to: inputs.appending(String(format: "f%03d.txt", i))) }
+        let arguments = ["run", "--inputs", inputs.string, "--output", output.string, "--builtin", "file-stats"]
+        let first = try await BuiltCLI.run("durable-extract", arguments)
+        #expect(first.status == 0, "\(first.stderr)")
+        guard let trace = try await SystemCallTrace.run(ChildProcess.built("durable-extract"), arguments) else { return }
+        #expect(trace.status == 0, "\(trace.summary)")
+        let complete = try #require(trace.output(containing: "complete: 20 rows verified (20 already done"), "\(trace.summary)")
+        // The heartbeat is replaced atomically too: only a rename of the output's own temporary file is a rewrite.
+        let temporary = "/." + (output.lastComponent?.string ?? "") + ".durable-tmp-"
+        #expect(!trace.calls.contains { $0.name.hasPrefix("rename") && ($0.text ?? "").contains(temporary) },
+                "the final output was rewritten\n\(trace.summary)")
+        #expect(trace.writes(toPathEndingIn: output.string).isEmpty, "\(trace.summary)")
+        #expect(trace.syncs(ofPathEndingIn: output.string).contains { $0.returned < complete.started },
+                "the output was never synced before `complete`\n\(trace.summary)")
+        #expect(trace.syncs(ofPathEndingIn: dir.path.string).contains { $0.returned < complete.started },
+                "the output's directory was never synced before `complete`\n\(trace.summary)")
+    }
+
     @Test("durable-backfill: each batch commit is synced (≥ 1 sync of the database or its WAL per batch); `completed` comes after the last sync", arguments: [false, true])
     func backfill(wal: Bool) async throws {
         let dir = TemporaryDirectory()

@@ -72,17 +72,23 @@ public struct Finalizer: Sendable {
         validate: (Report) throws -> Void = { _ in }
     ) throws -> Report {
         let leftovers = try AtomicFile.removeLeftovers(beside: output, fileSystem: fileSystem)
-        // Which staging line wins for each key: the last.
-        var lastStaged: [RecordKey: Int] = [:]
+        // Which staging line wins for each key: the last. Every staged key is in `staged`; only a key staged more
+        // than once (rare: a row re-made after a cut between staging and ledger) needs its winning line's index.
+        var staged = RecordKeySet()
+        var lastOfRepeated: [RecordKey: Int] = [:]
         var stagingRows = 0
         // Every key parsed below is one the ledger holds (or a row it does not list): keep the ledger's instance, so
         // these tables cost a slot per key, not another copy of every key's bytes.
         let shared = { (key: RecordKey) in ledger.member(equalTo: key) ?? key }
         let stagingDamage = try JSONLinesFormat().forEachNumberedRow(in: staging, fileSystem: fileSystem) { row, index in
-            lastStaged[shared(row.key)] = index
+            let key = shared(row.key)
+            if !staged.insert(key) { lastOfRepeated[key] = index }
             stagingRows += 1
         }
+        let isWinner = { (key: RecordKey, index: Int) in lastOfRepeated[key].map { $0 == index } ?? true }
 
+        // The output's keys written so far: a repeated output row is dropped (staging rows are each written once, by
+        // `isWinner`, so they need no entry here).
         var written = RecordKeySet()
         var fromOutput = 0
         var replaced = 0
@@ -92,7 +98,7 @@ public struct Finalizer: Sendable {
                 // A format may read the rows twice (to size a header first): count from zero each time.
                 (written, fromOutput, replaced, duplicates) = (RecordKeySet(), 0, 0, 0)
                 let outputDamage = try format.forEachRow(in: output, fileSystem: fileSystem) { row in
-                    if lastStaged[row.key] != nil {
+                    if staged.contains(row.key) {
                         replaced += 1
                     } else if written.insert(shared(row.key)) {
                         try emit(row)
@@ -111,16 +117,15 @@ public struct Finalizer: Sendable {
                         hint: "Nothing was changed. Inspect the output (RecoveryReport lists the line numbers) and repair it by hand.")
                 }
                 try JSONLinesFormat().forEachNumberedRow(in: staging, fileSystem: fileSystem) { row, index in
-                    guard lastStaged[row.key] == index else { return }
-                    written.insert(shared(row.key))
+                    guard isWinner(row.key, index) else { return }
                     try emit(row)
                 }
             }, into: { try writer.write($0) })
         }
-        let stagedKeys = lastStaged.count
+        let stagedKeys = staged.count
         duplicates += stagingRows - stagedKeys
         // Let the write's tables go before the census builds its own: the peak is one table, not three.
-        (lastStaged, written) = ([:], RecordKeySet())
+        (staged, lastOfRepeated, written) = (RecordKeySet(), [:], RecordKeySet())
 
         // Verify what is on disk, not what we meant to write.
         let final = try KeyCensus.scan(
@@ -145,6 +150,44 @@ public struct Finalizer: Sendable {
             rowsWritten: final.rowCount, rowsFromOutput: fromOutput, rowsFromStaging: stagedKeys,
             replacedByStaging: replaced, duplicatesDropped: duplicates, leftoversRemoved: leftovers.count,
             stagingLinesUnreadable: stagingDamage.malformed)
+        try finish(report, validate: validate)
+        return report
+    }
+
+    /// Whether an output is already final: its census (read under the run's lock) found each key the ledger lists
+    /// exactly once and nothing else, clean, and staging holds no rows — so a finalize would write the same bytes
+    /// again. Then ``confirmFinal(rows:validate:)`` finishes instead.
+    package static func isFinal(output census: KeyCensus, staging: KeyCensus, accounted: Reconciliation) -> Bool {
+        let clean = { (report: RecoveryReport) in report.malformedLineCount == 0 && report.tornTail == nil }
+        return census.duplicateCount == 0 && clean(census.report) && staging.rowCount == 0 && clean(staging.report)
+            && accounted.isConsistent && accounted.unexpectedCount == 0 && accounted.presentCount == census.rowCount
+            && accounted.ledgerCount == census.rowCount
+    }
+
+    /// The finalize of a run that staged nothing over an output that ``isFinal(output:staging:accounted:)``: the
+    /// output is synced where it is (a finalize cut before its directory sync, or an output copied into place, is
+    /// made durable), `validate` runs, and the empty staging file is removed — nothing is rewritten.
+    ///
+    /// - Parameter rows: the rows the census counted.
+    /// - Throws: the failing sync's error (never retried), or what `validate` threw (staging kept).
+    package func confirmFinal(rows: Int, validate: (Report) throws -> Void = { _ in }) throws -> Report {
+        if try fileSystem.isPresent(output) {
+            let fd: FileDescriptor
+            do { fd = try fileSystem.open(output, .readOnly, options: [], permissions: nil) } catch {
+                throw DurableIOError.syscall("open", path: output, error)
+            }
+            defer { try? fileSystem.close(fd) }
+            do { try fileSystem.fsync(fd) } catch { throw DurableIOError.syscall("fsync", path: output, error) }
+        }
+        let report = Report(
+            rowsWritten: rows, rowsFromOutput: rows, rowsFromStaging: 0, replacedByStaging: 0, duplicatesDropped: 0,
+            leftoversRemoved: 0, stagingLinesUnreadable: 0)
+        try finish(report, validate: validate)
+        return report
+    }
+
+    /// The end of every finalize: the caller's check, then staging removed and the directory synced.
+    private func finish(_ report: Report, validate: (Report) throws -> Void) throws {
         // The caller's check of the finished output (a validation command): throwing keeps staging.
         try validate(report)
 
@@ -157,6 +200,5 @@ public struct Finalizer: Sendable {
         do { try fileSystem.syncDirectory(staging.parentDirectory) } catch {
             throw DurableIOError.syscall("directory fsync", path: staging.parentDirectory, error)
         }
-        return report
     }
 }

@@ -14,14 +14,49 @@ import SystemPackage
 public enum RowAccounting {
     /// Compares the keys the ledger says are done with the keys present in output and staging.
     public static func reconcile(ledger: RecordKeySet, present: RecordKeySet, duplicateCount: Int = 0) -> Reconciliation {
-        var missing: [RecordKey] = []
-        for key in ledger where !present.contains(key) { missing.append(key) }
-        var unexpected: [RecordKey] = []
-        for key in present where !ledger.contains(key) { unexpected.append(key) }
+        reconcile(ledger: ledger, presentIn: [present], duplicateCount: duplicateCount)
+    }
+
+    /// ``reconcile(ledger:present:duplicateCount:)`` against the union of `parts` (the output and staging), without
+    /// building that union: shard by shard, on all cores.
+    package static func reconcile(ledger: RecordKeySet, presentIn parts: [RecordKeySet], duplicateCount: Int) -> Reconciliation {
+        struct Shard {
+            var present = 0
+            var missing = 0
+            var sampleMissing: [RecordKey] = []
+            var unexpected = 0
+            var sampleUnexpected: [RecordKey] = []
+        }
+        let shards = RecordKeySet.mapShards([ledger] + parts) { sets in
+            let ledger = sets[0]
+            let parts = sets.dropFirst()
+            var shard = Shard()
+            var missing: [RecordKey] = []
+            for key in ledger where !parts.contains(where: { $0.contains(key) }) { missing.append(key) }
+            (shard.missing, shard.sampleMissing) = (missing.count, smallest(missing, 5))
+            // Each key present is counted in the first part that holds it.
+            shard.present = parts.first?.count ?? 0
+            for (i, part) in parts.enumerated().dropFirst() {
+                for key in part where !parts.prefix(i).contains(where: { $0.contains(key) }) { shard.present += 1 }
+            }
+            // The ledger's keys present are `ledger.count - missing`; the rest of those present it does not list. Only
+            // when there are some is a second pass needed, to name them.
+            shard.unexpected = shard.present - (ledger.count - shard.missing)
+            guard shard.unexpected > 0 else { return shard }
+            var unexpected: [RecordKey] = []
+            for (i, part) in parts.enumerated() {
+                for key in part where !ledger.contains(key) && !parts.prefix(i).contains(where: { $0.contains(key) }) {
+                    unexpected.append(key)
+                }
+            }
+            shard.sampleUnexpected = smallest(unexpected, 5)
+            return shard
+        }
         return Reconciliation(
-            ledgerCount: ledger.count, presentCount: present.count, missingCount: missing.count,
-            sampleMissing: smallest(missing, 5), duplicateCount: duplicateCount,
-            unexpectedCount: unexpected.count, sampleUnexpected: smallest(unexpected, 5))
+            ledgerCount: ledger.count, presentCount: shards.reduce(0) { $0 + $1.present },
+            missingCount: shards.reduce(0) { $0 + $1.missing }, sampleMissing: smallest(shards.flatMap(\.sampleMissing), 5),
+            duplicateCount: duplicateCount, unexpectedCount: shards.reduce(0) { $0 + $1.unexpected },
+            sampleUnexpected: smallest(shards.flatMap(\.sampleUnexpected), 5))
     }
 
     /// The restart check: every key the ledger lists must be in output ∪ staging. Run it before any "nothing to
@@ -38,10 +73,9 @@ public enum RowAccounting {
     public static func checkRestart(
         ledger: RecordKeySet, output: KeyCensus, staging: KeyCensus? = nil, hint: String? = nil
     ) throws(DurableIOError) -> Reconciliation {
-        var present = output.keys
-        if let staging { present.formUnion(staging.keys) }
         let result = reconcile(
-            ledger: ledger, present: present, duplicateCount: output.duplicateCount + (staging?.duplicateCount ?? 0))
+            ledger: ledger, presentIn: [output.keys] + (staging.map { [$0.keys] } ?? []),
+            duplicateCount: output.duplicateCount + (staging?.duplicateCount ?? 0))
         guard result.missingCount == 0 else {
             throw missingKeysError(
                 result, operation: "restart check", path: output.report.path,

@@ -96,34 +96,101 @@ public struct RecordKeySet: Sendable, Equatable, Sequence, ExpressibleByArrayLit
         return "RecordKeySet(\(count) keys: \(sample)\(count > 5 ? ", …" : ""))"
     }
 
+    /// The set of `keys`, built on all cores, and how many of `keys` repeat an earlier one: what a run's million
+    /// inputs need before anything is compared with them.
+    package static func gathering(_ keys: [RecordKey]) -> (set: RecordKeySet, duplicateCount: Int) {
+        let laneCount = keys.count < 65_536 ? 1 : recoveryParallelism
+        var lanes = [[[RecordKey]]](repeating: [], count: laneCount)
+        lanes.withUnsafeMutableBufferPointer { out in
+            let out = UnsafeSendable(out)
+            let keys = UnsafeSendable(keys)
+            DispatchQueue.concurrentPerform(iterations: laneCount) { lane in
+                let range = keys.value.count * lane / laneCount..<keys.value.count * (lane + 1) / laneCount
+                var buckets = [[RecordKey]](repeating: [], count: shardCount)
+                for s in 0..<shardCount { buckets[s].reserveCapacity(range.count / shardCount + 16) }
+                for key in keys.value[range] { buckets[shard(of: key)].append(key) }
+                out.value[lane] = buckets
+            }
+        }
+        let (set, duplicates) = build(fromLanes: lanes)
+        return (set, duplicates.count)
+    }
+
+    /// How many keys of this set `other` does not hold, counted shard by shard on all cores.
+    package func countNot(in other: RecordKeySet) -> Int {
+        Self.mapShards([self, other]) { sets in sets[0].reduce(0) { $0 + (sets[1].contains($1) ? 0 : 1) } }.reduce(0, +)
+    }
+
+    /// What ``build(fromLanes:)`` found besides the set: keys the lanes held more than once.
+    struct Duplicates {
+        /// Keys beyond the first, over all shards.
+        var count = 0
+        /// The smallest duplicated keys (byte order), each once, at most ``sampleLimit``.
+        var sample: [RecordKey] = []
+        static let sampleLimit = 10
+
+        mutating func merge(_ other: Duplicates) {
+            count += other.count
+            sample = Array((sample + other.sample).sorted().prefix(Self.sampleLimit))
+        }
+    }
+
     /// Builds the set from buckets already split by shard (`buckets[lane][shard]`), one shard per task, on all
-    /// cores. The keys are moved out of the buckets, never copied (a copy would touch every key's heap object
-    /// once more to retain it, and once more to release it).
-    static func build(fromLanes lanes: consuming [[[RecordKey]]]) -> RecordKeySet {
+    /// cores, counting the keys that arrive more than once. The keys are moved out of the buckets, never copied (a
+    /// copy would touch every key's heap object once more to retain it, and once more to release it).
+    static func build(fromLanes lanes: consuming [[[RecordKey]]]) -> (set: RecordKeySet, duplicates: Duplicates) {
         let laneCount = lanes.count
         var flat: [[RecordKey]] = []
         flat.reserveCapacity(laneCount * shardCount)
         for lane in lanes { flat.append(contentsOf: lane) }
         var shards = [Set<RecordKey>](repeating: [], count: shardCount)
+        var duplicates = [Duplicates](repeating: Duplicates(), count: shardCount)
         flat.withUnsafeMutableBufferPointer { buckets in
             shards.withUnsafeMutableBufferPointer { out in
-                let buckets = UnsafeSendable(buckets)
-                let out = UnsafeSendable(out)
-                DispatchQueue.concurrentPerform(iterations: shardCount) { s in
-                    var total = 0
-                    for l in 0..<laneCount { total += buckets.value[l * shardCount + s].count }
-                    var set = Set<RecordKey>(minimumCapacity: total)
-                    for l in 0..<laneCount {
-                        // This task alone touches index l * shardCount + s.
-                        var bucket = (buckets.value.baseAddress! + l * shardCount + s).move()
-                        (buckets.value.baseAddress! + l * shardCount + s).initialize(to: [])
-                        // `update(with:)` moves the key in; `insert` would hand back a copy (a retain and a release).
-                        while let key = bucket.popLast() { set.update(with: key) }
+                duplicates.withUnsafeMutableBufferPointer { extra in
+                    let buckets = UnsafeSendable(buckets)
+                    let out = UnsafeSendable(out)
+                    let extra = UnsafeSendable(extra)
+                    DispatchQueue.concurrentPerform(iterations: shardCount) { s in
+                        var total = 0
+                        for l in 0..<laneCount { total += buckets.value[l * shardCount + s].count }
+                        var set = Set<RecordKey>(minimumCapacity: total)
+                        var found = Duplicates()
+                        for l in 0..<laneCount {
+                            // This task alone touches index l * shardCount + s.
+                            var bucket = (buckets.value.baseAddress! + l * shardCount + s).move()
+                            (buckets.value.baseAddress! + l * shardCount + s).initialize(to: [])
+                            // `update(with:)` moves the key in; `insert` would hand back a copy (a retain and a release).
+                            while let key = bucket.popLast() {
+                                guard let earlier = set.update(with: key) else { continue }
+                                found.count += 1
+                                // A key's repeats all fall in this shard: name it once.
+                                if !found.sample.contains(earlier) { found.merge(Duplicates(count: 0, sample: [earlier])) }
+                            }
+                        }
+                        out.value[s] = set
+                        extra.value[s] = found
                     }
-                    out.value[s] = set
                 }
             }
         }
-        return RecordKeySet(shards: shards)
+        var all = Duplicates()
+        for found in duplicates { all.merge(found) }
+        return (RecordKeySet(shards: shards), all)
+    }
+
+    /// `body` applied to shard `s` of each of `sets` (all sets shard a key alike), for every shard, on all cores;
+    /// the results in shard order. Comparing two sets shard by shard keeps each lookup in a table small enough for
+    /// the cache, and uses every core.
+    static func mapShards<R>(_ sets: [RecordKeySet], _ body: @Sendable ([Set<RecordKey>]) -> R) -> [R] {
+        var results = [R?](repeating: nil, count: shardCount)
+        results.withUnsafeMutableBufferPointer { out in
+            let out = UnsafeSendable(out)
+            let sets = UnsafeSendable(sets)
+            DispatchQueue.concurrentPerform(iterations: shardCount) { s in
+                out.value[s] = body(sets.value.map { $0.shards[s] })
+            }
+        }
+        return results.map { $0! }
     }
 }

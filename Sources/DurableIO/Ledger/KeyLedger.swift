@@ -70,7 +70,7 @@ public final class KeyLedger: Sendable {
     private static func load(
         _ lines: LineFile, _ layout: FileLayout, _ options: RecoveryOptions, sharingKeysWith shared: RecordKeySet? = nil
     ) throws(DurableIOError) -> (RecordKeySet, RecoveryReport) {
-        let (keys, tally) = try ChunkParser.recoverKeys(
+        let (keys, _, tally) = try ChunkParser.recoverKeys(
             lines, layout: layout, maxListed: options.maxListedMalformedLines,
             makeParser: {
                 let decoder = JSONDecoder()

@@ -92,11 +92,12 @@ enum ChunkParser {
     }
 
     /// Reads every complete line of a file into a ``RecordKeySet``, order not kept: each lane splits its keys
-    /// by shard as it parses, then the shards are built on all cores.
+    /// by shard as it parses, then the shards are built on all cores. Keys on more than one line are counted in
+    /// the duplicates.
     static func recoverKeys(
         _ lines: LineFile, layout: FileLayout, maxListed: Int,
         makeParser: () -> (UnsafeRawBufferPointer) -> Result<RecordKey, LineRejection>
-    ) throws(DurableIOError) -> (RecordKeySet, RecoveryTally) {
+    ) throws(DurableIOError) -> (RecordKeySet, RecordKeySet.Duplicates, RecoveryTally) {
         var tally = RecoveryTally(maxListed: maxListed)
         var lineBase = 0
         let parsers = (0..<recoveryParallelism).map { _ in makeParser() }
@@ -113,7 +114,8 @@ enum ChunkParser {
             let stats = parse(chunk, lanes: &lanes, parsers: parsers) { $0[RecordKeySet.shard(of: $1)].append($1) }
             count(stats, chunkOffset: offset, lineBase: &lineBase, tally: &tally)
         }
-        return (RecordKeySet.build(fromLanes: lanes), tally)
+        let (keys, duplicates) = RecordKeySet.build(fromLanes: lanes)
+        return (keys, duplicates, tally)
     }
 }
 

@@ -74,18 +74,21 @@ public struct JSONLinesFormat: RowFileFormat {
         return census
     }
 
-    /// The keys of an open JSON Lines file, parsed on several cores, with its malformed lines and torn tail.
+    /// The keys of an open JSON Lines file, parsed on several cores and gathered into the set on all of them, with
+    /// its duplicates, malformed lines and torn tail.
     static func census(
         of lines: LineFile, layout: FileLayout, options: RecoveryOptions, sharingKeysWith shared: RecordKeySet? = nil
     ) throws(DurableIOError) -> KeyCensus {
-        var keys: [RecordKey] = []
-        let tally = try ChunkParser.recover(
+        let (keys, duplicates, tally) = try ChunkParser.recoverKeys(
             lines, layout: layout, maxListed: options.maxListedMalformedLines,
-            makeParser: { { KeyedRow.key(of: $0) } }, sink: { keys.append(shared?.member(equalTo: $0) ?? $0) })
+            makeParser: {
+                guard let shared else { return { KeyedRow.key(of: $0) } }
+                return { KeyedRow.key(of: $0).map { shared.member(equalTo: $0) ?? $0 } }
+            })
         try tally.checkStrict(options, path: lines.path)
-        var census = KeyCensus(keys: keys, path: lines.path)
-        census.report = tally.report(path: lines.path, layout: layout)
-        return census
+        return KeyCensus(
+            keys: keys, rowCount: keys.count + duplicates.count, duplicateCount: duplicates.count,
+            sampleDuplicates: duplicates.sample, report: tally.report(path: lines.path, layout: layout))
     }
 }
 

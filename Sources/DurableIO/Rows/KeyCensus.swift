@@ -15,7 +15,7 @@ public struct KeyCensus: Sendable {
     public var rowCount: Int
     /// Rows whose key had been seen before in the same file.
     public var duplicateCount: Int
-    /// Up to ten of the duplicated keys.
+    /// Up to ten of the duplicated keys: for a JSON Lines file (read in parallel), the ten smallest in byte order.
     public var sampleDuplicates: [RecordKey]
     /// Malformed lines and torn tail.
     public var report: RecoveryReport
@@ -40,6 +40,15 @@ public struct KeyCensus: Sendable {
         self.report = RecoveryReport(
             path: path, validEntries: rows, malformedLineCount: 0, malformedLines: [], tornTail: nil, validLength: 0,
             fileSize: 0)
+    }
+
+    /// A census already counted.
+    init(keys: RecordKeySet, rowCount: Int, duplicateCount: Int, sampleDuplicates: [RecordKey], report: RecoveryReport) {
+        self.keys = keys
+        self.rowCount = rowCount
+        self.duplicateCount = duplicateCount
+        self.sampleDuplicates = sampleDuplicates
+        self.report = report
     }
 
     /// Reads the keys of the keyed-row file at `path` without locking or changing it. A missing file is empty.

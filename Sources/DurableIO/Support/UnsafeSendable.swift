@@ -8,7 +8,7 @@
 /// let lanes = UnsafeSendable(laneBuffer)
 /// DispatchQueue.concurrentPerform(iterations: laneBuffer.count) { k in lanes.value[k] = work(k) }
 /// ```
-struct UnsafeSendable<T>: @unchecked Sendable {
-    var value: T
-    init(_ value: T) { self.value = value }
+package struct UnsafeSendable<T>: @unchecked Sendable {
+    package var value: T
+    package init(_ value: T) { self.value = value }
 }
