@@ -44,6 +44,7 @@ extension CheckpointedRun {
         let validation = options.validation
         let output = self.output
         let finalized = try await DedicatedThread.run("finalize") {
+            FreedMemory.release()  // what the items needed, let go with `extractPending`'s locals
             let finalizer = Finalizer(
                 output: self.output, staging: self.stagingPath, format: self.format, options: self.options.recovery,
                 fileSystem: self.fileSystem)
@@ -88,13 +89,19 @@ extension CheckpointedRun {
         inputs: [RecordKey], stop: StopRequest, extract: @escaping @Sendable (RecordKey) async throws -> [UInt8]
     ) async throws -> Extracted {
         let (opened, unique, pending) = try await DedicatedThread.run("open run state") {
-            let (inputKeys, repeated) = RecordKeySet.gathering(inputs)
+            // Held in this optional alone, so that emptying it lets the set go.
+            var inputKeys: RecordKeySet?
+            let repeated: Int
+            (inputKeys, repeated) = RecordKeySet.gathering(inputs)
             var seen = RecordKeySet()
             let unique = repeated == 0 ? inputs : inputs.filter { seen.insert($0) }
+            seen = RecordKeySet()
             // The ledger keeps the inputs' instances of its keys: a million keys are held once, not once per file.
-            let opened = try self.openState(sharingKeysWith: inputKeys)
+            let opened = try self.openState(sharingKeysWith: &inputKeys)
             let done = opened.ledger.keys
-            return (opened, unique, unique.filteredConcurrently { !done.contains($0) })
+            let pending = unique.filteredConcurrently { !done.contains($0) }
+            FreedMemory.release()  // the parsing threads' copies of keys the sets already held
+            return (opened, unique, pending)
         }
         let (ledger, staging, errors, unrecorded) = (opened.ledger, opened.staging, opened.errors, opened.unrecorded)
         var previousAttempts: [RecordKey: Int] = [:]
@@ -240,11 +247,14 @@ extension CheckpointedRun {
     /// errors, records in the ledger the keys whose rows staging holds, and fails closed when a key the ledger
     /// lists has no row.
     ///
-    /// The state's key sets keep `inputs`' instance of every key it holds (see `RecordKeySet.member(equalTo:)`).
-    func openState(sharingKeysWith inputs: RecordKeySet? = nil) throws -> OpenedState {
+    /// The state's key sets keep `inputs`' instance of every key it holds (see `RecordKeySet.member(equalTo:)`);
+    /// `inputs` is emptied once the ledger has them, so that set is not held while staging and the output are read.
+    func openState(sharingKeysWith inputs: inout RecordKeySet?) throws -> OpenedState {
         try removeStaleTemporaryFiles()
         let ledger = try KeyLedger.open(
             at: ledgerPath, options: options.recovery, sharingKeysWith: inputs, fileSystem: fileSystem)
+        inputs = nil
+        FreedMemory.release()  // that set, and the parsing threads' copies of keys it already held
         let staging = try StagingFile.open(
             at: stagingPath, options: options.recovery, sharingKeysWith: ledger.keys, fileSystem: fileSystem)
         let errors = try Ledger<FailedAttempt>.open(at: errorsPath, options: options.recovery, fileSystem: fileSystem)

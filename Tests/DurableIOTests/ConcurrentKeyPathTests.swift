@@ -1,6 +1,7 @@
 import DurableIO
 import DurableRun
 import Foundation
+import Synchronization
 import SystemPackage
 import Testing
 
@@ -89,5 +90,36 @@ struct ConcurrentKeyPathTests {
         let inputs = try ExtractionInputs.list(at: path)
         #expect(inputs.keys == lines.map { RecordKey($0) })
         #expect(inputs.candidates == lines.count)
+    }
+}
+
+/// What a million-key phase frees on its parsing threads goes back to the system before the next phase builds its
+/// tables (`FreedMemory`): measured on this process's resident memory.
+@Suite("Freed memory is handed back", .inATestSlot)
+struct FreedMemoryTests {
+    /// This process's resident memory, in bytes (`/proc/self/statm`).
+    static func resident() -> Int {
+        let fields = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8))?.split(separator: " ") ?? []
+        return (fields.count > 1 ? Int(fields[1]) ?? 0 : 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    @Test func theFreedPagesOfAnotherThreadsArenaLeaveTheProcess() throws {
+        // 256 MB in 80-byte keys, made and let go on a thread of its own (its own malloc arena), as a parse lane does.
+        let done = DispatchSemaphore(value: 0)
+        let held = Mutex<Int>(0)
+        Thread.detachNewThread {
+            var keys: [RecordKey] = []
+            keys.reserveCapacity(3_200_000)
+            for i in 0..<3_200_000 { keys.append(RecordKey(bytes: [UInt8](repeating: UInt8(i & 0x7F), count: 40))) }
+            held.withLock { $0 = keys.count }
+            keys = []
+            done.signal()
+        }
+        done.wait()
+        #expect(held.withLock { $0 } == 3_200_000)
+        let before = Self.resident()
+        FreedMemory.release()
+        let after = Self.resident()
+        #expect(before - after > 128 << 20, "resident \(before >> 20) MB before, \(after >> 20) MB after the release")
     }
 }

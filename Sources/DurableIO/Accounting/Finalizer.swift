@@ -126,6 +126,7 @@ public struct Finalizer: Sendable {
         duplicates += stagingRows - stagedKeys
         // Let the write's tables go before the census builds its own: the peak is one table, not three.
         (staged, lastOfRepeated, written) = (RecordKeySet(), [:], RecordKeySet())
+        FreedMemory.release()
 
         // Verify what is on disk, not what we meant to write.
         let final = try KeyCensus.scan(
