@@ -53,7 +53,8 @@ extension CheckpointedRun {
                 if let validation { try Self.waitFor { try await validation(output) } }
             }
             // Nothing completed over an output already final (a rerun with nothing pending): confirm, do not rewrite.
-            if session.completed == 0, let rows = session.finalRows {
+            // (A first run whose every item failed has no output yet: the finalize writes the empty one.)
+            if session.completed == 0, let rows = session.finalRows, rows > 0 {
                 return try finalizer.confirmFinal(rows: rows, validate: validate)
             }
             return try finalizer.finalize(

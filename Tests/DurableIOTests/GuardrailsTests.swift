@@ -235,6 +235,39 @@ struct HeartbeatAndRenderingTests {
         #expect(last.progress.completed == 3 && last.pid == ProcessInfo.processInfo.processIdentifier)
     }
 
+    /// A beat on another thread whose snapshot was taken before the last items finished must not land after the
+    /// last beat: the record would say 4 of 6 for a run that ended at 6 of 6, and `status` that it was killed.
+    @Test func theRecordNeverGoesBackToAnEarlierSnapshot() async throws {
+        let dir = TemporaryDirectory()
+        let record = dir.file("out.heartbeat")
+        let tracker = ProgressTracker(total: 2)
+        // The thread's beat takes its snapshot (0 of 2), then waits between snapshot and record — in the disk
+        // estimate it asks for — until the run's last beat is done, or half a second.
+        let threadSnapshotTaken = DispatchSemaphore(value: 0)
+        let lastBeatDone = DispatchSemaphore(value: 0)
+        let calls = Mutex(0)
+        let heartbeat = Heartbeat(
+            tracker: tracker, interval: .seconds(3600), record: record,
+            spaceEstimate: {
+                if calls.withLock({ $0 += 1; return $0 }) == 1 {
+                    threadSnapshotTaken.signal()
+                    _ = lastBeatDone.wait(timeout: .now() + 0.5)
+                }
+                return nil
+            })
+        let threadDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            heartbeat.beat()
+            threadDone.signal()
+        }
+        threadSnapshotTaken.wait()
+        tracker.mark(completed: 1)
+        heartbeat.beat()  // the run's last beat, at 1 of 2
+        lastBeatDone.signal()
+        threadDone.wait()
+        #expect(Heartbeat.lastBeat(at: record)?.progress.completed == 1, "the record went back to an earlier snapshot")
+    }
+
     @Test func theHeartbeatThreadBeatsOnItsOwn() async throws {
         let tracker = ProgressTracker(total: 10)
         let heartbeat = Heartbeat(tracker: tracker, interval: .milliseconds(20))

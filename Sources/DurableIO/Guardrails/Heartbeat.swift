@@ -27,6 +27,10 @@ public final class Heartbeat: Sendable {
     private let subscribers = Mutex<[UUID: AsyncStream<ProgressSnapshot>.Continuation]>([:])
     private let stopSignal = DispatchSemaphore(value: 0)
     private let started = Mutex(false)
+    /// Held for a whole beat, snapshot to record: the beating thread's beat and the run's last one never
+    /// interleave, so the record a later beat leaves is never replaced by an earlier snapshot (a run that ended at
+    /// 6 of 6 was seen recorded at 4 of 6, the thread's rename landing after the last beat's).
+    private let beating = Mutex(())
 
     /// A heartbeat for `tracker`; `spaceEstimate`, when given, is asked at each beat how much more disk the run
     /// needs, and its answer is logged and recorded with the beat.
@@ -79,6 +83,10 @@ public final class Heartbeat: Sendable {
     /// Beats now: logs, records, and sends the snapshot to subscribers.
     @discardableResult
     public func beat() -> ProgressSnapshot {
+        beating.withLock { _ in beatHoldingTheLock() }
+    }
+
+    private func beatHoldingTheLock() -> ProgressSnapshot {
         let snapshot = tracker.snapshot()
         let space = spaceEstimate?()
         logger.debug("progress: \(snapshot)\(space.map { " · disk: \($0)" } ?? "")")
