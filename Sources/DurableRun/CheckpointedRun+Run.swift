@@ -94,9 +94,7 @@ extension CheckpointedRun {
             var inputKeys: RecordKeySet?
             let repeated: Int
             (inputKeys, repeated) = RecordKeySet.gathering(inputs)
-            var seen = RecordKeySet()
-            let unique = repeated == 0 ? inputs : inputs.filter { seen.insert($0) }
-            seen = RecordKeySet()
+            let unique = repeated == 0 ? inputs : Self.firstOfEach(inputs)
             // The ledger keeps the inputs' instances of its keys: a million keys are held once, not once per file.
             let opened = try self.openState(sharingKeysWith: &inputKeys)
             let done = opened.ledger.keys
@@ -220,6 +218,12 @@ extension CheckpointedRun {
             ledgerKeys: ledgerKeys, recoveredRows: opened.recoveredRows, finalRows: opened.finalRows,
             recordedFromStaging: unrecorded.count, ledgerRecovery: ledger.recovery, stagingRecovery: staging.recovery.report,
             failures: counts.failures)
+    }
+
+    /// `keys` without the repeats of a key, in order.
+    private static func firstOfEach(_ keys: [RecordKey]) -> [RecordKey] {
+        var seen = RecordKeySet()
+        return keys.filter { seen.insert($0) }
     }
 
     /// One item's outcome, committed by the run's per-item policy.

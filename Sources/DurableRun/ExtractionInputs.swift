@@ -85,39 +85,13 @@ public struct ExtractionInputs: Sendable {
         return ExtractionInputs(keys: keys, root: nil, pattern: nil, candidates: keys.count, listFile: path)
     }
 
-    /// The non-empty lines of `text` (a trailing `\r` dropped) as keys, in order: cut into one piece per core at
-    /// newlines, each piece's keys made (allocated and hashed) on its own thread.
+    /// The non-empty lines of `text` (a trailing `\r` dropped) as keys, in order, made (allocated and hashed) on
+    /// several cores.
     static func lines(of text: UnsafeRawBufferPointer) -> [RecordKey] {
-        guard let base = text.baseAddress else { return [] }
-        let end = base + text.count
-        let pieceCount = text.count < 1 << 20 ? 1 : ProcessInfo.processInfo.activeProcessorCount
-        var cuts = [base]
-        for k in 1..<max(pieceCount, 1) {
-            let guess = max(base + text.count * k / pieceCount, cuts.last!)
-            let cut = memchr(guess, 0x0A, end - guess).map { UnsafeRawPointer($0) + 1 } ?? end
-            cuts.append(cut)
+        ChunkParser.values(ofLinesIn: text) { line in
+            let length = line.last == 0x0D ? line.count - 1 : line.count
+            return length > 0 ? RecordKey(bytes: Array(UnsafeRawBufferPointer(rebasing: line[..<length]))) : nil
         }
-        cuts.append(end)
-        var pieces = [[RecordKey]](repeating: [], count: cuts.count - 1)
-        pieces.withUnsafeMutableBufferPointer { out in
-            let out = UnsafeSendable(out)
-            let cuts = UnsafeSendable(cuts)
-            DispatchQueue.concurrentPerform(iterations: cuts.value.count - 1) { k in
-                var start = cuts.value[k]
-                let stop = cuts.value[k + 1]
-                var keys: [RecordKey] = []
-                keys.reserveCapacity((stop - start) / 32)
-                while start < stop {
-                    let newline = memchr(start, 0x0A, stop - start).map { UnsafeRawPointer($0) } ?? stop
-                    var length = newline - start
-                    if length > 0 && start.load(fromByteOffset: length - 1, as: UInt8.self) == 0x0D { length -= 1 }
-                    if length > 0 { keys.append(RecordKey(bytes: Array(UnsafeRawBufferPointer(start: start, count: length)))) }
-                    start = newline + 1
-                }
-                out.value[k] = keys
-            }
-        }
-        return pieces.count == 1 ? pieces[0] : Array(pieces.joined())
     }
 
     /// The file an input's key names.

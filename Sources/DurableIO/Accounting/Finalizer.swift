@@ -160,9 +160,10 @@ public struct Finalizer: Sendable {
     /// again. Then ``confirmFinal(rows:validate:)`` finishes instead.
     package static func isFinal(output census: KeyCensus, staging: KeyCensus, accounted: Reconciliation) -> Bool {
         let clean = { (report: RecoveryReport) in report.malformedLineCount == 0 && report.tornTail == nil }
+        // Staging empty and no key repeated: present = the output's keys, one per row; nothing missing and nothing
+        // unexpected: present = the ledger.
         return census.duplicateCount == 0 && clean(census.report) && staging.rowCount == 0 && clean(staging.report)
-            && accounted.isConsistent && accounted.unexpectedCount == 0 && accounted.presentCount == census.rowCount
-            && accounted.ledgerCount == census.rowCount
+            && accounted.isConsistent && accounted.unexpectedCount == 0
     }
 
     /// The finalize of a run that staged nothing over an output that ``isFinal(output:staging:accounted:)``: the
@@ -173,12 +174,7 @@ public struct Finalizer: Sendable {
     /// - Throws: the failing sync's error (never retried), or what `validate` threw (staging kept).
     package func confirmFinal(rows: Int, validate: (Report) throws -> Void = { _ in }) throws -> Report {
         if try fileSystem.isPresent(output) {
-            let fd: FileDescriptor
-            do { fd = try fileSystem.open(output, .readOnly, options: [], permissions: nil) } catch {
-                throw DurableIOError.syscall("open", path: output, error)
-            }
-            defer { try? fileSystem.close(fd) }
-            do { try fileSystem.fsync(fd) } catch { throw DurableIOError.syscall("fsync", path: output, error) }
+            do { try fileSystem.sync(output) } catch { throw DurableIOError.syscall("fsync", path: output, error) }
         }
         let report = Report(
             rowsWritten: rows, rowsFromOutput: rows, rowsFromStaging: 0, replacedByStaging: 0, duplicatesDropped: 0,

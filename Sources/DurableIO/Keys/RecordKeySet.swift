@@ -133,6 +133,13 @@ public struct RecordKeySet: Sendable, Equatable, Sequence, ExpressibleByArrayLit
             count += other.count
             sample = Array((sample + other.sample).sorted().prefix(Self.sampleLimit))
         }
+
+        /// Counts one more repeat of `key`, naming it in the sample when it is among the smallest.
+        mutating func count(_ key: RecordKey) {
+            count += 1
+            guard !sample.contains(key) else { return }
+            merge(Duplicates(count: 0, sample: [key]))
+        }
     }
 
     /// Builds the set from buckets already split by shard (`buckets[lane][shard]`), one shard per task, on all
@@ -162,10 +169,8 @@ public struct RecordKeySet: Sendable, Equatable, Sequence, ExpressibleByArrayLit
                             (buckets.value.baseAddress! + l * shardCount + s).initialize(to: [])
                             // `update(with:)` moves the key in; `insert` would hand back a copy (a retain and a release).
                             while let key = bucket.popLast() {
-                                guard let earlier = set.update(with: key) else { continue }
-                                found.count += 1
-                                // A key's repeats all fall in this shard: name it once.
-                                if !found.sample.contains(earlier) { found.merge(Duplicates(count: 0, sample: [earlier])) }
+                                // A key's repeats all fall in this shard: it is named once.
+                                if let earlier = set.update(with: key) { found.count(earlier) }
                             }
                         }
                         out.value[s] = set

@@ -11,7 +11,7 @@ struct LineRejection: Error {
 /// chunk on its own thread and feeds what it parses to its own accumulator, so lanes never share state. Callers
 /// that need file order accumulate per chunk and concatenate lanes in order; callers that do not (key sets)
 /// keep their accumulators across chunks.
-enum ChunkParser {
+package enum ChunkParser {
     /// The lines a lane saw in one piece: how many, and which were rejected.
     struct PieceStats {
         var rejected: [(lineIndex: Int, offset: Int, length: Int, reason: String)] = []
@@ -89,6 +89,27 @@ enum ChunkParser {
             count(stats, chunkOffset: offset, lineBase: &lineBase, tally: &tally)
         }
         return tally
+    }
+
+    /// The values `parse` makes of the lines of `text`, in order, parsed on several cores as a file's chunk is; a
+    /// last line without its newline counts, and a line `parse` makes nothing of is left out. For a file already in
+    /// memory (an input list).
+    package static func values<T>(
+        ofLinesIn text: UnsafeRawBufferPointer, _ parse: @escaping (UnsafeRawBufferPointer) -> T?
+    ) -> [T] {
+        let terminated = text.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
+        let parser = { (line: UnsafeRawBufferPointer) -> Result<T, LineRejection> in
+            parse(line).map(Result.success) ?? .failure(LineRejection(reason: "no value"))
+        }
+        var lanes = [[T]](repeating: [], count: recoveryParallelism)
+        _ = Self.parse(
+            UnsafeRawBufferPointer(rebasing: text[..<terminated]), lanes: &lanes,
+            parsers: Array(repeating: parser, count: recoveryParallelism)) { $0.append($1) }
+        var values = Array(lanes.joined())
+        if terminated < text.count, let last = parse(UnsafeRawBufferPointer(rebasing: text[terminated...])) {
+            values.append(last)
+        }
+        return values
     }
 
     /// Reads every complete line of a file into a ``RecordKeySet``, order not kept: each lane splits its keys

@@ -11,7 +11,7 @@ import Glibc
 /// this does nothing.
 ///
 /// ```swift
-/// lastStaged = [:]                // the write's tables, let go
+/// staged = RecordKeySet()         // the write's tables, let go
 /// FreedMemory.release()           // before the census builds its own
 /// ```
 package enum FreedMemory {

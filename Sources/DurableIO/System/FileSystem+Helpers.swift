@@ -42,8 +42,11 @@ extension FileSystem {
     }
 
     /// Opens `directory` and fsyncs it, making the names created, renamed or removed in it durable.
-    package func syncDirectory(_ directory: FilePath) throws(Errno) {
-        let fd = try open(directory, .readOnly, options: [.directory], permissions: nil)
+    package func syncDirectory(_ directory: FilePath) throws(Errno) { try sync(directory, options: [.directory]) }
+
+    /// Opens `path` read-only and fsyncs it: a file's data made durable where it is, without writing it.
+    package func sync(_ path: FilePath, options: FileDescriptor.OpenOptions = []) throws(Errno) {
+        let fd = try open(path, .readOnly, options: options, permissions: nil)
         do {
             try fsync(fd)
         } catch {
