@@ -105,21 +105,28 @@ struct FreedMemoryTests {
 
     @Test func theFreedPagesOfAnotherThreadsArenaLeaveTheProcess() throws {
         // 256 MB in 80-byte keys, made and let go on a thread of its own (its own malloc arena), as a parse lane does.
-        let done = DispatchSemaphore(value: 0)
+        // Measured from while they are held: another test's release may come first, and then this one's finds less.
+        let made = DispatchSemaphore(value: 0)
+        let measured = DispatchSemaphore(value: 0)
+        let freed = DispatchSemaphore(value: 0)
         let held = Mutex<Int>(0)
         Thread.detachNewThread {
             var keys: [RecordKey] = []
             keys.reserveCapacity(3_200_000)
             for i in 0..<3_200_000 { keys.append(RecordKey(bytes: [UInt8](repeating: UInt8(i & 0x7F), count: 40))) }
             held.withLock { $0 = keys.count }
+            made.signal()
+            measured.wait()
             keys = []
-            done.signal()
+            freed.signal()
         }
-        done.wait()
+        made.wait()
+        let whileHeld = Self.resident()
+        measured.signal()
+        freed.wait()
         #expect(held.withLock { $0 } == 3_200_000)
-        let before = Self.resident()
         FreedMemory.release()
         let after = Self.resident()
-        #expect(before - after > 128 << 20, "resident \(before >> 20) MB before, \(after >> 20) MB after the release")
+        #expect(whileHeld - after > 128 << 20, "resident \(whileHeld >> 20) MB while held, \(after >> 20) MB after the release")
     }
 }

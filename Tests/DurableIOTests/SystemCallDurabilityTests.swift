@@ -49,12 +49,10 @@ struct SystemCallDurabilityTests {
 
     @Test("durable-extract: a rerun with nothing pending syncs the output and its directory before `complete`, and writes no output")
     func extractRerunWithNothingPending() async throws {
-        let dir = TemporaryDirectory()
-        let inputs = dir.file("inputs")
-        let output = dir.file("out.jsonl")
-        try FileManager.default.createDirectory(atPath: inputs.string, withIntermediateDirectories: true)
-        for i in 0..<20 { writeRaw("line \(i)\n", to: inputs.appending(String(format: "f%03d.txt", i))) }
-        let arguments = ["run", "--inputs", inputs.string, "--output", output.string, "--builtin", "file-stats"]
+        let f = ExtractFixture()
+        try f.makeInputs(20)
+        let (dir, output) = (f.dir, f.output)
+        let arguments = ["run", "--inputs", f.inputs.string, "--output", output.string, "--builtin", "file-stats"]
         let first = try await BuiltCLI.run("durable-extract", arguments)
         #expect(first.status == 0, "\(first.stderr)")
         guard let trace = try await SystemCallTrace.run(ChildProcess.built("durable-extract"), arguments) else { return }
