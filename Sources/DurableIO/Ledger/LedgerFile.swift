@@ -33,6 +33,8 @@ final class LedgerFile: @unchecked Sendable {
     private var committerStarted = false
     private var asyncWaiting = 0
     private var lastBatchSize = 0
+    /// A leader is waiting for ``lastBatchSize`` appends to be queued (see ``leadLocked()``).
+    private var gathering = false
 
     private final class Waiter {
         var result: Result<Void, DurableIOError>?
@@ -211,6 +213,7 @@ final class LedgerFile: @unchecked Sendable {
         }
         queue.append(contentsOf: bytes)
         waiters.append(waiter)
+        if gathering && waiters.count >= lastBatchSize { condition.broadcast() }
         driveBatches(until: { waiter.result != nil })
         condition.unlock()
         try waiter.result!.get()
@@ -263,8 +266,11 @@ final class LedgerFile: @unchecked Sendable {
     private func leadLocked() {
         leaderActive = true
         if lastBatchSize > 1 && waiters.count < lastBatchSize {
+            // The appender that completes the batch wakes the leader; the limit covers an appender that left.
+            gathering = true
             let deadline = Date(timeIntervalSinceNow: Self.gatherLimit)
             while waiters.count < lastBatchSize && !closed && condition.wait(until: deadline) {}
+            gathering = false
         }
         lastBatchSize = waiters.count
         condition.unlock()
