@@ -12,7 +12,7 @@ struct BackfillsJSON: Encodable {
 /// batch, the rate before a batch finished, the WAL figures outside WAL mode).
 ///
 /// The options are printed in snake_case; in `_durable_backfills.options` they keep the keys they were written with
-/// (`{"niceRatio":1,…}`), which `resume` reads.
+/// (`{"niceRatio":0.5,…}`), which `resume` reads.
 struct BackfillJSON: Encodable {
     var definition: DefinitionJSON
     var options: OptionsJSON

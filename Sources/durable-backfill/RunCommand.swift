@@ -39,8 +39,8 @@ struct RunCommand: ParsableCommand {
     var targetBatchTime: DurationArgument?
     @Option(name: .customLong("yield"), help: "A fixed pause after each batch, e.g. 100ms (added to the nice-ratio pause).", transform: DurationArgument.parse)
     var yieldTime: DurationArgument = DurationArgument(.zero)
-    @Option(help: "Pause after each batch for this multiple of the batch's time (0 for none).", transform: NumericArgument.number(in: 0...1000))
-    var niceRatio: Double = 1.0
+    @Option(help: "Pause after each batch for this multiple of the batch's time (0 for none; at 0 the application's writer waits out the whole backfill).", transform: NumericArgument.number(in: 0...1000))
+    var niceRatio: Double = BackfillOptions().niceRatio
     @Option(help: "Wait this long for another connection's lock before a query fails, e.g. 5s.", transform: DurationArgument.parse)
     var busyTimeout: DurationArgument = DurationArgument(.seconds(5))
     @Option(help: "In WAL mode, checkpoint (TRUNCATE) once the WAL is larger than this many MiB.", transform: NumericArgument.count(in: 1...1_048_576))

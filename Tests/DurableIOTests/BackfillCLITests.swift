@@ -21,6 +21,18 @@ struct BackfillCLITests {
         try Incident.int(db, "SELECT batches FROM _durable_backfills WHERE name = '\(name)'") ?? 0
     }
 
+    @Test("Without --nice-ratio a run pauses half of each batch's time (issue 18, target 5's measured default), and records it")
+    func defaultNiceRatioIsRecorded() async throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("app.db")
+        try Incident.make(db, transmissions: 300, withoutObservations: 30)
+        let run = try await ChildProcess.backfill(Self.runArguments(db, ["--batch-size", "100"]))
+        #expect(run.status == 0, "\(run.output)")
+        let record = try #require(try Backfill.status(named: Self.name, in: db.string))
+        #expect(record.options.niceRatio == 0.5)
+        #expect(BackfillOptions().niceRatio == 0.5, "the library's default is the command's")
+    }
+
     @Test("A failure in the first query: exit 1 with the message, recorded failed; resume completes after the fix")
     func firstQueryFails() async throws {
         let dir = TemporaryDirectory()

@@ -83,7 +83,7 @@ struct PreviousReleaseStateTests {
         #expect(record["status"] as? String == "completed")
         let options = try #require(record["options"] as? [String: Any])
         // Read with the keys it was written with: a renamed key would have left resume on the defaults
-        // (batches sized toward 50 ms from 100 rows, a nice ratio of 1, no fixed pause).
+        // (batches sized toward 50 ms from 100 rows, a nice ratio of 0.5, no fixed pause).
         #expect(options["batch_size"] as? Int == 20 && options["target_batch_milliseconds"] is NSNull, "\(options)")
         #expect(options["nice_ratio"] as? Double == 0 && options["fixed_yield_milliseconds"] as? Double == 100, "\(options)")
         #expect(options["busy_timeout_milliseconds"] as? Double == 2000, "\(options)")

@@ -1,7 +1,9 @@
 /// How a backfill paces itself: batch size, the yield between batches, and WAL checkpoints.
 ///
-/// The defaults suit a database an application is using: batches sized toward 50 ms, each followed by a pause as
-/// long as the batch took (nice ratio 1.0: the backfill holds the writer at most about half the time), and a
+/// The defaults suit a database an application is using: batches sized toward 50 ms, each followed by a pause half
+/// as long as the batch took (nice ratio 0.5: the backfill holds the writer at most about two thirds of the time, and
+/// the application's writer waits at most one batch — measured in `Documentation/Benchmarks.md`: the smallest ratio
+/// that kept that writer's p99 under 100 ms, in either journal mode), and a
 /// `TRUNCATE` checkpoint whenever the WAL passes 64 MiB. The options are recorded with the backfill, so a resume
 /// paces itself the same way.
 ///
@@ -22,8 +24,8 @@ public struct BackfillOptions: Sendable, Codable, Equatable {
 
     /// Default: `.targetTime(.milliseconds(50))`.
     public var batchSizing: BatchSizing = .targetTime(.milliseconds(50))
-    /// Pause after each batch for this multiple of the batch's own time (as gh-ost's `--nice-ratio`). Default 1.0.
-    public var niceRatio: Double = 1.0
+    /// Pause after each batch for this multiple of the batch's own time (as gh-ost's `--nice-ratio`). Default 0.5.
+    public var niceRatio: Double = 0.5
     /// A fixed pause after each batch, added to the proportional one. Default none.
     public var fixedYield: Duration = .zero
     /// A batch's key range holds at most about this many times its row limit of existing rows, so a selective
