@@ -62,6 +62,7 @@ rm -f "$OUT"*
 run "$WORK/list.jobs1" --jobs 1
 timed "--jobs 1, $JOBS1 inputs" "${RUN[@]}"
 echo "  $(rate "$JOBS1" "$TOOK") items/s"
+result 3 "items/s at --jobs 1 ($JOBS1 inputs)" "$(rate "$JOBS1" "$TOOK")/s" "–" "report" "–"
 rm -f "$OUT"*
 
 # 2. --jobs 8 over all of them, killed with SIGKILL once half the ledger is written, then resumed.
@@ -79,7 +80,9 @@ killed_at=$(now)
 done_at_kill=$(wc -l < "$OUT.done")
 echo "--jobs 8: kill -9 after $(seconds "$start" "$killed_at") s with $done_at_kill keys in the ledger ($(rate "$done_at_kill" "$(seconds "$start" "$killed_at")") items/s)"
 timed "status after the kill" "$BIN" status --output "$OUT" --input-list "$WORK/list"
+result 3 "status after the kill -9 at $done_at_kill of $COUNT" "$TOOK s" "–" "< 2 s" "$(verdict "$TOOK < 2")"
 timed "resume, --jobs 8" "${RUN[@]}"
+result 3 "resume after the kill, peak RSS" "$RSS MB" "–" "< 200 MB" "$(verdict "$RSS < 200")"
 resumed=$(( COUNT - done_at_kill ))
 echo "  $(rate "$resumed" "$TOOK") items/s over the $resumed the kill left (peak RSS is the target's: < 200 MB)"
 rows=$(wc -l < "$OUT")
@@ -88,10 +91,15 @@ import json, sys
 keys = [json.loads(line)['key'] for line in open(sys.argv[1], 'rb')]
 print(len(set(keys)), len(keys))" "$OUT")
 echo "output: $rows rows; unique keys / rows: $unique (expected $COUNT $COUNT)"
-[ "$unique" = "$COUNT $COUNT" ] || { echo "LOST OR DOUBLED ROWS" >&2; exit 1; }
+[ "$unique" = "$COUNT $COUNT" ] || { echo "LOST OR DOUBLED ROWS" >&2; result 3 "rows after kill -9 and resume" "$unique" "$COUNT" "none lost" missed; exit 1; }
+result 3 "rows after kill -9 and resume (unique keys, rows)" "$unique" "$COUNT $COUNT" "none lost or doubled" met
+result 3 "items/s at --jobs 8 (the resume)" "$(rate "$resumed" "$TOOK")/s" "–" "report" "–"
 
 # 3. The restart checks on the finished run: verify, a rerun with nothing pending, status.
 timed "verify" "$BIN" verify --output "$OUT"
+result 3 "verify of the finished run" "$TOOK s" "–" "< 2 s" "$(verdict "$TOOK < 2")"
 timed "rerun with nothing pending" "${RUN[@]}"
+result 3 "rerun with nothing pending" "$TOOK s" "–" "< 2 s" "$(verdict "$TOOK < 2")"
 timed "status --input-list" "$BIN" status --output "$OUT" --input-list "$WORK/list"
+result 3 "status of the finished run" "$TOOK s" "–" "< 2 s" "$(verdict "$TOOK < 2")"
 echo "targets: peak RSS < 200 MB, verify < 2 s, rerun with nothing pending < 2 s, status < 2 s"

@@ -42,9 +42,11 @@ for name in durable xargs parallel; do
     printf '%-9s wall %6.2f s  cpu %6.2f s   (rounds: %s)\n' "$name" "$wall" "$cpu" "$(cut -d' ' -f1 "$WORK/$name.times" | tr '\n' ' ')"
     eval "${name}_wall=$wall ${name}_cpu=$cpu"
 done
-python3 - "$durable_wall" "$xargs_wall" "$parallel_wall" "$durable_cpu" "$xargs_cpu" "$ITEMS" <<'PY'
+python3 - "$durable_wall" "$xargs_wall" "$parallel_wall" "$durable_cpu" "$xargs_cpu" "$ITEMS" "$JOBS" <<'PY'
 import sys
-d, x, p, dc, xc, n = map(float, sys.argv[1:])
+d, x, p, dc, xc, n = map(float, sys.argv[1:7])
 print(f"durable-extract / xargs -P: wall {d / x:.2f}x (target <= 1.15x), cpu {dc / xc:.2f}x; "
       f"parallel / durable-extract: {p / d:.2f}x (target >= 3x); overhead over xargs {(d - x) / n * 1e3:.3f} ms per item")
+print(f"RESULT 1 | durable-extract --jobs {sys.argv[7]}, {int(n)} trivial items, wall | {d:.2f} s | xargs -P {x:.2f} s ({d / x:.2f}x) | <= 1.15x xargs | {'met' if d / x <= 1.15 else 'missed'}")
+print(f"RESULT 1 | GNU parallel --joblog / durable-extract, wall | {p / d:.2f}x | parallel {p:.2f} s | >= 3x | {'met' if p / d >= 3 else 'missed'}")
 PY

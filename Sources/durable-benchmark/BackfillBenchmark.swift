@@ -17,7 +17,7 @@ struct BackfillBenchmark: ParsableCommand {
     @Option var transmissions: Int = 71_000
     @Option var observations: Int = 1_500_000
     @Option(help: "Journal modes to compare: wal, rollback.") var modes: [String] = ["wal", "rollback"]
-    @Option(help: "Nice ratios of the durable runs (1.0 is the default of durable-backfill).") var niceRatios: [Double] = [1.0]
+    @Option(help: "Nice ratios of the durable runs (repeat the option for several; 0.5 is the default of durable-backfill).") var niceRatios: [Double] = [BackfillOptions().niceRatio]
     @Option(help: "Interleaved rounds (medians are reported).") var rounds: Int = 1
     @Option(help: "Seconds of load before and after each backfill.") var settle: Double = 3
     @Option(help: "Application writer transactions per second in WAL mode.") var writerRate: Double = 200
@@ -55,6 +55,7 @@ struct BackfillBenchmark: ParsableCommand {
         try BackfillRun.writeCSV(results, to: csv)
         print("\n## Every run\n\n" + BackfillRun.table(results))
         print("\n## Medians over \(rounds) interleaved round(s)\n\n" + BackfillRun.medianTable(results))
+        BackfillRun.printResults(results)
         print("CSV written to \(csv)/; plot with: python3 Scripts/plot_backfill_benchmark.py \(csv) Documentation/backfill-benchmark.png")
     }
 

@@ -1,3 +1,4 @@
+import DurableSQLite
 import Foundation
 
 /// One latency a load process recorded.
@@ -49,7 +50,7 @@ struct BackfillRun {
 
     var variant: Variant
     /// The durable backfill's nice ratio (its default is 1.0).
-    var niceRatio = 1.0
+    var niceRatio = BackfillOptions().niceRatio
     var mode: String
     var round: Int
     var start = 0.0
@@ -64,7 +65,7 @@ struct BackfillRun {
     var total: Double { end - start }
 
     /// `one-shot`, `durable-backfill` (defaults), or `durable-backfill nice 0.5`.
-    var label: String { variant == .durable && niceRatio != 1.0 ? "\(variant.rawValue) nice \(niceRatio)" : variant.rawValue }
+    var label: String { variant == .durable && niceRatio != BackfillOptions().niceRatio ? "\(variant.rawValue) nice \(niceRatio)" : variant.rawValue }
 
     /// Latencies of the calls that started while the backfill ran (or, for the baseline, before it started).
     func stats(_ role: String, baseline: Bool = false) -> LatencyStats {
@@ -168,5 +169,36 @@ extension BackfillRun {
                     + " | " + (tenths.isEmpty ? "–" : String(format: "%.2f×", median(tenths.map { $0.lastPerRow / $0.firstPerRow }))) + " |")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Issue 18's target 5 per mode and nice ratio, as report lines: total ≤ 2× the one-shot `UPDATE` (median of
+    /// the per-round ratios) while the reader's p99 stays under 50 ms and, in WAL mode, the writer's under 100 ms
+    /// with no busy error (medians over the rounds, busy errors summed).
+    static func printResults(_ runs: [BackfillRun]) {
+        func median(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.sorted()[values.count / 2] }
+        var order: [String] = []
+        for run in runs where run.variant == .durable && !order.contains("\(run.mode)|\(run.niceRatio)") {
+            order.append("\(run.mode)|\(run.niceRatio)")
+        }
+        for key in order {
+            let group = runs.filter { $0.variant == .durable && "\($0.mode)|\($0.niceRatio)" == key }
+            let oneShots = group.compactMap { run in runs.first { $0.mode == run.mode && $0.round == run.round && $0.variant == .oneShot } }
+            let ratio = median(zip(group, oneShots).map { $0.total / $1.total })
+            let reader = median(group.map { $0.stats("reader").p99 })
+            let writers = group.map { $0.stats("writer") }.filter { $0.count > 0 }
+            let writer = median(writers.map(\.p99))
+            let busy = writers.map(\.busy).reduce(0, +)
+            let mode = group[0].mode
+            var met = ratio <= 2 && reader < 50
+            var latencies = String(format: "reader p99 %.1f ms", reader)
+            if !writers.isEmpty {
+                met = met && writer < 100 && busy == 0
+                latencies += String(format: ", writer p99 %.1f ms, %d busy", writer, busy)
+            }
+            result(
+                5, "backfill, \(mode), nice ratio \(group[0].niceRatio), \(group.count) round(s): total / one-shot (\(latencies))",
+                String(format: "%.2f×", ratio), baseline: String(format: "one-shot %.1f s", median(oneShots.map(\.total))),
+                goal: "≤ 2×, reader p99 < 50 ms" + (writers.isEmpty ? "" : ", writer p99 < 100 ms, 0 busy"), met: met)
+        }
     }
 }

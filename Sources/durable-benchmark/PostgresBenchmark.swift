@@ -18,7 +18,7 @@ struct PostgresBenchmark: AsyncParsableCommand {
     @Option(help: "Worker counts, comma-separated.")
     var workers: String = "1,2,4,8"
 
-    @Option(help: "Items per worker in the command runs (each run has workers × this many items).")
+    @Option(help: "Items per worker in the command runs (each run has workers × this many items; 0 skips them).")
     var itemsPerWorker: Int = 200
 
     @Option(help: "The per-item command.")
@@ -30,6 +30,12 @@ struct PostgresBenchmark: AsyncParsableCommand {
     @Option(help: "Items in the ceiling runs (in-process echo, no command).")
     var ceilingItems: Int = 20_000
 
+    @Option(help: "A per-item command for the ceiling runs instead of the in-process echo (e.g. cat).")
+    var ceilingCommand: String?
+
+    @Option(help: "Rounds of each ceiling run (each row is printed, then the medians).")
+    var rounds: Int = 1
+
     mutating func run() async throws {
         let location = try PostgresLocation(store)
         let root = FileManager.default.temporaryDirectory.path + "/durable-pg-benchmark-\(ProcessInfo.processInfo.processIdentifier)"
@@ -38,33 +44,49 @@ struct PostgresBenchmark: AsyncParsableCommand {
         let levels = workers.split(separator: ",").compactMap { Int($0) }
         print("durable-resume on PostgreSQL — \(ProcessInfo.processInfo.activeProcessorCount) cores, server \(location.redacted)")
 
-        print("\n## Workers on one run, per-item command `\(command)`, --jobs 1 each, lease \(lease) s, batch 100 / 5 s")
-        print("| workers | items | seconds | items/s | per worker | claim p50 | claim p99 | commit p50 | commit p99 | renew p50 |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        for level in levels {
-            let count = level * itemsPerWorker
-            let configuration = RunConfiguration(command: command)
-            let r = try await measure(location, root: root, count: count, workers: level, jobs: 1, claimSize: nil, lease: lease, configuration: configuration) { item in
-                try await ItemCommand(configuration.command).run(argument: item.key, standardInput: Array((item.json + "\n").utf8))
+        if itemsPerWorker > 0 {
+            print("\n## Workers on one run, per-item command `\(command)`, --jobs 1 each, lease \(lease) s, batch 100 / 5 s")
+            print("| workers | items | seconds | items/s | per worker | claim p50 | claim p99 | commit p50 | commit p99 | renew p50 |")
+            print("|---|---|---|---|---|---|---|---|---|---|")
+            for level in levels {
+                let count = level * itemsPerWorker
+                let configuration = RunConfiguration(command: command)
+                let r = try await measure(location, root: root, count: count, workers: level, jobs: 1, claimSize: nil, lease: lease, configuration: configuration) { item in
+                    try await ItemCommand(configuration.command).run(argument: item.key, standardInput: Array((item.json + "\n").utf8))
+                }
+                print(String(format: "| %d | %d | %.1f | **%.1f** | %.1f | %@ | %@ | %@ | %@ | %@ |", level, count, r.seconds, Double(count) / r.seconds,
+                             Double(count) / r.seconds / Double(level), milliseconds(r.claims.percentile(50)), milliseconds(r.claims.percentile(99)),
+                             milliseconds(r.commits.percentile(50)), milliseconds(r.commits.percentile(99)), milliseconds(r.renewals.percentile(50))))
             }
-            print(String(format: "| %d | %d | %.1f | **%.1f** | %.1f | %@ | %@ | %@ | %@ | %@ |", level, count, r.seconds, Double(count) / r.seconds,
-                         Double(count) / r.seconds / Double(level), milliseconds(r.claims.percentile(50)), milliseconds(r.claims.percentile(99)),
-                         milliseconds(r.commits.percentile(50)), milliseconds(r.commits.percentile(99)), milliseconds(r.renewals.percentile(50))))
         }
 
-        print("\n## The store's ceiling: in-process echo (no command), --jobs 4 per worker, claims of 10, batch 100")
+        let what = ceilingCommand.map { "per-item command `\($0)`" } ?? "in-process echo (no command)"
+        print("\n## The store's ceiling: \(what), --jobs 4 per worker, claims of 10, batch 100, \(rounds) round(s)")
         print("| workers | items | seconds | items/s | claims/s | claim p50 | claim p99 | commit p50 | commit p99 |")
         print("|---|---|---|---|---|---|---|---|---|")
         var sizes = ""
+        let ceilingCommand = self.ceilingCommand
         for level in levels {
-            let configuration = RunConfiguration(command: "echo")
-            let r = try await measure(location, root: root, count: ceilingItems, workers: level, jobs: 4, claimSize: 10, configuration: configuration, keep: level == levels.last) { item in
-                Array(item.json.utf8)
+            var perRound: [(rate: Double, p50: Double, p99: Double)] = []
+            for round in 1...max(rounds, 1) {
+                let configuration = RunConfiguration(command: ceilingCommand ?? "echo")
+                let r = try await measure(
+                    location, root: root, count: ceilingItems, workers: level, jobs: 4, claimSize: 10, configuration: configuration,
+                    keep: level == levels.last && round == max(rounds, 1)
+                ) { item in
+                    guard let command = ceilingCommand else { return Array(item.json.utf8) }
+                    return try await ItemCommand(command).run(argument: item.key, standardInput: Array((item.json + "\n").utf8))
+                }
+                print(String(format: "| %d | %d | %.2f | **%.0f** | %.0f | %@ | %@ | %@ | %@ |", level, ceilingItems, r.seconds, Double(ceilingItems) / r.seconds,
+                             Double(r.claims.count) / r.seconds, milliseconds(r.claims.percentile(50)), milliseconds(r.claims.percentile(99)),
+                             milliseconds(r.commits.percentile(50)), milliseconds(r.commits.percentile(99))))
+                perRound.append((Double(ceilingItems) / r.seconds, r.claims.percentile(50), r.claims.percentile(99)))
+                if let s = r.sizes { sizes = s }
             }
-            print(String(format: "| %d | %d | %.2f | **%.0f** | %.0f | %@ | %@ | %@ | %@ |", level, ceilingItems, r.seconds, Double(ceilingItems) / r.seconds,
-                         Double(r.claims.count) / r.seconds, milliseconds(r.claims.percentile(50)), milliseconds(r.claims.percentile(99)),
-                         milliseconds(r.commits.percentile(50)), milliseconds(r.commits.percentile(99))))
-            if let s = r.sizes { sizes = s }
+            result(
+                4, "PostgreSQL, \(ceilingItems.formatted()) items, \(level) workers, \(what): items/s, claim p50 / p99 (medians of \(perRound.count))",
+                String(format: "%.0f/s, %@ / %@", perRound.map(\.rate).median, milliseconds(perRound.map(\.p50).median), milliseconds(perRound.map(\.p99).median)),
+                goal: "report", met: nil)
         }
         print("\n## Sizes after one \(ceilingItems.formatted())-item run (each result the item echoed)\n\(sizes)")
     }

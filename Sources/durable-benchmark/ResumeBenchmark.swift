@@ -59,6 +59,10 @@ struct ResumeBenchmark: AsyncParsableCommand {
                 process: { item in try await ItemCommand(configuration.command).run(argument: item.key, standardInput: Array((item.json + "\n").utf8)) })
             precondition(outcome.run.status == .completed, "run ended \(outcome.run.status)")
             print(String(format: "--jobs %d: %.1f s, %.0f items/s", level, outcome.seconds, Double(outcome.processed) / outcome.seconds))
+            result(
+                8, "durable-resume --jobs \(level), \(items.formatted()) items, `\(command)`, every batch synced",
+                String(format: "%.0f items/s", Double(outcome.processed) / outcome.seconds),
+                baseline: level == 1 ? "338/s unsynced (2026-11-23)" : level == 8 ? "640/s unsynced (2026-11-23)" : "–", goal: "report the syncs' cost", met: nil)
             if sizeLine.isEmpty { sizeLine = Self.sizes(path, store: store, items: items) }
         }
         // The store's own ceiling: the same run with an in-process "command".

@@ -35,3 +35,9 @@ func peakResidentMiB() -> Double {
     }
     return .nan
 }
+
+/// One line of the report `Scripts/benchmark-report.sh` collects (every line starting with `RESULT`): the issue's
+/// target number, what was measured, the figure, its baseline from the same run, the goal, and met or missed.
+func result(_ target: Int, _ what: String, _ figure: String, baseline: String = "–", goal: String, met: Bool?) {
+    print("RESULT \(target) | \(what) | \(figure) | \(baseline) | \(goal) | \(met.map { $0 ? "met" : "missed" } ?? "–")")
+}
