@@ -22,6 +22,9 @@ final class LedgerFile: @unchecked Sendable {
     private let fd: FileDescriptor
 
     private let condition = NSCondition()
+    /// What a gathering leader waits on (see ``leadLocked()``), apart from ``condition``: the append that completes
+    /// its batch wakes the leader alone, not every appender waiting for that batch's sync as well.
+    private let gatherWake = NSCondition()
     private var queue: [UInt8] = []
     private var waiters: [Waiter] = []
     private var leaderActive = false
@@ -213,7 +216,7 @@ final class LedgerFile: @unchecked Sendable {
         }
         queue.append(contentsOf: bytes)
         waiters.append(waiter)
-        if gathering && waiters.count >= lastBatchSize { condition.broadcast() }
+        wakeGatheringLeaderIfComplete()
         driveBatches(until: { waiter.result != nil })
         condition.unlock()
         try waiter.result!.get()
@@ -232,6 +235,7 @@ final class LedgerFile: @unchecked Sendable {
             waiters.append(Waiter(continuation: continuation))
             asyncWaiting += 1
             startCommitterIfNeeded()
+            wakeGatheringLeaderIfComplete()
             condition.broadcast()
             condition.unlock()
         }
@@ -269,13 +273,29 @@ final class LedgerFile: @unchecked Sendable {
             // The appender that completes the batch wakes the leader; the limit covers an appender that left.
             gathering = true
             let deadline = Date(timeIntervalSinceNow: Self.gatherLimit)
-            while waiters.count < lastBatchSize && !closed && condition.wait(until: deadline) {}
+            while waiters.count < lastBatchSize && !closed {
+                // Taken before `condition` is let go, so the wake (sent with `condition` held) cannot come first.
+                gatherWake.lock()
+                condition.unlock()
+                let woken = gatherWake.wait(until: deadline)
+                gatherWake.unlock()
+                condition.lock()
+                if !woken { break }
+            }
             gathering = false
         }
         lastBatchSize = waiters.count
         condition.unlock()
         leadOneBatch()
         condition.lock()
+    }
+
+    /// With the lock held: wakes the gathering leader once as many appends are queued as its last batch held.
+    private func wakeGatheringLeaderIfComplete() {
+        guard gathering && (waiters.count >= lastBatchSize || closed) else { return }
+        gatherWake.lock()
+        gatherWake.signal()
+        gatherWake.unlock()
     }
 
     /// Takes the queued bytes, writes and syncs them, and resolves their waiters. Called without the lock, by
@@ -370,6 +390,7 @@ final class LedgerFile: @unchecked Sendable {
             return
         }
         closed = true
+        wakeGatheringLeaderIfComplete()
         condition.broadcast()
         condition.unlock()
         do { try fileSystem.close(fd) } catch { throw DurableIOError.syscall("close", path: path, error) }
