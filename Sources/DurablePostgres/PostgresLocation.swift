@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 
 /// Where a PostgreSQL run store is: a `postgres://user[:password]@host[:port]/database[?sslmode=…]` URL, parsed,
@@ -5,11 +6,15 @@ import Foundation
 ///
 /// The password may also come from `PGPASSWORD` in the environment (then the URL carries none). `sslmode`
 /// is `disable`, `prefer` (the default, as libpq) or `require`; `schema` names the PostgreSQL schema that holds
-/// the store's tables (default `durable`), so several stores can share one database.
+/// the store's tables (default `durable`), so several stores can share one database; `timeout` is how many seconds
+/// one call may wait for the server without progress before it fails (default 15: raise it for a busy server,
+/// e.g. an ingest of millions of items while a checkpoint writes to a slow disk).
 ///
 /// ```swift
 /// let location = try PostgresLocation("postgres://worker:s3cret@db.internal/runs")
 /// print(location.redacted)   // postgres://worker:***@db.internal:5432/runs
+/// let patient = try PostgresLocation("postgres://loader@db.internal/runs?timeout=120")
+/// print(patient.timeout)     // 120.0 seconds
 /// ```
 public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     /// TLS as libpq's `sslmode` names it.
@@ -36,6 +41,11 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     public var tls: TLSMode
     /// The PostgreSQL schema of the store's tables (default `durable`).
     public var schema: String
+    /// How long one call may wait for the server without progress before it fails as unreachable (default
+    /// ``defaultTimeout``; `?timeout=SECONDS` in the URL).
+    public var timeout: Duration = Self.defaultTimeout
+    /// 15 seconds: a worker cut off from the database notices within one lease.
+    public static let defaultTimeout: Duration = .seconds(15)
 
     /// Parses a `postgres://` or `postgresql://` URL.
     ///
@@ -58,6 +68,7 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         guard !database.isEmpty else { throw bad("no database name") }
         var tls = TLSMode.prefer
         var schema = "durable"
+        var timeout = Self.defaultTimeout
         for item in components.queryItems ?? [] {
             switch item.name {
             case "sslmode":
@@ -70,11 +81,17 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
                     throw bad("schema must be lower-case letters, digits and _, starting with a letter or _")
                 }
                 schema = name
+            case "timeout":
+                guard let seconds = item.value.flatMap(Double.init), seconds.isFinite, seconds > 0, seconds <= 86_400 else {
+                    throw bad("timeout must be a number of seconds, more than 0 and at most 86400 (a day)")
+                }
+                timeout = .milliseconds(Int64((seconds * 1000).rounded()))
             default:
-                throw bad("unknown parameter '\(item.name)' (known: sslmode, schema)")
+                throw bad("unknown parameter '\(item.name)' (known: sslmode, schema, timeout)")
             }
         }
         self.schema = schema
+        self.timeout = timeout
         self.user = user
         self.password = components.password ?? environment["PGPASSWORD"]
         self.host = host
@@ -98,9 +115,20 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
-    /// `postgres://user:***@host:port/database[?schema=…]` (`***` only where a password was given).
+    /// `postgres://user:***@host:port/database[?schema=…&timeout=…]` (`***` only where a password was given; each
+    /// parameter only where it is not the default).
     public var redacted: String {
-        "postgres://\(user)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)\(schema == "durable" ? "" : "?schema=\(schema)")"
+        var parameters: [String] = []
+        if schema != "durable" { parameters.append("schema=\(schema)") }
+        if timeout != Self.defaultTimeout { parameters.append("timeout=\(Self.seconds(timeout))") }
+        let query = parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&")
+        return "postgres://\(user)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)\(query)"
+    }
+
+    /// `15`, `2.5`: a duration as the seconds a URL's `timeout` takes.
+    static func seconds(_ duration: Duration) -> String {
+        let seconds = duration.seconds
+        return seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
     }
 
     /// Whether `name` can name a schema here: `[a-z_][a-z0-9_]*`, at most 63 bytes.

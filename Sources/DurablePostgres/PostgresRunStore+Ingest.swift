@@ -18,6 +18,20 @@ extension PostgresRunStore {
         case .store(let sum, let stored): (checksum, versions) = (sum, stored)
         }
         let columns = String(decoding: try JSONEncoder().encode(source.idColumns), as: UTF8.self)
+        let sent = IngestTally()
+        do {
+            return try await ingestTransaction(
+                source, allowNewVersion: allowNewVersion, checksum: checksum, versions: versions, columns: columns, sent: sent)
+        } catch let error as DurablePostgresError where error.code == .unreachable {
+            throw sent.explaining(error, source: source)
+        }
+    }
+
+    /// The ingest's one transaction: the version is chosen under an advisory lock, then the items are copied.
+    private func ingestTransaction(
+        _ source: SourceFile, allowNewVersion: Bool, checksum: String, versions: [SourceVersion], columns: String,
+        sent: IngestTally
+    ) async throws -> IngestReport {
         let logger = self.logger
         return try await transaction("ingest", reportingProgress: { connection, progress in
             // Two workers ingesting the same file at once ingest it once: the second waits for the first's
@@ -45,7 +59,8 @@ extension PostgresRunStore {
             ).first!.decode(Int64.self)
             let count: Int
             do {
-                count = try await Self.copyItems(of: source, into: sourceID, on: connection, progress: progress, logger: logger)
+                count = try await Self.copyItems(
+                    of: source, into: sourceID, on: connection, progress: progress, tally: sent, logger: logger)
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
                 // The unique (source, key) index refused an id seen before: find which, for the message.
                 throw try Self.firstDuplicate(in: source) ?? error
@@ -61,7 +76,8 @@ extension PostgresRunStore {
     /// Streams the items of `source` into `source_items` with one `COPY` (text format), in writes of about 256 KiB.
     /// - Returns: the number of items.
     private static func copyItems(
-        of source: SourceFile, into sourceID: Int64, on connection: PostgresConnection, progress: Deadline.Progress, logger: Logger
+        of source: SourceFile, into sourceID: Int64, on connection: PostgresConnection, progress: Deadline.Progress,
+        tally: IngestTally, logger: Logger
     ) async throws -> Int {
         var cursor = try SourceCursor(source)
         var position = 0
@@ -82,6 +98,7 @@ extension PostgresRunStore {
                 if buffer.readableBytes >= 256 << 10 {
                     sent += buffer.readableBytes
                     try await writer.write(buffer)
+                    tally.record(items: position, bytes: sent)
                     progress.beat()
                     buffer.clear()
                 }
@@ -90,6 +107,7 @@ extension PostgresRunStore {
                 sent += buffer.readableBytes
                 try await writer.write(buffer)
             }
+            tally.record(items: position, bytes: sent, allSent: true)
             // The end of the COPY and the commit flush what the transaction wrote (indexes included, several times
             // the bytes sent) and answer only then: allow them a second per 10 MB sent on top of the limit (a
             // 10-million-item ingest ran past 15 s there on a loaded machine).

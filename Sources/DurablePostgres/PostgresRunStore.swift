@@ -64,14 +64,16 @@ public final class PostgresRunStore: ClaimingRunStore {
     ///     `?schema=…`); tests use one each.
     ///   - maximumConnections: the pool's size (a worker needs 2: its claims and commits, and its renewals).
     ///   - operationTimeout: the longest one call may wait for the server before it fails with `unreachable`
-    ///     (a worker cut off from the database then notices, instead of waiting for ever).
+    ///     (a worker cut off from the database then notices, instead of waiting for ever); default: the
+    ///     location's (`?timeout=SECONDS`, else 15 s).
     /// - Throws: ``DurablePostgresError`` — `unreachable`, `authentication`, `schema` — naming the store by its
     ///   redacted URL.
     public static func connect(
         to location: PostgresLocation, schema: String? = nil, maximumConnections: Int = 4,
-        operationTimeout: Duration = .seconds(15)
+        operationTimeout: Duration? = nil
     ) async throws -> PostgresRunStore {
         let schema = schema ?? location.schema
+        let operationTimeout = operationTimeout ?? location.timeout
         guard PostgresLocation.isSchemaName(schema) else {
             throw DurablePostgresError(
                 .invalidLocation, operation: "open store",
@@ -149,8 +151,12 @@ public final class PostgresRunStore: ClaimingRunStore {
     func timedOut(_ operation: String) -> DurablePostgresError {
         DurablePostgresError(
             .unreachable, operation: operation,
-            message: "\(location.redacted) did not answer within \(Int(operationTimeout.seconds.rounded())) s",
-            hint: "Check that the server runs and that this host can reach it; a worker's leases expire while it cannot.")
+            message: "\(location.redacted) did not answer within \(PostgresLocation.seconds(operationTimeout)) s",
+            hint: """
+                Check that the server runs and that this host can reach it; a worker's leases expire while it cannot. \
+                A server that is up but busy (a checkpoint writing to a slow disk, a loaded host) can stall this long \
+                too: then allow it longer with ?timeout=SECONDS in the store URL (now \(PostgresLocation.seconds(operationTimeout))).
+                """)
     }
 
     /// Ends the connection pool.

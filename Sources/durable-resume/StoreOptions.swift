@@ -12,7 +12,7 @@ struct DatabaseOptions: ParsableArguments {
     var db: String?
 
     @Option(help: ArgumentHelp(
-        "A PostgreSQL store shared by workers on many hosts: postgres://user@host[:port]/database (default: DURABLE_STORE). The password may be in the URL or PGPASSWORD; it is never printed.",
+        "A PostgreSQL store shared by workers on many hosts: postgres://user@host[:port]/database[?schema=NAME&timeout=SECONDS] (default: DURABLE_STORE; timeout, default 15, is how long a call may wait for a stalled server). The password may be in the URL or PGPASSWORD; it is never printed.",
         valueName: "url"))
     var store: String?
 

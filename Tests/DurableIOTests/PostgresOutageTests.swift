@@ -231,4 +231,53 @@ struct PostgresOutageTests {
         #expect(try await PostgresTestServer.int(admin, "SELECT count(DISTINCT item_id) FROM results WHERE run_id = 'r'") == 300)
         await again.close()
     }
+
+    @Test("the store URL's timeout sets how long a call may wait for the server; a bad one says what it must be, without the password")
+    func timeoutParameter() throws {
+        #expect(try PostgresLocation("postgres://u@h/db").timeout == .seconds(15))
+        let patient = try PostgresLocation("postgres://u:hunter2@h/db?schema=team_a&timeout=120")
+        #expect(patient.timeout == .seconds(120) && patient.schema == "team_a")
+        #expect(patient.redacted == "postgres://u:***@h:5432/db?schema=team_a&timeout=120")
+        #expect(try PostgresLocation("postgres://u@h/db?timeout=2.5").timeout == .milliseconds(2500))
+        for value in ["0", "-3", "abc", "", "nan", "100000"] {
+            let error = #expect(throws: DurablePostgresError.self) { try PostgresLocation("postgres://u:hunter2@h/db?timeout=\(value)") }
+            #expect(error?.code == .invalidLocation, "timeout=\(value)")
+            #expect(error?.message.contains("timeout must be a number of seconds") == true, "\(String(describing: error))")
+            #expect(error?.message.contains("hunter2") == false)
+        }
+    }
+
+    @Test(
+        "an ingest the server stalls past the URL's timeout says how much it had sent, that nothing is stored, and how to allow it longer",
+        .enabled(if: PostgresTestServer.isAvailable, "needs a PostgreSQL server: set DURABLE_TEST_POSTGRES_URL (.ci/run does)"))
+    func stalledIngestSaysHowFarItGot() async throws {
+        let admin = try await PostgresTestServer.makeStore()
+        defer { Task { await PostgresTestServer.drop(admin) } }
+        let dir = TemporaryDirectory()
+        writeRaw("id,text\n" + (1...500).map { "\($0),item \($0)" }.joined(separator: "\n") + "\n", to: dir.file("s.csv"))
+        let source = try SourceFile(path: dir.file("s.csv").string, idColumns: ["id"])
+        // Another session holds the lock an ingest of this source takes first: the server answers nothing meanwhile.
+        let holder = try await PostgresRunStore.connect(to: PostgresTestServer.location, schema: admin.schema, maximumConnections: 1)
+        try await holder.rows("hold", "SELECT pg_advisory_lock(hashtext(\("durable.ingest:" + source.name)))")
+        let impatient = try await PostgresRunStore.connect(
+            to: try PostgresLocation(PostgresTestServer.url(schema: admin.schema) + "&timeout=2"))
+        #expect(impatient.operationTimeout == .seconds(2))
+        let error = await #expect(throws: DurablePostgresError.self) {
+            try await impatient.ingest(source, allowNewVersion: false)
+        }
+        #expect(error?.code == .unreachable)
+        let message = error?.message ?? ""
+        #expect(message.contains("ingest of \(source.path)") && message.contains("did not answer within 2 s"), "\(message)")
+        #expect(message.contains("0 items (0 MB) had been sent"), "\(message)")
+        #expect(message.contains("nothing of this source is stored"), "\(message)")
+        #expect(error?.hint?.contains("?timeout=SECONDS in the store URL (now 2)") == true, "\(String(describing: error?.hint))")
+        #expect(message.contains("pw") == false || !(PostgresTestServer.location.password.map { message.contains($0) } ?? false))
+        // The lock let go, the abandoned ingest must not commit after all.
+        try await holder.rows("release", "SELECT pg_advisory_unlock_all()")
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await PostgresTestServer.int(admin, "SELECT count(*) FROM sources") == 0)
+        #expect(try await PostgresTestServer.int(admin, "SELECT count(*) FROM source_items") == 0)
+        await impatient.close()
+        await holder.close()
+    }
 }
