@@ -8,7 +8,8 @@
 #
 # Environment: COUNT (default 10,000,000) items, DONE (default 6,000,000) done before the resume, INGEST=no to reuse
 # the stores a previous run left (the planning figures alone), ROUNDS (default 3) ingests per PostgreSQL figure (the
-# median is printed), SESSION_SECONDS (default 20) each resume runs, DURABLE_BENCH_POSTGRES_URL a PostgreSQL
+# median is printed), SQLITE_FORMATS and PG_FORMATS (default "csv jsonl"; SQLITE_FORMATS=" " reuses the SQLite
+# store WORKDIR holds), SESSION_SECONDS (default 20) each resume runs, PG_TIMEOUT (default 120) the store URL's timeout, DURABLE_BENCH_POSTGRES_URL a PostgreSQL
 # database (a server with fsync=on; skipped without it): each round ingests into a schema of its own, tenm_FORMAT_N,
 # dropped after it (5 GB each) except the last CSV one, which the planning uses. Needs a release build of
 # durable-resume (built here), /usr/bin/time, sqlite3 and psql (the 6,000,000 results are written with them, as a
@@ -24,8 +25,14 @@ BIN=$(swift build -c release --show-bin-path)/durable-resume
 
 source Scripts/benchmark-common.sh
 export PGOPTIONS="-c client_min_messages=warning"   # no NOTICE per table a DROP SCHEMA … CASCADE drops
-# pg_store SCHEMA: DURABLE_BENCH_POSTGRES_URL with ?schema=SCHEMA (or &schema=) added.
-pg_store() { case $DURABLE_BENCH_POSTGRES_URL in *\?*) echo "$DURABLE_BENCH_POSTGRES_URL&schema=$1" ;; *) echo "$DURABLE_BENCH_POSTGRES_URL?schema=$1" ;; esac; }
+# pg_store SCHEMA: DURABLE_BENCH_POSTGRES_URL (a URL psql takes too) with ?schema=SCHEMA and the store's
+# timeout=PG_TIMEOUT added: 120 s, the allowance Documentation/PostgreSQL.md advises for a bulk ingest.
+pg_store() {
+    case $DURABLE_BENCH_POSTGRES_URL in
+        *\?*) echo "$DURABLE_BENCH_POSTGRES_URL&schema=$1&timeout=${PG_TIMEOUT:-120}" ;;
+        *) echo "$DURABLE_BENCH_POSTGRES_URL?schema=$1&timeout=${PG_TIMEOUT:-120}" ;;
+    esac
+}
 # timed NAME CMD...: runs CMD under /usr/bin/time; sets TOOK (seconds), RSS (MB) and RC.
 timed() {
     local start end
@@ -61,13 +68,13 @@ echo "source: $(du -m "$WORK/items.csv" | cut -f1) MB CSV, $(du -m "$WORK/items.
 if [ "${INGEST:-yes}" = no ] && [ -s "$WORK/csv.sqlite" ]; then
     echo "ingest into SQLite and PostgreSQL: skipped (INGEST=no: the planning figure alone, on $WORK/csv.sqlite)"
 else
-    for format in csv jsonl; do
+    for format in ${SQLITE_FORMATS:-csv jsonl}; do
         rm -f "$WORK/$format.sqlite" "$WORK/$format.sqlite-"*
         timed "ingest $format into SQLite" "$BIN" ingest --db "$WORK/$format.sqlite" --source "$WORK/items.$format" --id id
         result 4 "ingest $COUNT $format items into SQLite, peak RSS ($(rate "$COUNT" "$TOOK") items/s)" "$RSS MB" "–" "< 256 MB" "$(verdict "$RSS < 256")"
     done
     if [ -n "${DURABLE_BENCH_POSTGRES_URL:-}" ]; then
-        for format in csv jsonl; do
+        for format in ${PG_FORMATS:-csv jsonl}; do
             took=() rss=()
             for round in $(seq 1 "$ROUNDS"); do
                 psql "$DURABLE_BENCH_POSTGRES_URL" -qc "DROP SCHEMA IF EXISTS tenm_${format}_$round CASCADE"
