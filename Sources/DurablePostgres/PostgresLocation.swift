@@ -82,8 +82,9 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
                 }
                 schema = name
             case "timeout":
-                guard let seconds = item.value.flatMap(Double.init), seconds.isFinite, seconds > 0, seconds <= 86_400 else {
-                    throw bad("timeout must be a number of seconds, more than 0 and at most 86400 (a day)")
+                // In whole milliseconds, at least one: 0.0001 would round to a limit every call exceeds at once.
+                guard let seconds = item.value.flatMap(Double.init), seconds.isFinite, seconds >= 0.001, seconds <= 86_400 else {
+                    throw bad("timeout must be a number of seconds, at least 0.001 and at most 86400 (a day)")
                 }
                 timeout = .milliseconds(Int64((seconds * 1000).rounded()))
             default:

@@ -49,7 +49,7 @@ struct BackfillRun {
     struct Batch { var t: Double; var seconds: Double; var rows: Int; var limit: Int }
 
     var variant: Variant
-    /// The durable backfill's nice ratio (its default is 1.0).
+    /// The durable backfill's nice ratio (default: durable-backfill's).
     var niceRatio = BackfillOptions().niceRatio
     var mode: String
     var round: Int
@@ -132,13 +132,13 @@ struct BackfillRun {
 }
 
 extension BackfillRun {
+    /// The median of `values` that are numbers (a run without a writer has NaN for its latencies): what the median
+    /// table and the report lines both print, so the two agree.
+    static func median(_ values: [Double]) -> Double { values.filter { !$0.isNaN }.median }
+
     /// Medians over rounds for each mode and backfill, busy errors summed, and the median of the per-round ratios
     /// of total time to the one-shot `UPDATE`'s.
     static func medianTable(_ runs: [BackfillRun]) -> String {
-        func median(_ values: [Double]) -> Double {
-            let v = values.filter { !$0.isNaN }.sorted()
-            return v.isEmpty ? .nan : v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
-        }
         func latency(_ group: [BackfillRun], _ role: String) -> String {
             let stats = group.map { $0.stats(role) }
             guard stats.contains(where: { $0.count > 0 }) else { return "– | –" }
@@ -175,7 +175,6 @@ extension BackfillRun {
     /// the per-round ratios) while the reader's p99 stays under 50 ms and, in WAL mode, the writer's under 100 ms
     /// with no busy error (medians over the rounds, busy errors summed).
     static func printResults(_ runs: [BackfillRun]) {
-        func median(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.sorted()[values.count / 2] }
         var order: [String] = []
         for run in runs where run.variant == .durable && !order.contains("\(run.mode)|\(run.niceRatio)") {
             order.append("\(run.mode)|\(run.niceRatio)")

@@ -239,7 +239,7 @@ struct PostgresOutageTests {
         #expect(patient.timeout == .seconds(120) && patient.schema == "team_a")
         #expect(patient.redacted == "postgres://u:***@h:5432/db?schema=team_a&timeout=120")
         #expect(try PostgresLocation("postgres://u@h/db?timeout=2.5").timeout == .milliseconds(2500))
-        for value in ["0", "-3", "abc", "", "nan", "100000"] {
+        for value in ["0", "0.0001", "-3", "abc", "", "nan", "100000"] {
             let error = #expect(throws: DurablePostgresError.self) { try PostgresLocation("postgres://u:hunter2@h/db?timeout=\(value)") }
             #expect(error?.code == .invalidLocation, "timeout=\(value)")
             #expect(error?.message.contains("timeout must be a number of seconds") == true, "\(String(describing: error))")

@@ -292,7 +292,7 @@ final class LedgerFile: @unchecked Sendable {
 
     /// With the lock held: wakes the gathering leader once as many appends are queued as its last batch held.
     private func wakeGatheringLeaderIfComplete() {
-        guard gathering && (waiters.count >= lastBatchSize || closed) else { return }
+        guard gathering && waiters.count >= lastBatchSize else { return }
         gatherWake.lock()
         gatherWake.signal()
         gatherWake.unlock()
@@ -390,7 +390,6 @@ final class LedgerFile: @unchecked Sendable {
             return
         }
         closed = true
-        wakeGatheringLeaderIfComplete()
         condition.broadcast()
         condition.unlock()
         do { try fileSystem.close(fd) } catch { throw DurableIOError.syscall("close", path: path, error) }
