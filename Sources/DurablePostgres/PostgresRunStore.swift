@@ -178,9 +178,26 @@ public final class PostgresRunStore: ClaimingRunStore {
     public func createRun(
         id: String, name: String?, source: SourceVersion, configuration: RunConfiguration, startedAt: Date
     ) async throws -> RunRecord {
+        try await createRun(
+            id: id, name: name, source: source, configuration: configuration, startedAt: startedAt,
+            itemsPerStatement: Self.runItemsPerStatement)
+    }
+
+    /// How many of a source's items one statement copies into a new run: each statement's answer restarts the
+    /// time limit, so a run of any size is created while the server makes progress (one statement for all of 10
+    /// million items outlived a 120 s limit on a loaded machine).
+    static let runItemsPerStatement = 250_000
+
+    /// ``createRun(id:name:source:configuration:startedAt:)`` copying `itemsPerStatement` items per statement, in
+    /// one transaction: a run has all of its source's items or does not exist.
+    func createRun(
+        id: String, name: String?, source: SourceVersion, configuration: RunConfiguration, startedAt: Date,
+        itemsPerStatement: Int
+    ) async throws -> RunRecord {
         try configuration.validate()
+        precondition(itemsPerStatement > 0, "itemsPerStatement must be positive")
         let logger = self.logger
-        return try await transaction("create run") { connection in
+        return try await transaction("create run", reportingProgress: { connection, progress in
             try await connection.query(
                 """
                 INSERT INTO runs (id, name, source_id, status, config, source_checksum, total_items, started_at,
@@ -188,13 +205,36 @@ public final class PostgresRunStore: ClaimingRunStore {
                 VALUES (\(id), \(name), \(source.id), 'running', \(configuration.canonicalJSON), \(source.checksum),
                         \(source.itemCount), \(startedAt), \(startedAt))
                 """, logger: logger)
-            try await connection.query(
-                """
-                INSERT INTO run_items (run_id, item_id, position)
-                SELECT \(id), id, position FROM source_items WHERE source_id = \(source.id)
-                """, logger: logger)
-            return try await Self.fetchRun(connection, id: id, logger: logger)!
-        }
+            progress.beat()
+            // Positions are 0..<itemCount (the ingest numbers them so); the index on (source_id, position) reads
+            // each range directly.
+            var copied = 0
+            for start in stride(from: 0, to: source.itemCount, by: itemsPerStatement) {
+                copied += try await Self.collect(
+                    try await connection.query(
+                        """
+                        WITH copied AS (
+                            INSERT INTO run_items (run_id, item_id, position)
+                            SELECT \(id), id, position FROM source_items
+                            WHERE source_id = \(source.id) AND position >= \(start) AND position < \(start + itemsPerStatement)
+                            RETURNING 1)
+                        SELECT count(*) FROM copied
+                        """, logger: logger)
+                ).first?.decode(Int.self) ?? 0
+                progress.beat()
+            }
+            guard copied == source.itemCount else {
+                throw DurableRunStoreError(
+                    .schema, operation: "start",
+                    message: "source \(source.name) version \(source.version) lists \(source.itemCount) items, but \(copied) are stored at its positions 0..<\(source.itemCount); the run was not created",
+                    hint: "Ingest the source again as a new version (--allow-new-version) and start the run on it.")
+            }
+            let run = try await Self.fetchRun(connection, id: id, logger: logger)!
+            // The commit flushes what the inserts wrote (two indexes besides the rows): allow it a second per
+            // 250,000 items on top of the limit.
+            progress.beat(allowing: .milliseconds(source.itemCount / 250))
+            return run
+        })
     }
 
     public func run(id: String) async throws -> RunRecord? {

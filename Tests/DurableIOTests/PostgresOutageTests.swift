@@ -1,6 +1,7 @@
 import DurableIO
 import DurableRunStore
 import Foundation
+import Logging
 import PostgresNIO
 import Synchronization
 import Testing
@@ -279,5 +280,81 @@ struct PostgresOutageTests {
         #expect(try await PostgresTestServer.int(admin, "SELECT count(*) FROM source_items") == 0)
         await impatient.close()
         await holder.close()
+    }
+
+    private final class LockCount: Sendable { let value = Mutex(0) }
+
+    /// A source of 2,500 items, a store that allows 3 s without an answer, and one session per given position holding
+    /// that item's row locked (FOR UPDATE: the foreign-key check of a run item copied from it waits) for the given
+    /// time after all of them hold their locks.
+    private func createRunStalled(at holds: [(position: Int, seconds: Double)]) async throws
+        -> (admin: PostgresRunStore, impatient: PostgresRunStore, source: SourceVersion, holders: [Task<Void, any Error>])
+    {
+        let admin = try await PostgresTestServer.makeStore()
+        let dir = TemporaryDirectory()
+        writeRaw("id\n" + (1...2_500).map(String.init).joined(separator: "\n") + "\n", to: dir.file("n.csv"))
+        let source = try await admin.ingest(try SourceFile(path: dir.file("n.csv").string, idColumns: ["id"]), allowNewVersion: false).source
+        let locked = LockCount()
+        let count = holds.count
+        let schema = admin.schema
+        let holders = holds.map { hold in
+            Task { [locked] in
+                let holder = try await PostgresRunStore.connect(to: PostgresTestServer.location, schema: schema, maximumConnections: 1)
+                try await holder.transaction("hold") { connection in
+                    _ = try await PostgresRunStore.collect(try await connection.query(
+                        "SELECT 1 FROM source_items WHERE source_id = \(source.id) AND position = \(hold.position) FOR UPDATE",
+                        logger: Logger(label: "test")))
+                    locked.value.withLock { $0 += 1 }
+                    while locked.value.withLock({ $0 }) < count { try await Task.sleep(for: .milliseconds(10)) }
+                    try await Task.sleep(for: .seconds(hold.seconds))
+                }
+                await holder.close()
+            }
+        }
+        while locked.value.withLock({ $0 }) < count { try await Task.sleep(for: .milliseconds(10)) }
+        let impatient = try await PostgresRunStore.connect(
+            to: try PostgresLocation(PostgresTestServer.url(schema: admin.schema) + "&timeout=3"))
+        return (admin, impatient, source, holders)
+    }
+
+    @Test(
+        "creating a run copies its items in statements that each restart the time limit: a run the server makes slow progress on for longer than the limit is created whole",
+        .enabled(if: PostgresTestServer.isAvailable, "needs a PostgreSQL server: set DURABLE_TEST_POSTGRES_URL (.ci/run does)"))
+    func createRunOutlastsTheLimitWhileItProgresses() async throws {
+        // Statements of 1,000 items: the second waits 2 s for the row at position 1,500, the third 2 s more for the
+        // row at 2,200. Each answers within the 3 s limit; all of it takes 4 s (one statement for all items, as
+        // before, timed out after 3).
+        let (admin, impatient, source, holders) = try await createRunStalled(at: [(1_500, 2), (2_200, 4)])
+        defer { Task { await PostgresTestServer.drop(admin) } }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let run = try await impatient.createRun(
+            id: "r", name: nil, source: source, configuration: .init(command: "cat"), startedAt: Date(), itemsPerStatement: 1_000)
+        #expect(clock.now - started > .seconds(3), "the holders did not stall the copy past the limit; the test shows nothing")
+        #expect(run.totalItems == 2_500)
+        #expect(try await PostgresTestServer.int(admin, "SELECT count(*) FROM run_items WHERE run_id = 'r'") == 2_500)
+        #expect(try await PostgresTestServer.int(admin, "SELECT count(DISTINCT position) FROM run_items WHERE run_id = 'r' AND position BETWEEN 0 AND 2499") == 2_500)
+        for holder in holders { try await holder.value }
+        await impatient.close()
+    }
+
+    @Test(
+        "creating a run the server stalls past the limit between two statements times out and leaves no run behind",
+        .enabled(if: PostgresTestServer.isAvailable, "needs a PostgreSQL server: set DURABLE_TEST_POSTGRES_URL (.ci/run does)"))
+    func createRunStalledPastTheLimit() async throws {
+        let (admin, impatient, source, holders) = try await createRunStalled(at: [(2_200, 5)])
+        defer { Task { await PostgresTestServer.drop(admin) } }
+        let error = await #expect(throws: DurablePostgresError.self) {
+            try await impatient.createRun(
+                id: "r", name: nil, source: source, configuration: .init(command: "cat"), startedAt: Date(), itemsPerStatement: 1_000)
+        }
+        #expect(error?.code == .unreachable)
+        let shown = error.map { "\($0)" } ?? ""
+        #expect(shown.contains("create run") && shown.contains("did not answer within 3 s"), "\(shown)")
+        for holder in holders { try await holder.value }
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await PostgresTestServer.int(admin, "SELECT count(*) FROM runs") == 0)
+        #expect(try await PostgresTestServer.int(admin, "SELECT count(*) FROM run_items") == 0)
+        await impatient.close()
     }
 }
