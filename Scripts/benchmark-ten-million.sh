@@ -9,7 +9,7 @@
 # Environment: COUNT (default 10,000,000) items, DONE (default 6,000,000) done before the resume, INGEST=no to reuse
 # the stores a previous run left (the planning figures alone), ROUNDS (default 3) ingests per PostgreSQL figure (the
 # median is printed), SQLITE_FORMATS and PG_FORMATS (default "csv jsonl"; SQLITE_FORMATS=" " reuses the SQLite
-# store WORKDIR holds), SESSION_SECONDS (default 20) each resume runs, PG_TIMEOUT (default 120) the store URL's timeout, DURABLE_BENCH_POSTGRES_URL a PostgreSQL
+# store WORKDIR holds), PLANNING (default "sqlite postgres": the stores whose resume planning is measured), SESSION_SECONDS (default 20) each resume runs, PG_TIMEOUT (default 120) the store URL's timeout, DURABLE_BENCH_POSTGRES_URL a PostgreSQL
 # database (a server with fsync=on; skipped without it): each round ingests into a schema of its own, tenm_FORMAT_N,
 # dropped after it (5 GB each) except the last CSV one, which the planning uses. Needs a release build of
 # durable-resume (built here), /usr/bin/time, sqlite3 and psql (the 6,000,000 results are written with them, as a
@@ -142,6 +142,7 @@ resume_until_first_item() {
 }
 
 DB=$WORK/csv.sqlite
+if [[ " ${PLANNING:-sqlite postgres} " == *" sqlite "* ]]; then
 start_and_kill --db "$DB"
 start=$(now)
 sqlite3 "$DB" <<SQL
@@ -156,12 +157,15 @@ COMMIT;
 SQL
 echo "wrote $DONE results of run $RUNID in $(seconds "$start" "$(now)") s"
 resume_until_first_item 7 SQLite "$(sqlite3 "$DB" "SELECT completed_count FROM runs WHERE id = '$RUNID'")" --db "$DB"
+fi
 
 # PostgreSQL, on the last CSV ingest's schema: the run's items are marked done in one statement, which leaves DONE
 # dead entries in the claimable index until vacuum — the worst case Documentation/Scaling.md describes (in a real
 # run each claim marks the few the previous ones left) — so the first claim's latency is in the first figure; the
 # claim again after the first resume, and after VACUUM (the best case).
-if [ -n "${DURABLE_BENCH_POSTGRES_URL:-}" ] && [ "$(psql "$DURABLE_BENCH_POSTGRES_URL" -Atc "SELECT count(*) FROM pg_namespace WHERE nspname = 'tenm_csv_$ROUNDS'")" = 1 ]; then
+if [[ " ${PLANNING:-sqlite postgres} " != *" postgres "* ]]; then
+    echo "PostgreSQL resume planning: skipped (PLANNING=${PLANNING:-})"
+elif [ -n "${DURABLE_BENCH_POSTGRES_URL:-}" ] && [ "$(psql "$DURABLE_BENCH_POSTGRES_URL" -Atc "SELECT count(*) FROM pg_namespace WHERE nspname = 'tenm_csv_$ROUNDS'")" = 1 ]; then
     PG=$(pg_store "tenm_csv_$ROUNDS")
     start_and_kill --store "$PG"
     start=$(now)
