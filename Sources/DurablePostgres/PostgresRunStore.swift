@@ -227,10 +227,10 @@ public final class PostgresRunStore: ClaimingRunStore {
                 throw DurableRunStoreError(
                     .schema, operation: "start",
                     message: "source \(source.name) version \(source.version) lists \(source.itemCount) items, but \(copied) are stored at its positions 0..<\(source.itemCount); the run was not created",
-                    hint: "Ingest the source again as a new version (--allow-new-version) and start the run on it.")
+                    hint: "Nothing was created. The store's copy of this source is damaged (an ingest of the same file is skipped by its checksum): restore the database from a backup, or ingest the file into a fresh store.")
             }
             let run = try await Self.fetchRun(connection, id: id, logger: logger)!
-            // The commit flushes what the inserts wrote (two indexes besides the rows): allow it a second per
+            // The commit flushes what the inserts wrote (the rows and their indexes): allow it a second per
             // 250,000 items on top of the limit.
             progress.beat(allowing: .milliseconds(source.itemCount / 250))
             return run
@@ -293,7 +293,10 @@ public final class PostgresRunStore: ClaimingRunStore {
         let logger = self.logger
         return try await explainingTransactionErrors(operation) {
             try await Deadline.run(self.operationTimeout, timeoutError: self.timedOut(operation)) {
-                try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+                try await client.withTransaction(logger: logger) { connection in
+                    let result = try await body(connection)
+                    return try Self.unlessAbandoned(result)
+                }
             }
         }
     }
@@ -309,10 +312,21 @@ public final class PostgresRunStore: ClaimingRunStore {
             try await Deadline.run(idle: self.operationTimeout, timeoutError: self.timedOut(operation)) { progress in
                 try await client.withTransaction(logger: logger) { connection in
                     progress.beat()
-                    return try await body(connection, progress)
+                    let result = try await body(connection, progress)
+                    return try Self.unlessAbandoned(result)
                 }
             }
         }
+    }
+
+    /// `result`, unless the caller has been told the transaction timed out: ``Deadline`` then cancels the work it
+    /// abandons, but PostgresNIO's queries do not stop for cancellation, so a body whose statements the server
+    /// answered late would run on and commit what the caller was told failed (a run created after "did not answer
+    /// within 3 s"). Throwing here rolls it back; only the commit itself is left in doubt, as any commit whose
+    /// answer is lost is.
+    private static func unlessAbandoned<R>(_ result: R) throws -> R {
+        try Task.checkCancellation()
+        return result
     }
 
     /// A transaction's errors: the store's own as they are (also from inside the closure), others explained.
