@@ -218,7 +218,7 @@ if ProcessInfo.processInfo.environment["DURABLEIO_CORE_TESTS_ONLY"] != nil {
         "AtomicFileTests.swift", "ChildProcess.swift", "CrashHarnessTests.swift", "DirectoryListingTests.swift",
         "FastPathFuzzTests.swift", "KeyTests.swift", "LedgerTests.swift", "LockFileReclaimRaceTests.swift",
         "LockFileSeamTests.swift", "LockTests.swift", "OwnThreads.swift", "StagingAndAccountingTests.swift",
-        "Support.swift", "SyscallErrorTests.swift", "TestSlots.swift",
+        "ReusableThreadsTests.swift", "Support.swift", "SyscallErrorTests.swift", "TestSlots.swift",
     ]
     let testFolder = Context.packageDirectory + "/Tests/DurableIOTests"
     let coreExcluded = ((try? FileManager.default.contentsOfDirectory(atPath: testFolder)) ?? []).filter { !coreTestFiles.contains($0) }

@@ -68,6 +68,9 @@ extension CheckpointedRun {
             stagingRecovery: session.stagingRecovery, failures: session.failures)
     }
 
+    /// The threads that make each item's row and key durable, kept between items.
+    private static let syncThreads = ReusableThreads(name: "item syncs")
+
     /// What extracting the pending items left for the finalize.
     private struct Extracted: Sendable {
         /// Distinct inputs.
@@ -136,8 +139,10 @@ extension CheckpointedRun {
                 switch outcome {
                 case .row(let row, let retried):
                     for failure in retried { try await errors.append(failure) }
-                    try await staging.append(row)  // the row is durable first …
-                    try await ledger.insert(row.key)  // … then its key
+                    try await Self.syncThreads.run {
+                        try staging.append(row)  // the row is durable first …
+                        try ledger.insert(row.key)  // … then its key
+                    }
                     counts.add(completed: 1)
                     guardrails.progress.mark(completed: 1)  // the scheduler checks the limits after each item
                 case .failed(let failure, let retried):

@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 import Synchronization
 import SystemPackage
@@ -12,7 +13,7 @@ struct ItemOutput: Sendable {
 /// The three pipes of one item command, made before it starts so that a pipe that cannot be made (`EMFILE`) is the
 /// item's failure rather than a trap inside swift-subprocess (1.0.2 traps when its second pipe cannot be made: the
 /// first one's descriptors are dropped unclosed). The child's ends go to swift-subprocess, closed once the child
-/// is spawned; the parent's ends are pumped on a thread of its own, which writes the input, drains both outputs
+/// is spawned; the parent's ends are pumped on a thread of their own (kept for later items), which writes the input, drains both outputs
 /// while the command runs, and treats `EPIPE` on the input as the command's choice not to read it.
 ///
 /// Not `Sendable` in spirit: one command's pipes, used by one pump; the class is `@unchecked Sendable` only to cross
@@ -39,9 +40,28 @@ final class ItemPipes: @unchecked Sendable {
             made += fds
             return (fds[0], fds[1])
         }
-        let stdin = try pipe()
-        let stdout = try pipe()
-        let stderr = try pipe()
+        var stdin = try pipe()
+        var stdout = try pipe()
+        var stderr = try pipe()
+        // A process started with a standard descriptor closed gets it back from pipe2: move such an end above 2,
+        // where the child's 0, 1 and 2 cannot overwrite it while they are set up.
+        var low: [Int32] = []
+        func raised(_ fd: Int32) throws(Errno) -> Int32 {
+            guard fd < 3 else { return fd }
+            let copy = fcntl(fd, F_DUPFD_CLOEXEC, 3)
+            guard copy >= 0 else {
+                let failure = Errno(rawValue: errno)
+                for fd in made { _ = close(fd) }
+                throw failure
+            }
+            made.append(copy)
+            low.append(fd)
+            return copy
+        }
+        stdin = (try raised(stdin.read), try raised(stdin.write))
+        stdout = (try raised(stdout.read), try raised(stdout.write))
+        stderr = (try raised(stderr.read), try raised(stderr.write))
+        for fd in low { _ = close(fd) }
         childInput = FileDescriptor(rawValue: stdin.read)
         childOutput = FileDescriptor(rawValue: stdout.write)
         childError = FileDescriptor(rawValue: stderr.write)
@@ -84,12 +104,27 @@ final class ItemPipes: @unchecked Sendable {
     /// Writes `input` to the command and drains its outputs until both reach end of file (or, when the command has
     /// exited and something it started keeps the pipes open, shortly after its exit). Off the cooperative pool.
     func exchange(input bytes: [UInt8], outputLimit: Int, child: pid_t) async -> ItemOutput {
-        await withCheckedContinuation { continuation in
-            let thread = Thread { continuation.resume(returning: self.pump(bytes, outputLimit: outputLimit, child: child)) }
-            thread.name = "DurableIO item pipes"
-            thread.start()
+        await Self.pumps.run { self.pump(bytes, outputLimit: outputLimit, child: child) }
+    }
+
+    /// ``exchange(input:outputLimit:child:)``, then reaps `child` (blocking until it exits) on the same thread:
+    /// the `waitpid` status. For a child this process started itself (``ItemProcess``), not swift-subprocess.
+    func exchangeAndReap(input bytes: [UInt8], outputLimit: Int, child: pid_t) async -> (ItemOutput, Int32) {
+        await Self.pumps.run {
+            let output = self.pump(bytes, outputLimit: outputLimit, child: child)
+            var status: Int32 = 0
+            while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+            return (output, status)
         }
     }
+
+    /// Closes the child's ends, once the child holds its own copies (after a spawn of our own).
+    func closeChildEnds() {
+        for end in [childInput, childOutput, childError] { try? end.close() }
+    }
+
+    /// The threads that pump item commands' pipes, kept between items.
+    private static let pumps = ReusableThreads(name: "item pipes")
 
     private func pump(_ bytes: [UInt8], outputLimit: Int, child: pid_t) -> ItemOutput {
         defer { closeParentEnds() }

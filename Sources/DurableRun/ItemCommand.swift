@@ -11,7 +11,8 @@ import SystemPackage
 ///
 /// Each command runs in a process group of its own, so a timeout (or a cancelled run) ends the whole tree:
 /// SIGTERM to the group, a grace period, then SIGKILL. Both pipes are drained while the command runs — never after
-/// it exits, which deadlocks a child that prints more than a pipe buffer. Runs through swift-subprocess.
+/// it exits, which deadlocks a child that prints more than a pipe buffer. Started with `posix_spawn` (the measured
+/// fast path, see `ItemProcess`), swift-subprocess where that path declines.
 ///
 /// ```swift
 /// let command = ItemCommand("ffprobe -v error -print_format json -show_format {}", timeout: .seconds(60))
@@ -110,6 +111,11 @@ public struct ItemCommand: Sendable {
     /// Runs the command with `{}` replaced by these exact bytes (a path as the file system has it); see
     /// ``run(argument:standardInput:)``.
     public func run(argumentBytes: [UInt8], standardInput: [UInt8]? = nil) async throws -> [UInt8] {
+        try await run(argumentBytes: argumentBytes, standardInput: standardInput, spawner: .preferred)
+    }
+
+    /// ``run(argumentBytes:standardInput:)`` started by `spawner` (the tests compare the two).
+    package func run(argumentBytes: [UInt8], standardInput: [UInt8]?, spawner: ItemSpawner) async throws -> [UInt8] {
         let pipes: ItemPipes
         do {
             pipes = try ItemPipes()
@@ -118,6 +124,74 @@ public struct ItemCommand: Sendable {
                 .couldNotStart, status: "could not be started: no pipe for its input and output (\(error.failureText)); it is retried by the next run",
                 standardErrorTail: "")
         }
+        // swift-subprocess strdup()s raw arguments, posix_spawn takes C strings: each needs its terminating NUL.
+        let arguments = [Array("-c".utf8) + [0], (replacesPlaceholder ? commandLine(forBytes: argumentBytes) : Array(template.utf8)) + [0]]
+        let fired = TimeoutFlag()
+        let ended: (output: ItemOutput, termination: ItemTermination)
+        if spawner == .posixSpawn,
+            let spawned = try await runSpawned(arguments: arguments, pipes: pipes, standardInput: standardInput, fired: fired)
+        {
+            ended = spawned
+        } else {
+            ended = try await runThroughSubprocess(arguments: arguments, pipes: pipes, standardInput: standardInput, fired: fired)
+        }
+        try Task.checkCancellation()  // killed because the run was cancelled: not the item's failure
+        let output = ended.output
+        let stderr = String(decoding: output.errorTail, as: UTF8.self)
+        if fired.isSet, let timeout {
+            throw ItemCommandFailure(.timedOut(timeout), status: "timed out after \(timeout) and was killed", standardErrorTail: stderr)
+        }
+        if output.overflow {
+            throw ItemCommandFailure(.outputLimitExceeded(maxOutputBytes), status: "printed more than \(maxOutputBytes) bytes", standardErrorTail: stderr)
+        }
+        switch ended.termination {
+        case .exited(0): return output.output
+        case .exited(let code): throw ItemCommandFailure(.exited(code), status: "exit status \(code)", standardErrorTail: stderr)
+        case .signalled(let signal): throw ItemCommandFailure(.signalled(signal), status: "killed by signal \(signal)", standardErrorTail: stderr)
+        }
+    }
+
+    /// The fast path (``ItemProcess``): `nil` when it declines, the pipes untouched.
+    private func runSpawned(
+        arguments: [[UInt8]], pipes: ItemPipes, standardInput: [UInt8]?, fired: TimeoutFlag
+    ) async throws -> (output: ItemOutput, termination: ItemTermination)? {
+        if Task.isCancelled {
+            pipes.closeChildEnds()
+            pipes.closeParentEnds()
+            throw CancellationError()
+        }
+        let environment = self.environment.isEmpty ? Self.inheritedEnvironmentRows : CStringRows(Self.environmentRows(adding: self.environment))
+        switch ItemProcess.spawn(arguments: CStringRows([Self.shellPath] + arguments), environment: environment, pipes: pipes) {
+        case nil:
+            return nil
+        case .failure(let error):
+            pipes.closeParentEnds()
+            throw ItemCommandFailure(
+                .couldNotStart, status: "could not be started: posix_spawn /bin/sh: \(error.failureText); it is retried by the next run",
+                standardErrorTail: "")
+        case .success(let child):
+            // The same order as the library's: the timer runs on a thread of its own (see below); a cancelled
+            // task tears the group down, SIGTERM then SIGKILL after the grace.
+            let timer = timeout.map { KillTimer(group: child, after: $0, grace: grace, fired: fired) }
+            let teardown = GroupTeardown(group: child, grace: grace)
+            let (output, status) = await withTaskCancellationHandler {
+                await pipes.exchangeAndReap(input: standardInput ?? [], outputLimit: maxOutputBytes, child: child)
+            } onCancel: {
+                teardown.start()
+            }
+            teardown.end()
+            timer?.cancel()
+            return (output, ItemTermination(waitStatus: status))
+        }
+    }
+
+    /// `argv[0]` of the shell, as swift-subprocess sets it: the executable's path.
+    private static let shellPath = Array("/bin/sh".utf8) + [0]
+
+    /// The library's path: swift-subprocess starts, watches and reaps the command.
+    private func runThroughSubprocess(
+        arguments: [[UInt8]], pipes: ItemPipes, standardInput: [UInt8]?, fired: TimeoutFlag
+    ) async throws -> (output: ItemOutput, termination: ItemTermination) {
         var platform = PlatformOptions()
         platform.processGroupID = 0  // a group of its own, led by the shell
         // A cancelled run (a forced stop) tears down the whole group, not only the shell.
@@ -125,14 +199,12 @@ public struct ItemCommand: Sendable {
         let limit = maxOutputBytes
         let timeout = self.timeout
         let grace = self.grace
-        let fired = TimeoutFlag()
         let result: ExecutionResult<ItemOutput, FileDescriptorOutput, FileDescriptorOutput>
         do {
             result = try await Subprocess.run(
-                // swift-subprocess strdup()s raw arguments: each needs its terminating NUL.
                 .path("/bin/sh"),
-                arguments: Arguments([Array("-c".utf8) + [0], (replacesPlaceholder ? commandLine(forBytes: argumentBytes) : Array(template.utf8)) + [0]]),
-                environment: environment.isEmpty ? Self.childEnvironment : Self.childEnvironment(adding: environment),
+                arguments: Arguments(arguments),
+                environment: .custom(environment.isEmpty ? Self.inheritedEnvironment : Self.environmentRows(adding: environment)),
                 platformOptions: platform,
                 input: .fileDescriptor(pipes.childInput, closeAfterSpawningProcess: true),
                 output: .fileDescriptor(pipes.childOutput, closeAfterSpawningProcess: true),
@@ -151,33 +223,21 @@ public struct ItemCommand: Sendable {
             pipes.closeParentEnds()
             throw error
         }
-        try Task.checkCancellation()  // killed because the run was cancelled: not the item's failure
-        let output = result.closureResult
-        let stderr = String(decoding: output.errorTail, as: UTF8.self)
-        if fired.isSet, let timeout {
-            throw ItemCommandFailure(.timedOut(timeout), status: "timed out after \(timeout) and was killed", standardErrorTail: stderr)
-        }
-        if output.overflow {
-            throw ItemCommandFailure(.outputLimitExceeded(limit), status: "printed more than \(limit) bytes", standardErrorTail: stderr)
-        }
         switch result.terminationStatus {
-        case .exited(0): return output.output
-        case .exited(let code): throw ItemCommandFailure(.exited(code), status: "exit status \(code)", standardErrorTail: stderr)
-        case .signaled(let signal): throw ItemCommandFailure(.signalled(signal), status: "killed by signal \(signal)", standardErrorTail: stderr)
+        case .exited(let code): return (result.closureResult, .exited(code))
+        case .signaled(let signal): return (result.closureResult, .signalled(signal))
         }
     }
 
     /// The environment item commands run with: this process's, with `SWIFT_BACKTRACE=interactive=no` unless the
     /// user set `SWIFT_BACKTRACE` (a Swift program run as an item command must not wait for a key on a terminal).
     ///
-    /// Read from `environ` once, as bytes, and handed to swift-subprocess as raw rows: `.inherit` parses the whole
+    /// Read from `environ` once, as bytes, and handed on as raw rows: swift-subprocess's `.inherit` parses the whole
     /// environment into a `[String: String]` and formats it back at every spawn (about a tenth of the runner's CPU
     /// per item in `Scripts/benchmark-overhead.sh`'s profile), and decoding it as `String` would replace a value
     /// that is not UTF-8. A variable set after the first item starts is not seen by item commands.
-    static let childEnvironment: Environment = .custom(inheritedEnvironment)
-
-    /// The rows of ``childEnvironment``: `NAME=value` and a NUL each.
-    private static let inheritedEnvironment: [[UInt8]] = {
+    /// The rows: `NAME=value` and a NUL each.
+    static let inheritedEnvironment: [[UInt8]] = {
         var rows: [[UInt8]] = []
         var hasBacktraceSetting = false
         var entry = environ
@@ -191,13 +251,16 @@ public struct ItemCommand: Sendable {
         return rows
     }()
 
-    /// ``childEnvironment`` with `variables` set, each replacing an inherited variable of the same name.
-    static func childEnvironment(adding variables: [String: String]) -> Environment {
+    /// ``inheritedEnvironment`` as `posix_spawn` takes it, made once.
+    private static let inheritedEnvironmentRows = CStringRows(inheritedEnvironment)
+
+    /// ``inheritedEnvironment`` with `variables` set, each replacing an inherited variable of the same name.
+    static func environmentRows(adding variables: [String: String]) -> [[UInt8]] {
         var rows = inheritedEnvironment.filter { row in
             variables[String(decoding: row.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self)] == nil
         }
         for (name, value) in variables.sorted(by: { $0.key < $1.key }) { rows.append(Array("\(name)=\(value)".utf8) + [0]) }
-        return .custom(rows)
+        return rows
     }
 }
 

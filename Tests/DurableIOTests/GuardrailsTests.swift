@@ -197,6 +197,46 @@ struct LimitsTests {
         #expect(usage.total == usage.resident + usage.swap)
     }
 
+    /// The byte scan of `/proc/PID/status` against the `String` parse it replaced, on this process's real status,
+    /// the status of every process on the machine, and random mutations of one (cut lines, odd blanks, letters
+    /// where digits go, non-UTF-8 bytes).
+    @Test func theStatusScanReadsWhatTheTextParseRead() throws {
+        func reference(_ bytes: [UInt8]) -> [String: Int64] {
+            var fields: [String: Int64] = [:]
+            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("Vm") {
+                let parts = line.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2, let field = parts[1].split(whereSeparator: { $0 == " " || $0 == "\t" }).first,
+                    field.allSatisfy({ $0.isASCII && $0.isNumber }), field.count <= 15, let kb = Int64(field)
+                else { continue }
+                fields[String(parts[0])] = kb * 1024
+            }
+            return fields
+        }
+        let own = try RealFileSystem().contents(of: "/proc/self/status")
+        #expect(MemoryUsage.vmFields(ofStatus: own)["VmRSS"] ?? 0 > 0)
+        var samples = [own]
+        for entry in try RealFileSystem().listDirectory("/proc") where Int32("\(entry)") != nil {
+            if let bytes = try? RealFileSystem().contents(of: FilePath("/proc/\(entry)/status")) { samples.append(bytes) }
+        }
+        var random = SystemRandomNumberGenerator()
+        let alphabet = Array("Vm: \t\n0123456789kBxR-".utf8) + [0xFF, 0xC3, 0x00]
+        for _ in 0..<2_000 {
+            var bytes = own
+            for _ in 0..<Int.random(in: 1...8, using: &random) {
+                let at = Int.random(in: 0..<bytes.count, using: &random)
+                switch Int.random(in: 0..<3, using: &random) {
+                case 0: bytes[at] = alphabet.randomElement(using: &random)!
+                case 1: bytes.insert(alphabet.randomElement(using: &random)!, at: at)
+                default: bytes.remove(at: at)
+                }
+            }
+            samples.append(bytes)
+        }
+        for sample in samples {
+            #expect(MemoryUsage.vmFields(ofStatus: sample) == reference(sample), "\(String(decoding: sample, as: UTF8.self))")
+        }
+    }
+
     @Test func anImpossibleDiskRequirementFailsBeforeAnyWork() throws {
         let dir = TemporaryDirectory()
         let error = #expect(throws: DurableIOError.self) { try DiskSpace.require(Int64.max / 2, at: dir.path) }

@@ -77,6 +77,9 @@ public final class MemoryLimit: Sendable {
     @discardableResult
     public func check() throws(DurableIOError) -> MemoryUsage {
         let usage = measure()
+        let warning = Double(usage.total) >= Double(bytes) * warningFraction
+        guard warning || usage.total > bytes else { return usage }
+        // Formatted only past the warning fraction: this runs after every item.
         let detail =
             "resident \(MemoryUsage.format(usage.resident)) + swap \(MemoryUsage.format(usage.swap))"
             + (usage.children > 0 ? " + item commands \(MemoryUsage.format(usage.children))" : "")
@@ -86,15 +89,13 @@ public final class MemoryLimit: Sendable {
                 message: "resident memory \(MemoryUsage.format(usage.total)) exceeds the \(MemoryUsage.format(bytes)) limit (\(detail))",
                 hint: "Everything acknowledged so far is durable; rerun to resume. Lower the batch size or concurrency, or raise the limit if the machine has the memory.")
         }
-        if Double(usage.total) >= Double(bytes) * warningFraction {
-            let first = warned.withLock { done -> Bool in
-                defer { done = true }
-                return !done
-            }
-            if first {
-                logger.warning(
-                    "memory at \(Int(Double(usage.total) / Double(bytes) * 100)) % of the \(MemoryUsage.format(bytes)) limit (\(detail))")
-            }
+        let first = warning && warned.withLock { done -> Bool in
+            defer { done = true }
+            return !done
+        }
+        if first {
+            logger.warning(
+                "memory at \(Int(Double(usage.total) / Double(bytes) * 100)) % of the \(MemoryUsage.format(bytes)) limit (\(detail))")
         }
         return usage
     }

@@ -69,12 +69,35 @@ public struct MemoryUsage: Sendable, Equatable, Codable {
 
     /// The `kB` fields of `/proc/<pid>/status`, in bytes.
     static func status(of pid: String, fileSystem: any FileSystem) -> [String: Int64] {
-        guard let text = fileSystem.text(of: FilePath("/proc/\(pid)/status")) else { return [:] }
+        guard let bytes = try? fileSystem.contents(of: FilePath("/proc/\(pid)/status")) else { return [:] }
+        return vmFields(ofStatus: bytes)
+    }
+
+    /// The `Vm…` fields of a `/proc/PID/status` text, in bytes: `VmRSS:\t  81234 kB` → `["VmRSS": 83183616]`.
+    ///
+    /// Scanned as bytes: the memory check reads its own status after every item, and splitting the text into
+    /// `String`s cost about 60 µs of each item's CPU (a quarter of durable-extract's overhead over `xargs -P`).
+    static func vmFields(ofStatus bytes: [UInt8]) -> [String: Int64] {
         var fields: [String: Int64] = [:]
-        for line in text.split(separator: "\n") where line.hasPrefix("Vm") {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, let kb = Int64(parts[1].split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "") else { continue }
-            fields[String(parts[0])] = kb * 1024
+        var lineStart = 0
+        while lineStart < bytes.count {
+            let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+            defer { lineStart = lineEnd + 1 }
+            guard lineEnd - lineStart > 2, bytes[lineStart] == UInt8(ascii: "V"), bytes[lineStart + 1] == UInt8(ascii: "m"),
+                let colon = bytes[lineStart..<lineEnd].firstIndex(of: UInt8(ascii: ":"))
+            else { continue }
+            var i = colon + 1
+            while i < lineEnd, bytes[i] == UInt8(ascii: " ") || bytes[i] == UInt8(ascii: "\t") { i += 1 }
+            var kb: Int64 = 0
+            var digits = 0
+            while i < lineEnd, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9"), digits < 15 {
+                kb = kb * 10 + Int64(bytes[i] - UInt8(ascii: "0"))
+                i += 1
+                digits += 1
+            }
+            // A number ends at a blank or the line's end ("81234 kB"); anything else is not a size.
+            guard digits > 0, i == lineEnd || bytes[i] == UInt8(ascii: " ") || bytes[i] == UInt8(ascii: "\t") else { continue }
+            fields[String(decoding: bytes[lineStart..<colon], as: UTF8.self)] = kb * 1024
         }
         return fields
     }
