@@ -68,9 +68,6 @@ extension CheckpointedRun {
             stagingRecovery: session.stagingRecovery, failures: session.failures)
     }
 
-    /// The threads that make each item's row and key durable, kept between items.
-    private static let syncThreads = ReusableThreads(name: "item syncs")
-
     /// What extracting the pending items left for the finalize.
     private struct Extracted: Sendable {
         /// Distinct inputs.
@@ -132,17 +129,15 @@ extension CheckpointedRun {
         let logger = options.recovery.logger
         // Durable per item: in the item's own task, the row is synced into staging, then its key into the ledger,
         // before the item counts as done (a failure goes to the errors file, never to the ledger: the next run
-        // retries it). Concurrent items share the syncs (group commit).
+        // retries it). Items that complete close together share the syncs (``ItemCommits``).
+        let commits = ItemCommits(staging: staging, ledger: ledger)
         let scheduler = Scheduler<ItemOutcome>(
             jobs: options.jobs, stop: stop, guardrails: guardrails,
             policy: .eachItem { outcome in
                 switch outcome {
                 case .row(let row, let retried):
                     for failure in retried { try await errors.append(failure) }
-                    try await Self.syncThreads.run {
-                        try staging.append(row)  // the row is durable first …
-                        try ledger.insert(row.key)  // … then its key
-                    }
+                    try await commits.commit(row)  // the row durable in staging first, then its key in the ledger
                     counts.add(completed: 1)
                     guardrails.progress.mark(completed: 1)  // the scheduler checks the limits after each item
                 case .failed(let failure, let retried):
@@ -161,6 +156,7 @@ extension CheckpointedRun {
                 try await scheduler.run(&feed, attempt: { key in
                     let earlier = attempts[key] ?? 0
                     let retried = Mutex<[FailedAttempt]>([])
+                    commits.started()  // it commits (`.row`) or is abandoned below
                     do {
                         let row = try await retry.attempt(
                             isTransient: isTransient,
@@ -171,8 +167,10 @@ extension CheckpointedRun {
                         ) { _ in try KeyedRow(key: key, json: try await extract(key)) }
                         return .row(row, retried: retried.withLock { $0 })
                     } catch is CancellationError {
+                        commits.abandoned()
                         throw CancellationError()
                     } catch {
+                        commits.abandoned()
                         // The item failed (its command, or a row that is not a JSON object), past its retries.
                         let before = retried.withLock { $0 }
                         logger.debug("\(key) failed at attempt \(earlier + before.count + 1): \(error)", metadata: ["key": "\(key)"])

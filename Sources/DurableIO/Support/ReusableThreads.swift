@@ -48,7 +48,8 @@ package final class ReusableThreads: Sendable {
     /// The number of threads parked now (for tests).
     package var parkedCount: Int { idle.withLock { $0.count } }
 
-    private func start(_ job: @escaping @Sendable () -> Void) {
+    /// Runs `job` on one of the threads and returns at once.
+    package func start(_ job: @escaping @Sendable () -> Void) {
         if let parked = idle.withLock({ $0.popLast() }) {
             parked.job.withLock { $0 = job }
             parked.wake.signal()
