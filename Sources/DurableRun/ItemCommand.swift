@@ -229,14 +229,14 @@ public struct ItemCommand: Sendable {
         }
     }
 
-    /// The environment item commands run with: this process's, with `SWIFT_BACKTRACE=interactive=no` unless the
-    /// user set `SWIFT_BACKTRACE` (a Swift program run as an item command must not wait for a key on a terminal).
+    /// The environment item commands run with, as rows of `NAME=value` and a NUL: this process's, with
+    /// `SWIFT_BACKTRACE=interactive=no` unless the user set `SWIFT_BACKTRACE` (a Swift program run as an item command
+    /// must not wait for a key on a terminal).
     ///
     /// Read from `environ` once, as bytes, and handed on as raw rows: swift-subprocess's `.inherit` parses the whole
     /// environment into a `[String: String]` and formats it back at every spawn (about a tenth of the runner's CPU
     /// per item in `Scripts/benchmark-overhead.sh`'s profile), and decoding it as `String` would replace a value
     /// that is not UTF-8. A variable set after the first item starts is not seen by item commands.
-    /// The rows: `NAME=value` and a NUL each.
     static let inheritedEnvironment: [[UInt8]] = {
         var rows: [[UInt8]] = []
         var hasBacktraceSetting = false
