@@ -166,11 +166,9 @@ extension CheckpointedRun {
                             }
                         ) { _ in try KeyedRow(key: key, json: try await extract(key)) }
                         return .row(row, retried: retried.withLock { $0 })
-                    } catch is CancellationError {
-                        commits.abandoned()
-                        throw CancellationError()
                     } catch {
                         commits.abandoned()
+                        if error is CancellationError { throw CancellationError() }
                         // The item failed (its command, or a row that is not a JSON object), past its retries.
                         let before = retried.withLock { $0 }
                         logger.debug("\(key) failed at attempt \(earlier + before.count + 1): \(error)", metadata: ["key": "\(key)"])

@@ -12,9 +12,10 @@ struct ItemOutput: Sendable {
 
 /// The three pipes of one item command, made before it starts so that a pipe that cannot be made (`EMFILE`) is the
 /// item's failure rather than a trap inside swift-subprocess (1.0.2 traps when its second pipe cannot be made: the
-/// first one's descriptors are dropped unclosed). The child's ends go to swift-subprocess, closed once the child
-/// is spawned; the parent's ends are pumped on a thread of their own (kept for later items), which writes the input, drains both outputs
-/// while the command runs, and treats `EPIPE` on the input as the command's choice not to read it.
+/// first one's descriptors are dropped unclosed). The child's ends go to `posix_spawn` (or swift-subprocess), closed
+/// once the child is spawned; the parent's ends are pumped on a thread of their own (kept for later items), which
+/// writes the input, drains both outputs while the command runs, and treats `EPIPE` on the input as the command's
+/// choice not to read it.
 ///
 /// Not `Sendable` in spirit: one command's pipes, used by one pump; the class is `@unchecked Sendable` only to cross
 /// into that thread.

@@ -120,9 +120,7 @@ public struct ItemCommand: Sendable {
         do {
             pipes = try ItemPipes()
         } catch {
-            throw ItemCommandFailure(
-                .couldNotStart, status: "could not be started: no pipe for its input and output (\(error.failureText)); it is retried by the next run",
-                standardErrorTail: "")
+            throw ItemCommandFailure.notStarted("no pipe for its input and output (\(error.failureText))")
         }
         // swift-subprocess strdup()s raw arguments, posix_spawn takes C strings: each needs its terminating NUL.
         let arguments = [Array("-c".utf8) + [0], (replacesPlaceholder ? commandLine(forBytes: argumentBytes) : Array(template.utf8)) + [0]]
@@ -166,9 +164,7 @@ public struct ItemCommand: Sendable {
             return nil
         case .failure(let error):
             pipes.closeParentEnds()
-            throw ItemCommandFailure(
-                .couldNotStart, status: "could not be started: posix_spawn /bin/sh: \(error.failureText); it is retried by the next run",
-                standardErrorTail: "")
+            throw ItemCommandFailure.notStarted("posix_spawn /bin/sh: \(error.failureText)")
         case .success(let child):
             // The same order as the library's: the timer runs on a thread of its own (see below); a cancelled
             // task tears the group down, SIGTERM then SIGKILL after the grace.
@@ -218,7 +214,7 @@ public struct ItemCommand: Sendable {
             }
         } catch let error as SubprocessError {
             pipes.closeParentEnds()
-            throw ItemCommandFailure(.couldNotStart, status: "could not be started: \(error); it is retried by the next run", standardErrorTail: "")
+            throw ItemCommandFailure.notStarted("\(error)")
         } catch {
             pipes.closeParentEnds()
             throw error
@@ -335,6 +331,11 @@ public struct ItemCommandFailure: Error, Sendable, CustomStringConvertible {
         self.reason = reason
         self.status = status
         self.standardErrorTail = standardErrorTail
+    }
+
+    /// A command that could not be started, and why (`EMFILE …`, the spawn's error): the next run retries it.
+    static func notStarted(_ cause: String) -> ItemCommandFailure {
+        ItemCommandFailure(.couldNotStart, status: "could not be started: \(cause); it is retried by the next run", standardErrorTail: "")
     }
 
     public var description: String {

@@ -23,6 +23,19 @@ struct ItemCommitsTests {
             fs.clearCalls()
         }
 
+        /// Commits into these files, waiting up to 10 s for running items.
+        func commits() -> ItemCommits { ItemCommits(staging: staging, ledger: ledger, window: { _ in .seconds(10) }) }
+
+        /// Two items started and the first, `a`, committing: it waits for the second.
+        func firstOfTwoWaiting() async throws -> (ItemCommits, Task<Void, any Error>) {
+            let commits = commits()
+            commits.started()
+            commits.started()
+            let first = Task { try await commits.commit(try ItemCommitsTests.row("a")) }
+            try await Task.sleep(for: .milliseconds(200))
+            return (commits, first)
+        }
+
         /// The syncs of `path` so far, and every sync and write in order as `S`/`L` (staging, ledger).
         func syncs(of path: FilePath) -> Int { fs.calls.filter { $0.operation == .fdatasync && $0.path == path }.count }
         var order: String {
@@ -39,11 +52,7 @@ struct ItemCommitsTests {
     @Test("an item that completes while another runs waits for it, and the two share one sync of each file")
     func itemsCloseTogetherShareTheSyncs() async throws {
         let files = try Files()
-        let commits = ItemCommits(staging: files.staging, ledger: files.ledger, window: { _ in .seconds(10) })
-        commits.started()
-        commits.started()
-        let first = Task { try await commits.commit(try Self.row("a")) }
-        try await Task.sleep(for: .milliseconds(200))
+        let (commits, first) = try await files.firstOfTwoWaiting()
         #expect(files.syncs(of: files.stagingPath) == 0, "the first item waits for the one still running")
         try await commits.commit(try Self.row("b"))
         try await first.value
@@ -55,11 +64,7 @@ struct ItemCommitsTests {
     @Test("an item abandoned (failed) ends the wait for it")
     func anAbandonedItemEndsTheWait() async throws {
         let files = try Files()
-        let commits = ItemCommits(staging: files.staging, ledger: files.ledger, window: { _ in .seconds(10) })
-        commits.started()
-        commits.started()
-        let first = Task { try await commits.commit(try Self.row("a")) }
-        try await Task.sleep(for: .milliseconds(100))
+        let (commits, first) = try await files.firstOfTwoWaiting()
         let started = ContinuousClock.now
         commits.abandoned()
         try await first.value
@@ -70,7 +75,7 @@ struct ItemCommitsTests {
     @Test("a lone item (nothing else running) commits at once, whatever the window")
     func aLoneItemNeverWaits() async throws {
         let files = try Files()
-        let commits = ItemCommits(staging: files.staging, ledger: files.ledger, window: { _ in .seconds(10) })
+        let commits = files.commits()
         for name in ["a", "b", "c"] {
             commits.started()
             let started = ContinuousClock.now
@@ -85,11 +90,7 @@ struct ItemCommitsTests {
         let files = try Files()
         let stagingPath = files.stagingPath
         files.fs.inject(Fault(.fdatasync, path: { $0 == stagingPath }, error: .ioError))
-        let commits = ItemCommits(staging: files.staging, ledger: files.ledger, window: { _ in .seconds(10) })
-        commits.started()
-        commits.started()
-        let first = Task { try await commits.commit(try Self.row("a")) }
-        try await Task.sleep(for: .milliseconds(100))
+        let (commits, first) = try await files.firstOfTwoWaiting()
         await #expect(throws: DurableIOError.self) { try await commits.commit(try Self.row("b")) }
         await #expect(throws: DurableIOError.self) { try await first.value }
         #expect(files.syncs(of: files.ledgerPath) == 0 && files.ledger.keys.isEmpty)
